@@ -1,0 +1,226 @@
+// Package runtimes is the contract between the node agent and the things
+// that run a Pod's containers: OCI containers (runtimes/container, runc's
+// libcontainer) and WebAssembly modules (runtimes/wasm, wazero).
+//
+// The agent addresses containers by an ID it chooses, builds a
+// runtime-neutral Spec from the Pod, and drives the lifecycle
+// Pull → Create → Start → Wait → Stop → Remove. Optional abilities (exec,
+// per-request HTTP functions) are separate small interfaces found by a type
+// assertion, so a third runtime can be added without touching the agent.
+package runtimes
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// Sentinel errors, wrapped with context by implementations.
+var (
+	// ErrNotFound: no container with that ID.
+	ErrNotFound = errors.New("container not found")
+	// ErrExists: Create was given an ID already in use.
+	ErrExists = errors.New("container already exists")
+	// ErrImagePull: the image or module could not be fetched (unknown
+	// reference, registry unreachable, digest mismatch).
+	ErrImagePull = errors.New("image pull failed")
+	// ErrInvalidImage: the image or module was fetched but cannot be run
+	// (corrupt bytes, not a Wasm module, wrong architecture, no entrypoint).
+	ErrInvalidImage = errors.New("invalid image")
+	// ErrInvalidState: the operation does not fit the container's state
+	// (Start on a running container, Remove on a running one, ...).
+	ErrInvalidState = errors.New("invalid container state")
+)
+
+// Exit reasons, as Kubernetes reports them in a terminated container state.
+const (
+	ReasonCompleted        = "Completed"
+	ReasonError            = "Error"
+	ReasonOOMKilled        = "OOMKilled"
+	ReasonDeadlineExceeded = "DeadlineExceeded"
+	// ReasonStartError: the process could not be started at all.
+	ReasonStartError = "StartError"
+	// ReasonUnknown: the outcome was lost (e.g. the agent restarted while a
+	// Wasm module, which lives in the agent's process, was running).
+	ReasonUnknown = "Unknown"
+)
+
+// Spec is what to run, built by the agent from a Pod's container.
+type Spec struct {
+	// Image is the image reference (registry/repo:tag@digest), or for Wasm
+	// also an https://, http:// (optionally with #sha256=HEX) or file:// URL.
+	Image string
+	// PullPolicy is Always, IfNotPresent or Never.
+	PullPolicy string
+	// Command replaces the image's entrypoint; Args its cmd (Kubernetes'
+	// semantics: if only Args is set the image's entrypoint stays).
+	Command []string
+	Args    []string
+	// Env is added to (and overrides) the image's environment, in order.
+	Env        []EnvVar
+	WorkingDir string
+	Hostname   string
+	Mounts     []Mount
+	Resources  Resources
+	Security   Security
+	// Deadline bounds the run's wall-clock time from Start (the Pod's
+	// activeDeadlineSeconds); 0 means none. Exceeding it ends the process
+	// with ReasonDeadlineExceeded.
+	Deadline time.Duration
+	// NetNSPath, when set, is a network namespace to join instead of
+	// creating a fresh one (pod networking).
+	NetNSPath string
+	// Labels identify the container to its owner (pod namespace, name, uid,
+	// container name) and are returned by List so a restarted agent can
+	// adopt what it finds.
+	Labels map[string]string
+}
+
+// EnvVar is one environment variable.
+type EnvVar struct {
+	Name, Value string
+}
+
+// Mount makes a host directory or file visible inside the container (a bind
+// mount for containers, a WASI preopen for Wasm).
+type Mount struct {
+	HostPath      string
+	ContainerPath string
+	ReadOnly      bool
+}
+
+// Resources are limits; zero means unlimited.
+type Resources struct {
+	MemoryLimitBytes int64
+	// CPUMillis is the CPU limit in millicores (1000 = one core).
+	CPUMillis int64
+	PidsLimit int64
+}
+
+// Security is the subset of a container's securityContext Wharf applies.
+type Security struct {
+	RunAsUser              *int64
+	RunAsGroup             *int64
+	ReadOnlyRootFilesystem bool
+	Privileged             bool
+	CapAdd                 []string
+	CapDrop                []string
+}
+
+// State is a container's lifecycle state.
+type State string
+
+// States a container moves through.
+const (
+	StateCreated State = "created"
+	StateRunning State = "running"
+	StateExited  State = "exited"
+)
+
+// ExitStatus is how a container's process ended.
+type ExitStatus struct {
+	ExitCode int
+	// Reason is one of the Reason constants.
+	Reason string
+	// Message says more, e.g. a Wasm trap with its stack, or why a start failed.
+	Message    string
+	StartedAt  time.Time
+	FinishedAt time.Time
+}
+
+// Info describes one container the runtime knows.
+type Info struct {
+	ID        string
+	Image     string
+	State     State
+	Labels    map[string]string
+	CreatedAt time.Time
+	StartedAt time.Time
+	// Exit is set when State is StateExited.
+	Exit *ExitStatus
+}
+
+// Stats are a container's resource use.
+type Stats struct {
+	// CPUNanos is the CPU time used since start.
+	CPUNanos uint64
+	// MemoryBytes is the memory in use now (linear memory for Wasm).
+	MemoryBytes uint64
+	Timestamp   time.Time
+}
+
+// LogOptions select what Logs returns.
+type LogOptions struct {
+	// Follow keeps the stream open for new lines until the container exits
+	// and its log is drained, or ctx ends.
+	Follow bool
+	// TailLines, when > 0, starts that many lines before the end.
+	TailLines int64
+	// Since drops lines older than this time.
+	Since time.Time
+	// Timestamps prefixes each line with its RFC 3339 timestamp.
+	Timestamps bool
+	// Stream limits the output to "stdout" or "stderr"; empty means both.
+	Stream string
+}
+
+// PullProgress reports a fetch in flight.
+type PullProgress struct {
+	Ref            string
+	BytesDone      int64
+	BytesTotal     int64
+	LayersDone     int
+	LayersTotal    int
+	AlreadyPresent bool
+}
+
+// Runtime runs containers of one kind. Implementations are safe for
+// concurrent use.
+type Runtime interface {
+	// Name is the runtime's name as used in the wharf.dev/runtimes node
+	// label: "wasm" or "container".
+	Name() string
+	// Pull fetches what spec.Image needs (honouring spec.PullPolicy) so
+	// that Create does not block on the network. progress may be nil.
+	Pull(ctx context.Context, spec *Spec, progress func(PullProgress)) error
+	// Create prepares a container with the given ID without starting it.
+	Create(ctx context.Context, id string, spec *Spec) error
+	// Start starts a created container.
+	Start(ctx context.Context, id string) error
+	// Wait blocks until the container has exited, or ctx ends.
+	Wait(ctx context.Context, id string) (ExitStatus, error)
+	// Stop asks the container to end (SIGTERM; for Wasm, cancellation) and
+	// kills it after grace. It returns once the container has exited.
+	Stop(ctx context.Context, id string, grace time.Duration) error
+	// Remove deletes an exited (or created) container and everything it
+	// held: cgroup, mounts, writable layer. Its logs are removed too.
+	Remove(ctx context.Context, id string) error
+	// Logs streams the container's stdout and stderr, which are kept on
+	// disk and survive an agent restart.
+	Logs(ctx context.Context, id string, opts LogOptions) (io.ReadCloser, error)
+	// Stats returns the container's current resource use.
+	Stats(ctx context.Context, id string) (Stats, error)
+	// List returns every container the runtime knows, including those left
+	// by an earlier agent process.
+	List(ctx context.Context) ([]Info, error)
+	// Inspect returns one container's state.
+	Inspect(ctx context.Context, id string) (Info, error)
+}
+
+// ExecOptions describe a command run inside a running container.
+type ExecOptions struct {
+	Command []string
+	Env     []EnvVar
+	Stdin   io.Reader
+	Stdout  io.Writer
+	Stderr  io.Writer
+	TTY     bool
+}
+
+// Execer is implemented by runtimes that can run a command inside a
+// running container (containers can; Wasm modules cannot).
+type Execer interface {
+	// Exec runs opts.Command in container id and returns its exit code.
+	Exec(ctx context.Context, id string, opts ExecOptions) (int, error)
+}
