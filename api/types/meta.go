@@ -81,6 +81,12 @@ type Object interface {
 type ObjectList interface {
 	GetTypeMeta() *TypeMeta
 	GetListMeta() *ListMeta
+	// GetItems returns pointers to the list's items (not copies: changing
+	// one changes the list).
+	GetItems() []Object
+	// SetItems replaces the items with copies of objs, which must all be
+	// of the list's item type.
+	SetItems(objs []Object) error
 }
 
 // Time is a timestamp that marshals as RFC 3339 in UTC with second
