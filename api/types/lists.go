@@ -90,3 +90,63 @@ func (l *EndpointsList) GetItems() []Object { return itemsOf(l.Items) }
 
 // SetItems implements ObjectList.
 func (l *EndpointsList) SetItems(objs []Object) error { return setItems(&l.Items, objs) }
+
+// GetItems implements ObjectList.
+func (l *DeploymentList) GetItems() []Object { return itemsOf(l.Items) }
+
+// SetItems implements ObjectList.
+func (l *DeploymentList) SetItems(objs []Object) error { return setItems(&l.Items, objs) }
+
+// GetItems implements ObjectList.
+func (l *ReplicaSetList) GetItems() []Object { return itemsOf(l.Items) }
+
+// SetItems implements ObjectList.
+func (l *ReplicaSetList) SetItems(objs []Object) error { return setItems(&l.Items, objs) }
+
+// GetItems implements ObjectList.
+func (l *StatefulSetList) GetItems() []Object { return itemsOf(l.Items) }
+
+// SetItems implements ObjectList.
+func (l *StatefulSetList) SetItems(objs []Object) error { return setItems(&l.Items, objs) }
+
+// GetItems implements ObjectList.
+func (l *DaemonSetList) GetItems() []Object { return itemsOf(l.Items) }
+
+// SetItems implements ObjectList.
+func (l *DaemonSetList) SetItems(objs []Object) error { return setItems(&l.Items, objs) }
+
+// GetItems implements ObjectList.
+func (l *ControllerRevisionList) GetItems() []Object { return itemsOf(l.Items) }
+
+// SetItems implements ObjectList.
+func (l *ControllerRevisionList) SetItems(objs []Object) error { return setItems(&l.Items, objs) }
+
+// GetItems implements ObjectList.
+func (l *JobList) GetItems() []Object { return itemsOf(l.Items) }
+
+// SetItems implements ObjectList.
+func (l *JobList) SetItems(objs []Object) error { return setItems(&l.Items, objs) }
+
+// GetItems implements ObjectList.
+func (l *CronJobList) GetItems() []Object { return itemsOf(l.Items) }
+
+// SetItems implements ObjectList.
+func (l *CronJobList) SetItems(objs []Object) error { return setItems(&l.Items, objs) }
+
+// GetItems implements ObjectList.
+func (l *HorizontalPodAutoscalerList) GetItems() []Object { return itemsOf(l.Items) }
+
+// SetItems implements ObjectList.
+func (l *HorizontalPodAutoscalerList) SetItems(objs []Object) error { return setItems(&l.Items, objs) }
+
+// GetItems implements ObjectList.
+func (l *IngressList) GetItems() []Object { return itemsOf(l.Items) }
+
+// SetItems implements ObjectList.
+func (l *IngressList) SetItems(objs []Object) error { return setItems(&l.Items, objs) }
+
+// GetItems implements ObjectList.
+func (l *RuntimeClassList) GetItems() []Object { return itemsOf(l.Items) }
+
+// SetItems implements ObjectList.
+func (l *RuntimeClassList) SetItems(objs []Object) error { return setItems(&l.Items, objs) }

@@ -26,6 +26,27 @@ var (
 	_ ObjectList = (*EndpointsList)(nil)
 	_ Object     = (*Binding)(nil)
 	_ Object     = (*Eviction)(nil)
+	_ Object     = (*Deployment)(nil)
+	_ ObjectList = (*DeploymentList)(nil)
+	_ Object     = (*ReplicaSet)(nil)
+	_ ObjectList = (*ReplicaSetList)(nil)
+	_ Object     = (*StatefulSet)(nil)
+	_ ObjectList = (*StatefulSetList)(nil)
+	_ Object     = (*DaemonSet)(nil)
+	_ ObjectList = (*DaemonSetList)(nil)
+	_ Object     = (*ControllerRevision)(nil)
+	_ ObjectList = (*ControllerRevisionList)(nil)
+	_ Object     = (*Job)(nil)
+	_ ObjectList = (*JobList)(nil)
+	_ Object     = (*CronJob)(nil)
+	_ ObjectList = (*CronJobList)(nil)
+	_ Object     = (*HorizontalPodAutoscaler)(nil)
+	_ ObjectList = (*HorizontalPodAutoscalerList)(nil)
+	_ Object     = (*Scale)(nil)
+	_ Object     = (*Ingress)(nil)
+	_ ObjectList = (*IngressList)(nil)
+	_ Object     = (*RuntimeClass)(nil)
+	_ ObjectList = (*RuntimeClassList)(nil)
 )
 
 // Well-known group names.
@@ -73,4 +94,40 @@ func init() {
 	core(&Resource{Kind: "Endpoints", Name: "endpoints", SingularName: "endpoints", ShortNames: []string{"ep"},
 		Namespaced: true,
 		New:        func() Object { return &Endpoints{} }, NewList: func() ObjectList { return &EndpointsList{} }})
+
+	reg := func(group, version string, r *Resource) {
+		r.Group, r.Version = group, version
+		Register(r)
+	}
+	statusScale := []string{"status", "scale"}
+	status := []string{"status"}
+	reg(GroupApps, "v1", &Resource{Kind: "Deployment", Name: "deployments", SingularName: "deployment", ShortNames: []string{"deploy"},
+		Categories: categoryAll, Namespaced: true, Subresources: statusScale,
+		New: func() Object { return &Deployment{} }, NewList: func() ObjectList { return &DeploymentList{} }})
+	reg(GroupApps, "v1", &Resource{Kind: "ReplicaSet", Name: "replicasets", SingularName: "replicaset", ShortNames: []string{"rs"},
+		Categories: categoryAll, Namespaced: true, Subresources: statusScale,
+		New: func() Object { return &ReplicaSet{} }, NewList: func() ObjectList { return &ReplicaSetList{} }})
+	reg(GroupApps, "v1", &Resource{Kind: "StatefulSet", Name: "statefulsets", SingularName: "statefulset", ShortNames: []string{"sts"},
+		Categories: categoryAll, Namespaced: true, Subresources: statusScale,
+		New: func() Object { return &StatefulSet{} }, NewList: func() ObjectList { return &StatefulSetList{} }})
+	reg(GroupApps, "v1", &Resource{Kind: "DaemonSet", Name: "daemonsets", SingularName: "daemonset", ShortNames: []string{"ds"},
+		Categories: categoryAll, Namespaced: true, Subresources: status,
+		New: func() Object { return &DaemonSet{} }, NewList: func() ObjectList { return &DaemonSetList{} }})
+	reg(GroupApps, "v1", &Resource{Kind: "ControllerRevision", Name: "controllerrevisions", SingularName: "controllerrevision",
+		Namespaced: true,
+		New:        func() Object { return &ControllerRevision{} }, NewList: func() ObjectList { return &ControllerRevisionList{} }})
+	reg(GroupBatch, "v1", &Resource{Kind: "Job", Name: "jobs", SingularName: "job",
+		Categories: categoryAll, Namespaced: true, Subresources: status,
+		New: func() Object { return &Job{} }, NewList: func() ObjectList { return &JobList{} }})
+	reg(GroupBatch, "v1", &Resource{Kind: "CronJob", Name: "cronjobs", SingularName: "cronjob", ShortNames: []string{"cj"},
+		Categories: categoryAll, Namespaced: true, Subresources: status,
+		New: func() Object { return &CronJob{} }, NewList: func() ObjectList { return &CronJobList{} }})
+	reg(GroupAutoscaling, "v2", &Resource{Kind: "HorizontalPodAutoscaler", Name: "horizontalpodautoscalers", SingularName: "horizontalpodautoscaler",
+		ShortNames: []string{"hpa"}, Categories: categoryAll, Namespaced: true, Subresources: status,
+		New: func() Object { return &HorizontalPodAutoscaler{} }, NewList: func() ObjectList { return &HorizontalPodAutoscalerList{} }})
+	reg(GroupNetworking, "v1", &Resource{Kind: "Ingress", Name: "ingresses", SingularName: "ingress", ShortNames: []string{"ing"},
+		Namespaced: true, Subresources: status,
+		New: func() Object { return &Ingress{} }, NewList: func() ObjectList { return &IngressList{} }})
+	reg(GroupNode, "v1", &Resource{Kind: "RuntimeClass", Name: "runtimeclasses", SingularName: "runtimeclass",
+		New: func() Object { return &RuntimeClass{} }, NewList: func() ObjectList { return &RuntimeClassList{} }})
 }
