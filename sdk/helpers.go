@@ -7,26 +7,16 @@ import (
 	"github.com/wharfhq/wharf/api/types"
 )
 
-// podsResource is the core/v1 pods resource, found in the registry.
-func podsResource() (*types.Resource, error) {
-	res, ok := types.ResourceFor("", "pods")
-	if !ok {
-		return nil, fmt.Errorf("resource pods: %w", ErrUnregisteredType)
+// IndexNodeName indexes Pods by spec.nodeName (unbound Pods under "").
+const IndexNodeName = "spec.nodeName"
+
+// NodeNameIndex is an IndexFunc over a Pod's spec.nodeName; objects that
+// are not Pods are not indexed.
+func NodeNameIndex(obj types.Object) []string {
+	if p, ok := obj.(*types.Pod); ok {
+		return []string{p.Spec.NodeName}
 	}
-	return res, nil
-}
-
-// binding is the wire form of a core/v1 Binding.
-type binding struct {
-	types.TypeMeta `json:",inline"`
-	Metadata       types.ObjectMeta `json:"metadata"`
-	Target         bindingTarget    `json:"target"`
-}
-
-type bindingTarget struct {
-	APIVersion string `json:"apiVersion,omitempty"`
-	Kind       string `json:"kind"`
-	Name       string `json:"name"`
+	return nil
 }
 
 // Bind assigns pod to node (sets spec.nodeName) through the pods/binding
@@ -34,18 +24,39 @@ type bindingTarget struct {
 // deleted and recreated under the same name is not bound by mistake; a pod
 // already bound answers a Conflict error.
 func (c *Client) Bind(ctx context.Context, pod types.Object, node string) error {
-	res, err := podsResource()
-	if err != nil {
-		return err
-	}
 	m := pod.GetObjectMeta()
-	b := binding{
-		TypeMeta: types.TypeMeta{Kind: "Binding", APIVersion: "v1"},
-		Metadata: types.ObjectMeta{Name: m.Name, Namespace: m.Namespace, UID: m.UID},
-		Target:   bindingTarget{APIVersion: "v1", Kind: "Node", Name: node},
+	b := &types.Binding{
+		TypeMeta:   types.TypeMeta{Kind: "Binding", APIVersion: "v1"},
+		ObjectMeta: types.ObjectMeta{Name: m.Name, Namespace: m.Namespace, UID: m.UID},
+		Target:     types.ObjectReference{APIVersion: "v1", Kind: "Node", Name: node},
 	}
-	if err := c.Resource(res).Namespace(m.Namespace).CreateSubresource(ctx, m.Name, "binding", b, nil); err != nil {
-		return fmt.Errorf("bind pod %s/%s to node %q: %w", m.Namespace, m.Name, node, err)
+	pods := Typed[*types.Pod](c).Dynamic()
+	if pods == nil {
+		return fmt.Errorf("bind: pods: %w", ErrUnregisteredType)
 	}
-	return nil
+	return pods.Namespace(m.Namespace).CreateSubresource(ctx, m.Name, "binding", b, nil)
+}
+
+// GetScale returns the scale subresource (autoscaling/v1 Scale) of the
+// named object (deployments, replicasets, statefulsets).
+func (r *ResourceClient) GetScale(ctx context.Context, name string) (*types.Scale, error) {
+	s := &types.Scale{}
+	if err := r.GetSubresource(ctx, name, "scale", s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// UpdateScale sets the replica count through the scale subresource;
+// scale.metadata.resourceVersion, when set, must be current (Conflict
+// otherwise).
+func (r *ResourceClient) UpdateScale(ctx context.Context, name string, scale *types.Scale) (*types.Scale, error) {
+	if scale.Kind == "" {
+		scale.Kind, scale.APIVersion = "Scale", "autoscaling/v1"
+	}
+	out := &types.Scale{}
+	if err := r.UpdateSubresource(ctx, name, "scale", scale, out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
