@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -158,6 +160,7 @@ func TestDecodeErrors(t *testing.T) {
 		"list-typo.yaml":              ErrUnknownField,
 		"malformed.yaml":              ErrMalformed,
 		"no-kind.yaml":                ErrMalformed,
+		"priorityclass.yaml":          ErrUnknownKind,
 		"pvc-volume.yaml":             ErrUnknownField,
 		"sts-claim-templates.yaml":    ErrUnknownField,
 		"two-unknown.yaml":            ErrUnknownField,
@@ -310,4 +313,47 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestKubectlOutputRoundTrips checks that what kubectl writes comes back
+// out of decode and encode unchanged (same JSON tree): no field dropped,
+// no empty field added, the same omitempty choices as Kubernetes.
+func TestKubectlOutputRoundTrips(t *testing.T) {
+	for _, name := range []string{"kubectl-create-all.yaml", "kubectl-create-deployment.yaml", "kubectl-create-deployment-json.json"} {
+		data, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs, err := SplitDocuments(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, d := range docs {
+			t.Run(fmt.Sprintf("%s#%d", name, i+1), func(t *testing.T) {
+				j, tree, err := parseDocument(d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var want any
+				if err := json.Unmarshal(j, &want); err != nil {
+					t.Fatal(err)
+				}
+				obj, err := decodeTree(j, tree)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out, err := json.Marshal(obj)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got any
+				if err := json.Unmarshal(out, &got); err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("round trip changed the document:\n got %s\nwant %s", out, j)
+				}
+			})
+		}
+	}
 }

@@ -385,7 +385,13 @@ func (q *Quantity) combine(y Quantity, neg bool) {
 		a.Add(a, b)
 	}
 	r, err := fromBig(a, lo, format)
-	for s := lo + 1; err != nil && s <= 1000; s++ {
+	// An int64 holds 18 full decimal digits; start from the scale that
+	// leaves about that many (bits * log10(2) estimates the digit count).
+	start := lo + 1
+	if digits := int32(a.BitLen()*30103/100000) + 1; digits > 19 {
+		start = lo + digits - 19
+	}
+	for s := start; err != nil && s <= 1000; s++ {
 		// Too many digits for the mantissa: give up precision, rounding
 		// away from zero, until it fits.
 		r, err = fromBig(roundToScale(new(big.Int).Set(a), lo, s), s, format)

@@ -205,3 +205,25 @@ func FuzzParseQuantity(f *testing.F) {
 		_ = q.MilliValue()
 	})
 }
+
+func TestQuantityAddExtremes(t *testing.T) {
+	tests := []struct {
+		a, b, want string
+	}{
+		// 1e1000 + 1n does not fit the mantissa: precision is given up,
+		// rounding away from zero, so the 1n becomes one unit of the
+		// 19th digit.
+		{"1e1000", "1n", "10000000000000000010e981"},
+		{"9E", "1n", "9000000000000000001"},
+		{"-9E", "-1n", "-9000000000000000001"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.a+"+"+tt.b, func(t *testing.T) {
+			q := MustParse(tt.a)
+			q.Add(MustParse(tt.b))
+			if got := q.String(); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
