@@ -223,7 +223,7 @@ func (r *ResourceClient) ListAll(ctx context.Context, opts ListOptions) (*List[t
 }
 
 // Create creates obj in the client's namespace (or the object's own) and
-// returns the stored object.
+// returns the stored object. An empty kind and apiVersion are filled in.
 func (r *ResourceClient) Create(ctx context.Context, obj types.Object) (types.Object, error) {
 	ns := r.ns
 	if ns == "" {
@@ -232,7 +232,17 @@ func (r *ResourceClient) Create(ctx context.Context, obj types.Object) (types.Ob
 	if r.res.Namespaced && ns == "" {
 		return nil, fmt.Errorf("create %s: %w", r.res.Name, ErrNamespaceRequired)
 	}
+	r.fillTypeMeta(obj)
 	return r.objectCall(ctx, request{method: http.MethodPost, path: r.basePath(ns), body: obj})
+}
+
+// fillTypeMeta sets obj's kind and apiVersion when left empty, so callers
+// can write &types.Pod{ObjectMeta: ..., Spec: ...}.
+func (r *ResourceClient) fillTypeMeta(obj types.Object) {
+	tm := obj.GetTypeMeta()
+	if tm.Kind == "" && tm.APIVersion == "" {
+		tm.Kind, tm.APIVersion = r.res.Kind, r.res.APIVersion()
+	}
 }
 
 // Update replaces the object; its metadata.resourceVersion must be the
@@ -253,6 +263,7 @@ func (r *ResourceClient) put(ctx context.Context, obj types.Object, subresources
 	if err != nil {
 		return nil, err
 	}
+	r.fillTypeMeta(obj)
 	return r.objectCall(ctx, request{method: http.MethodPut, path: p, body: obj})
 }
 

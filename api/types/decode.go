@@ -234,69 +234,163 @@ func parseDocument(data []byte) ([]byte, any, error) {
 	return j, tree, nil
 }
 
-// parseJSONTree parses one JSON value, rejecting duplicate object keys
-// (encoding/json would silently keep the last one).
+// parseJSONTree parses one JSON value into a generic tree, rejecting
+// duplicate object keys (encoding/json would silently keep the last one).
 func parseJSONTree(j []byte) (any, error) {
 	d := json.NewDecoder(bytes.NewReader(j))
 	d.UseNumber()
-	v, err := parseValue(d, "")
-	if err != nil {
-		return nil, err
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, fmt.Errorf("%v: %w", err, ErrMalformed)
 	}
-	if _, err := d.Token(); err != io.EOF {
+	if len(bytes.TrimSpace(j[d.InputOffset():])) > 0 {
 		return nil, fmt.Errorf("trailing data after the document: %w", ErrMalformed)
+	}
+	s := dupScanner{b: j}
+	if err := s.value(); err != nil {
+		return nil, err
 	}
 	return v, nil
 }
 
-func parseValue(d *json.Decoder, path string) (any, error) {
-	tok, err := d.Token()
-	if err != nil {
-		return nil, fmt.Errorf("%v: %w", err, ErrMalformed)
-	}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			m := map[string]any{}
-			for d.More() {
-				kt, err := d.Token()
-				if err != nil {
-					return nil, fmt.Errorf("%v: %w", err, ErrMalformed)
-				}
-				k, _ := kt.(string)
-				p := joinPath(path, k)
-				if _, dup := m[k]; dup {
-					return nil, fmt.Errorf("duplicate field %q: %w", p, ErrDuplicateField)
-				}
-				v, err := parseValue(d, p)
-				if err != nil {
-					return nil, err
-				}
-				m[k] = v
-			}
-			if _, err := d.Token(); err != nil {
-				return nil, fmt.Errorf("%v: %w", err, ErrMalformed)
-			}
-			return m, nil
-		case '[':
-			a := []any{}
-			for i := 0; d.More(); i++ {
-				v, err := parseValue(d, path+"["+strconv.Itoa(i)+"]")
-				if err != nil {
-					return nil, err
-				}
-				a = append(a, v)
-			}
-			if _, err := d.Token(); err != nil {
-				return nil, fmt.Errorf("%v: %w", err, ErrMalformed)
-			}
-			return a, nil
+// dupScanner finds duplicate object keys in JSON already known to be
+// valid. It is a byte scanner rather than a json.Decoder.Token loop, which
+// allocates per token and made strict decoding several times slower.
+type dupScanner struct {
+	b    []byte
+	i    int
+	path []string // keys and "[i]" segments down to the current value
+}
+
+func (s *dupScanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\r', '\n':
+			s.i++
+		default:
+			return
 		}
-		return nil, fmt.Errorf("unexpected %v: %w", t, ErrMalformed)
-	default:
-		return tok, nil
 	}
+}
+
+func (s *dupScanner) value() error {
+	s.ws()
+	if s.i >= len(s.b) {
+		return nil
+	}
+	switch s.b[s.i] {
+	case '{':
+		return s.object()
+	case '[':
+		return s.array()
+	case '"':
+		s.skipString()
+	default:
+		for s.i < len(s.b) && !bytes.ContainsRune([]byte(",}] \t\r\n"), rune(s.b[s.i])) {
+			s.i++
+		}
+	}
+	return nil
+}
+
+// skipString moves past the string starting at s.i.
+func (s *dupScanner) skipString() {
+	s.i++
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case '\\':
+			s.i += 2
+		case '"':
+			s.i++
+			return
+		default:
+			s.i++
+		}
+	}
+}
+
+func (s *dupScanner) object() error {
+	s.i++
+	var small []string
+	var large map[string]bool
+	for {
+		s.ws()
+		if s.i >= len(s.b) || s.b[s.i] == '}' {
+			s.i++
+			return nil
+		}
+		if s.b[s.i] == ',' {
+			s.i++
+			s.ws()
+		}
+		start := s.i
+		s.skipString()
+		raw := s.b[start:s.i]
+		var key string
+		if bytes.IndexByte(raw, '\\') >= 0 {
+			_ = json.Unmarshal(raw, &key) // valid JSON: cannot fail
+		} else {
+			key = string(raw[1 : len(raw)-1])
+		}
+		dup := false
+		if large != nil {
+			dup = large[key]
+			large[key] = true
+		} else {
+			for _, k := range small {
+				dup = dup || k == key
+			}
+			small = append(small, key)
+			if len(small) > 16 {
+				large = make(map[string]bool, 32)
+				for _, k := range small {
+					large[k] = true
+				}
+			}
+		}
+		if dup {
+			return fmt.Errorf("duplicate field %q: %w", pathString(append(s.path, key)), ErrDuplicateField)
+		}
+		s.ws()
+		s.i++ // ':'
+		s.path = append(s.path, key)
+		if err := s.value(); err != nil {
+			return err
+		}
+		s.path = s.path[:len(s.path)-1]
+	}
+}
+
+func (s *dupScanner) array() error {
+	s.i++
+	for n := 0; ; n++ {
+		s.ws()
+		if s.i >= len(s.b) || s.b[s.i] == ']' {
+			s.i++
+			return nil
+		}
+		if s.b[s.i] == ',' {
+			s.i++
+		}
+		s.path = append(s.path, "["+strconv.Itoa(n)+"]")
+		if err := s.value(); err != nil {
+			return err
+		}
+		s.path = s.path[:len(s.path)-1]
+	}
+}
+
+// pathString joins path segments: "spec", "containers", "[0]", "name"
+// becomes "spec.containers[0].name".
+func pathString(segs []string) string {
+	var b strings.Builder
+	for i, seg := range segs {
+		if i > 0 && !strings.HasPrefix(seg, "[") {
+			b.WriteByte('.')
+		}
+		b.WriteString(seg)
+	}
+	return b.String()
 }
 
 func joinPath(path, key string) string {
@@ -309,8 +403,9 @@ func joinPath(path, key string) string {
 // decodeStrict checks tree against v's type, then decodes j into v.
 func decodeStrict(j []byte, tree any, v any) error {
 	var unknown []string
-	checkFields(tree, reflect.TypeOf(v), "", &unknown)
+	checkFields(tree, reflect.TypeOf(v), make([]string, 0, 16), &unknown)
 	if len(unknown) > 0 {
+		sort.Strings(unknown)
 		msgs := make([]string, len(unknown))
 		for i, p := range unknown {
 			msgs[i] = fmt.Sprintf("unknown field %q", p)
@@ -388,18 +483,31 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 	return fields
 }
 
+// leafTypes caches whether a type decodes itself (json.Unmarshaler), so
+// the walk stops there (reflect.Type -> bool).
+var leafTypes sync.Map
+
+func isLeaf(t reflect.Type) bool {
+	if v, ok := leafTypes.Load(t); ok {
+		return v.(bool)
+	}
+	leaf := t.Implements(jsonUnmarshaler) || (t.Kind() != reflect.Pointer && reflect.PointerTo(t).Implements(jsonUnmarshaler))
+	leafTypes.Store(t, leaf)
+	return leaf
+}
+
 // checkFields walks tree against type t and appends the path of every
-// object key t has no field for. Type mismatches are left to
-// encoding/json.
-func checkFields(tree any, t reflect.Type, path string, unknown *[]string) {
-	for t.Kind() == reflect.Pointer {
-		if t.Implements(jsonUnmarshaler) {
+// object key t has no field for; path holds the segments down to tree.
+// Type mismatches are left to encoding/json.
+func checkFields(tree any, t reflect.Type, path []string, unknown *[]string) {
+	for {
+		if isLeaf(t) {
 			return
 		}
+		if t.Kind() != reflect.Pointer {
+			break
+		}
 		t = t.Elem()
-	}
-	if reflect.PointerTo(t).Implements(jsonUnmarshaler) {
-		return
 	}
 	switch t.Kind() {
 	case reflect.Struct:
@@ -408,18 +516,13 @@ func checkFields(tree any, t reflect.Type, path string, unknown *[]string) {
 			return
 		}
 		fields := jsonFields(t)
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for k, v := range m {
 			ft, ok := fields[k]
 			if !ok {
-				*unknown = append(*unknown, joinPath(path, k))
+				*unknown = append(*unknown, pathString(append(path, k)))
 				continue
 			}
-			checkFields(m[k], ft, joinPath(path, k), unknown)
+			checkFields(v, ft, append(path, k), unknown)
 		}
 	case reflect.Slice, reflect.Array:
 		a, ok := tree.([]any)
@@ -427,20 +530,17 @@ func checkFields(tree any, t reflect.Type, path string, unknown *[]string) {
 			return
 		}
 		for i, e := range a {
-			checkFields(e, t.Elem(), path+"["+strconv.Itoa(i)+"]", unknown)
+			if _, isObj := e.(map[string]any); isObj || t.Elem().Kind() != reflect.String {
+				checkFields(e, t.Elem(), append(path, "["+strconv.Itoa(i)+"]"), unknown)
+			}
 		}
 	case reflect.Map:
 		m, ok := tree.(map[string]any)
 		if !ok {
 			return
 		}
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			checkFields(m[k], t.Elem(), path+"["+k+"]", unknown)
+		for k, v := range m {
+			checkFields(v, t.Elem(), append(path, "["+k+"]"), unknown)
 		}
 	}
 }
