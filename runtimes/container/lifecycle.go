@@ -1,0 +1,505 @@
+package container
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/specconv"
+	"golang.org/x/sys/unix"
+
+	"github.com/wharfhq/wharf/runtimes"
+	"github.com/wharfhq/wharf/runtimes/image"
+)
+
+const killSignal = unix.SIGKILL
+
+// Pull makes spec.Image present and unpacked, honouring spec.PullPolicy.
+func (r *Runtime) Pull(ctx context.Context, spec *runtimes.Spec, progress func(runtimes.PullProgress)) error {
+	img, err := r.images.Pull(ctx, spec.Image, spec.PullPolicy, progress)
+	if err != nil {
+		return err
+	}
+	if err := checkRunnable(img); err != nil {
+		return err
+	}
+	_, err = r.images.Unpack(ctx, img)
+	return err
+}
+
+// checkRunnable refuses images that are not Linux filesystems.
+func checkRunnable(img *image.Image) error {
+	if _, ok := img.WasmLayer(); ok || img.Config.Architecture == "wasm" {
+		return fmt.Errorf("%w: image %q is a WebAssembly module; run it with the wasm runtime", runtimes.ErrInvalidImage, img.Ref)
+	}
+	return nil
+}
+
+// Create prepares the container: rootfs, cgroup, namespaces and the init
+// process, which waits (like `runc create`) until Start. A command that
+// does not exist in the image fails here.
+func (r *Runtime) Create(ctx context.Context, id string, spec *runtimes.Spec) (retErr error) {
+	if !validID.MatchString(id) || id == "." || id == ".." {
+		return fmt.Errorf("container id %q: must match %s", id, validID)
+	}
+	dir := filepath.Join(r.root, "containers", id)
+	c := &ctr{id: id, dir: dir, done: make(chan struct{})}
+	r.mu.Lock()
+	if _, ok := r.ctrs[id]; ok {
+		r.mu.Unlock()
+		return fmt.Errorf("container %q: %w", id, runtimes.ErrExists)
+	}
+	r.ctrs[id] = c // reserved; invisible until c.lc is set
+	r.mu.Unlock()
+	var lc *libcontainer.Container
+	defer func() {
+		if retErr == nil {
+			return
+		}
+		r.cleanupPartial(dir, lc)
+		r.mu.Lock()
+		delete(r.ctrs, id)
+		r.mu.Unlock()
+	}()
+
+	policy := spec.PullPolicy
+	if policy == image.PullAlways {
+		policy = image.PullIfNotPresent // Pull already refreshed it
+	}
+	img, err := r.images.Pull(ctx, spec.Image, policy, nil)
+	if err != nil {
+		return err
+	}
+	if err := checkRunnable(img); err != nil {
+		return err
+	}
+	layers, err := r.images.Unpack(ctx, img)
+	if err != nil {
+		return err
+	}
+	rootfs := filepath.Join(dir, "rootfs")
+	upper, work := filepath.Join(dir, "upper"), filepath.Join(dir, "work")
+	for _, d := range []string{rootfs, upper, work} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	if len(layers) == 0 {
+		// overlay needs a lower dir; an empty one will do
+		if err := os.MkdirAll(filepath.Join(dir, "empty"), 0o755); err != nil {
+			return err
+		}
+		layers = []string{filepath.Join(dir, "empty")}
+	}
+	overlay := false
+	if !r.noOverlay {
+		overlay = mountOverlay(layers, upper, work, rootfs) == nil
+	}
+	if !overlay {
+		if err := copyLayers(layers, rootfs); err != nil {
+			return err
+		}
+	}
+	hostname := spec.Hostname
+	if hostname == "" {
+		hostname = id[:min(len(id), 63)]
+	}
+	if err := writeEtcFiles(dir, hostname); err != nil {
+		return err
+	}
+	ospec, err := buildSpec(ociSpec{id: id, dir: dir, rootfs: rootfs, img: img, spec: spec,
+		cgroupsPath: filepath.Join(r.cgroupParent, id)})
+	if err != nil {
+		return err
+	}
+	cfg, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{CgroupName: id, Spec: ospec})
+	if err != nil {
+		return fmt.Errorf("container %q: config: %w", id, err)
+	}
+	c.rec = record{
+		ID: id, Image: spec.Image, ImageDigest: img.Digest, Labels: spec.Labels,
+		CreatedAt: time.Now(), State: runtimes.StateCreated, Deadline: spec.Deadline,
+		StopSignal: img.Config.StopSignal, Overlay: overlay,
+		Exec: execTemplate{Env: ospec.Process.Env, Cwd: ospec.Process.Cwd,
+			UID: int(ospec.Process.User.UID), GID: int(ospec.Process.User.GID)},
+	}
+	for _, g := range ospec.Process.User.AdditionalGids {
+		c.rec.Exec.Groups = append(c.rec.Exec.Groups, int(g))
+	}
+	if lc, err = libcontainer.Create(r.stateRoot, id, cfg); err != nil {
+		return fmt.Errorf("container %q: %w", id, err)
+	}
+
+	relay, outW, errW, err := startRelay(filepath.Join(dir, logFile))
+	if err != nil {
+		return fmt.Errorf("container %q: log relay: %w", id, err)
+	}
+	c.relayDone, c.rec.RelayPid = relay.done, relay.pid
+	proc := processFor(cfg, c.rec.Exec, ospec.Process.Args)
+	proc.Init = true
+	proc.Stdout, proc.Stderr = outW, errW
+	err = lc.Start(proc)
+	outW.Close() // the container holds the only write ends now
+	errW.Close()
+	if err != nil {
+		<-relay.done
+		return fmt.Errorf("container %q: %w: %w", id, errStart, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lc, c.proc = lc, proc
+	if err := c.save(); err != nil {
+		_ = lc.Signal(killSignal)
+		_, _ = proc.Wait()
+		<-relay.done
+		return err
+	}
+	go r.waitChild(c, proc)
+	return nil
+}
+
+// errStart marks a process that could not be started.
+var errStart = errors.New("cannot start container process")
+
+// Start lets the created container's process run.
+func (r *Runtime) Start(ctx context.Context, id string) error {
+	c, err := r.get(id)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.rec.State != runtimes.StateCreated {
+		return fmt.Errorf("container %q is %s: %w", id, c.rec.State, runtimes.ErrInvalidState)
+	}
+	if err := c.lc.Exec(); err != nil {
+		return fmt.Errorf("container %q: %w: %w", id, runtimes.ErrInvalidState, err)
+	}
+	c.rec.StartedAt = time.Now()
+	c.rec.State = runtimes.StateRunning
+	r.armDeadline(c)
+	return c.save()
+}
+
+// armDeadline schedules the deadline kill; c.mu is held.
+func (r *Runtime) armDeadline(c *ctr) {
+	if c.rec.Deadline <= 0 || c.rec.StartedAt.IsZero() {
+		return
+	}
+	left := time.Until(c.rec.StartedAt.Add(c.rec.Deadline))
+	c.deadline = time.AfterFunc(left, func() {
+		c.mu.Lock()
+		if c.rec.Exit == nil {
+			c.deadlineHit = true
+		}
+		c.mu.Unlock()
+		_ = c.lc.Signal(killSignal)
+	})
+}
+
+// waitChild reaps a container init this process started.
+func (r *Runtime) waitChild(c *ctr, proc *libcontainer.Process) {
+	ps, err := proc.Wait()
+	code := 255
+	if ps != nil {
+		code = exitCode(ps)
+	} else if err != nil {
+		code = 255
+	}
+	r.finish(c, code, true)
+}
+
+func exitCode(ps *os.ProcessState) int {
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ps.ExitCode()
+}
+
+// watchAdopted waits for a container started by an earlier process: it is
+// not our child, so its exit code cannot be read, only its end seen.
+func (r *Runtime) watchAdopted(c *ctr) {
+	st, err := c.lc.State()
+	if err != nil || st.InitProcessPid == 0 {
+		r.finish(c, 0, false)
+		return
+	}
+	if status, err := c.lc.Status(); err != nil || status == libcontainer.Stopped {
+		r.finish(c, 0, false)
+		return
+	}
+	c.mu.Lock()
+	r.armDeadline(c)
+	c.mu.Unlock()
+	pidfd, err := unix.PidfdOpen(st.InitProcessPid, 0)
+	if err != nil {
+		r.finish(c, 0, false)
+		return
+	}
+	go func() {
+		defer unix.Close(pidfd)
+		fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+		for {
+			if _, err := unix.Poll(fds, -1); !errors.Is(err, unix.EINTR) {
+				break
+			}
+		}
+		r.finish(c, 0, false)
+	}()
+}
+
+// lostExit is the status of a container whose init was not our child:
+// Kubernetes reports such a lost status with exit code 137.
+const lostExit = 137
+
+// finish records how the container ended (once) and wakes waiters.
+func (r *Runtime) finish(c *ctr, code int, known bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.rec.Exit != nil {
+		return
+	}
+	if c.deadline != nil {
+		c.deadline.Stop()
+	}
+	exit := &runtimes.ExitStatus{ExitCode: code, StartedAt: c.rec.StartedAt, FinishedAt: time.Now()}
+	switch {
+	case c.lc != nil && oomKilled(c.lc):
+		exit.ExitCode, exit.Reason = lostExit, runtimes.ReasonOOMKilled
+		exit.Message = "the container exceeded its memory limit and was killed"
+	case c.deadlineHit:
+		exit.Reason = runtimes.ReasonDeadlineExceeded
+		exit.Message = fmt.Sprintf("the container ran longer than its deadline of %s", c.rec.Deadline)
+	case !known:
+		exit.ExitCode, exit.Reason = lostExit, runtimes.ReasonUnknown
+		exit.Message = "the container ended while no agent that started it was running; its exit code is lost"
+	case code == 0:
+		exit.Reason = runtimes.ReasonCompleted
+	default:
+		exit.Reason = runtimes.ReasonError
+	}
+	c.rec.Exit = exit
+	c.rec.State = runtimes.StateExited
+	_ = c.save() // best effort: the in-memory status stands either way
+	close(c.done)
+}
+
+// oomKilled reads the cgroup's OOM kill counter (memory.oom_control on
+// cgroup v1, memory.events on v2).
+func oomKilled(lc *libcontainer.Container) bool {
+	st, err := lc.State()
+	if err != nil {
+		return false
+	}
+	file := ""
+	if p, ok := st.CgroupPaths["memory"]; ok {
+		file = filepath.Join(p, "memory.oom_control")
+	} else if p, ok := st.CgroupPaths[""]; ok {
+		file = filepath.Join(p, "memory.events")
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), " "); ok && k == "oom_kill" {
+			n, _ := strconv.Atoi(v)
+			return n > 0
+		}
+	}
+	return false
+}
+
+// Wait blocks until the container has exited, or ctx ends.
+func (r *Runtime) Wait(ctx context.Context, id string) (runtimes.ExitStatus, error) {
+	c, err := r.get(id)
+	if err != nil {
+		return runtimes.ExitStatus{}, err
+	}
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		return runtimes.ExitStatus{}, ctx.Err()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return *c.rec.Exit, nil
+}
+
+// Stop sends the image's stop signal (SIGTERM by default), then SIGKILL
+// after grace, and returns once the container has exited.
+func (r *Runtime) Stop(ctx context.Context, id string, grace time.Duration) error {
+	c, err := r.get(id)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	sig := unix.SIGTERM
+	if s := unix.SignalNum(normSignal(c.rec.StopSignal)); s != 0 {
+		sig = s
+	}
+	c.mu.Unlock()
+	select {
+	case <-c.done:
+		return nil
+	default:
+	}
+	if err := c.lc.Signal(sig); err != nil && !errors.Is(err, libcontainer.ErrNotRunning) {
+		return fmt.Errorf("container %q: signal %s: %w", id, unix.SignalName(sig), err)
+	}
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-c.done:
+		return nil
+	case <-t.C:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if err := c.lc.Signal(killSignal); err != nil && !errors.Is(err, libcontainer.ErrNotRunning) {
+		return fmt.Errorf("container %q: kill: %w", id, err)
+	}
+	select {
+	case <-c.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// normSignal turns "TERM", "sigterm" or "SIGTERM" into "SIGTERM".
+func normSignal(s string) string {
+	s = strings.ToUpper(s)
+	if s != "" && !strings.HasPrefix(s, "SIG") {
+		s = "SIG" + s
+	}
+	return s
+}
+
+// Remove deletes an exited or created container: its libcontainer state
+// and cgroup, the rootfs mount, the writable layer and the logs.
+func (r *Runtime) Remove(ctx context.Context, id string) error {
+	c, err := r.get(id)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	state := c.rec.State
+	if state == runtimes.StateRunning || c.removing {
+		c.mu.Unlock()
+		return fmt.Errorf("container %q is %s: stop it first: %w", id, state, runtimes.ErrInvalidState)
+	}
+	c.removing = true
+	c.mu.Unlock()
+	if state == runtimes.StateCreated {
+		_ = c.lc.Signal(killSignal)
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			c.mu.Lock()
+			c.removing = false
+			c.mu.Unlock()
+			return ctx.Err()
+		}
+	}
+	if c.lc != nil {
+		if err := c.lc.Destroy(); err != nil {
+			return fmt.Errorf("container %q: destroy: %w", id, err)
+		}
+	}
+	if err := waitRelay(ctx, c); err != nil {
+		return fmt.Errorf("container %q: log relay: %w", id, err)
+	}
+	if err := unmount(filepath.Join(c.dir, "rootfs")); err != nil {
+		return fmt.Errorf("container %q: %w", id, err)
+	}
+	if err := os.RemoveAll(c.dir); err != nil {
+		return fmt.Errorf("container %q: %w", id, err)
+	}
+	r.mu.Lock()
+	delete(r.ctrs, id)
+	r.mu.Unlock()
+	return nil
+}
+
+// Stats reads CPU time and memory in use (the working set: usage less
+// inactive file cache, as the kubelet counts it) from the cgroup.
+func (r *Runtime) Stats(ctx context.Context, id string) (runtimes.Stats, error) {
+	c, err := r.get(id)
+	if err != nil {
+		return runtimes.Stats{}, err
+	}
+	st, err := c.lc.Stats()
+	if err != nil {
+		return runtimes.Stats{}, fmt.Errorf("container %q: stats: %w", id, err)
+	}
+	out := runtimes.Stats{Timestamp: time.Now()}
+	if cg := st.CgroupStats; cg != nil {
+		out.CPUNanos = cg.CpuStats.CpuUsage.TotalUsage
+		mem := cg.MemoryStats.Usage.Usage
+		inactive := cg.MemoryStats.Stats["total_inactive_file"]
+		if v, ok := cg.MemoryStats.Stats["inactive_file"]; ok && inactive == 0 {
+			inactive = v
+		}
+		if inactive < mem {
+			mem -= inactive
+		}
+		out.MemoryBytes = mem
+	}
+	return out, nil
+}
+
+// Exec runs a command in the running container (joining its namespaces
+// and cgroup, as its user, in its working dir, with its environment plus
+// opts.Env) and returns its exit code. TTY is not supported: the command
+// gets plain pipes.
+func (r *Runtime) Exec(ctx context.Context, id string, opts runtimes.ExecOptions) (int, error) {
+	c, err := r.get(id)
+	if err != nil {
+		return -1, err
+	}
+	if len(opts.Command) == 0 {
+		return -1, errors.New("exec: no command")
+	}
+	c.mu.Lock()
+	if c.rec.State != runtimes.StateRunning {
+		c.mu.Unlock()
+		return -1, fmt.Errorf("container %q is %s: %w", id, c.rec.State, runtimes.ErrInvalidState)
+	}
+	tmpl := c.rec.Exec
+	c.mu.Unlock()
+	tmpl.Env = mergeEnv(tmpl.Env, opts.Env)
+	cfg := c.lc.Config()
+	p := processFor(&cfg, tmpl, opts.Command)
+	p.Stdin, p.Stdout, p.Stderr = opts.Stdin, opts.Stdout, opts.Stderr
+	if p.Stdout == nil {
+		p.Stdout = io.Discard
+	}
+	if p.Stderr == nil {
+		p.Stderr = io.Discard
+	}
+	if err := c.lc.Run(p); err != nil {
+		return -1, fmt.Errorf("container %q: exec %q: %w", id, opts.Command[0], err)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = p.Signal(killSignal) })
+	defer stop()
+	ps, err := p.Wait()
+	if ps == nil {
+		return -1, fmt.Errorf("container %q: exec %q: %w", id, opts.Command[0], err)
+	}
+	if ctx.Err() != nil {
+		return exitCode(ps), ctx.Err()
+	}
+	return exitCode(ps), nil
+}

@@ -1,0 +1,184 @@
+package container_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/wharfhq/wharf/internal/testutil"
+	"github.com/wharfhq/wharf/runtimes"
+	"github.com/wharfhq/wharf/runtimes/container"
+	"github.com/wharfhq/wharf/runtimes/image"
+	"github.com/wharfhq/wharf/runtimes/image/imagetest"
+)
+
+func TestMain(m *testing.M) {
+	container.Init() // the re-executed container init and log relay never return
+	os.Exit(m.Run())
+}
+
+// appBinary builds testdata/app (a static Go program) once per test binary.
+var appBinary = sync.OnceValues(func() ([]byte, error) {
+	dir, err := os.MkdirTemp("", "wharf-app-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	out := filepath.Join(dir, "app")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", out, "./testdata/app")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build fixture: %v\n%s", err, b)
+	}
+	return os.ReadFile(out)
+})
+
+// appConfig is the fixture image's config: entrypoint /app, an env
+// variable and a working dir.
+func appConfig() v1.ConfigFile {
+	return v1.ConfigFile{OS: "linux", Architecture: runtime.GOARCH, Config: v1.Config{
+		Entrypoint: []string{"/app"},
+		Cmd:        []string{"exit", "0"},
+		Env:        []string{"FROM_IMAGE=yes", "OVERRIDE=image"},
+		WorkingDir: "/work",
+	}}
+}
+
+// appImage is the fixture image: /app plus the dirs it needs.
+func appImage(t testing.TB, cfg v1.ConfigFile) v1.Image {
+	t.Helper()
+	bin, err := appBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return imagetest.Image(t, cfg, imagetest.Layer(t,
+		imagetest.File("app", string(bin), 0o755),
+		imagetest.Dir("work"), imagetest.Dir("etc"), imagetest.Dir("tmp"),
+		imagetest.File("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n", 0o644),
+		imagetest.File("etc/group", "root:x:0:\nnogroup:x:65534:\n", 0o644),
+	))
+}
+
+// env is one test's runtime, image store and pushed fixture image.
+type env struct {
+	rt     *container.Runtime
+	images *image.Store
+	root   string
+	ref    string // the fixture image in the in-process registry
+	host   string // the registry
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	testutil.RequireRoot(t)
+	host := imagetest.Registry(t)
+	ref := host + "/app:v1"
+	imagetest.Push(t, ref, appImage(t, appConfig()))
+	images, err := image.NewStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	rt, err := container.New(root, images, container.WithCgroupParent("/wharf-test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{rt: rt, images: images, root: root, ref: ref, host: host}
+}
+
+// spec is a spec for the fixture image running app with args.
+func (e *env) spec(args ...string) *runtimes.Spec {
+	return &runtimes.Spec{Image: e.ref, Args: args}
+}
+
+// create pulls and creates id, removing it when the test ends.
+func (e *env) create(t *testing.T, id string, s *runtimes.Spec) {
+	t.Helper()
+	ctx := context.Background()
+	if err := e.rt.Pull(ctx, s, nil); err != nil {
+		t.Fatalf("Pull: %v", err)
+	}
+	if err := e.rt.Create(ctx, id, s); err != nil {
+		t.Fatalf("Create %q: %v", id, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if _, err := e.rt.Inspect(ctx, id); err != nil {
+			return // removed by the test
+		}
+		_ = e.rt.Stop(ctx, id, 0)
+		if err := e.rt.Remove(ctx, id); err != nil {
+			t.Errorf("cleanup Remove %q: %v", id, err)
+		}
+	})
+}
+
+// run creates, starts and waits for id.
+func (e *env) run(t *testing.T, id string, s *runtimes.Spec) runtimes.ExitStatus {
+	t.Helper()
+	e.create(t, id, s)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.rt.Start(ctx, id); err != nil {
+		t.Fatalf("Start %q: %v", id, err)
+	}
+	st, err := e.rt.Wait(ctx, id)
+	if err != nil {
+		t.Fatalf("Wait %q: %v", id, err)
+	}
+	return st
+}
+
+// logs reads id's whole log (following until the container has exited).
+func (e *env) logs(t *testing.T, id string, opts runtimes.LogOptions) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	opts.Follow = true
+	rc, err := e.rt.Logs(ctx, id, opts)
+	if err != nil {
+		t.Fatalf("Logs %q: %v", id, err)
+	}
+	defer rc.Close()
+	var buf bytes.Buffer
+	if _, err := io.Copy(&buf, rc); err != nil {
+		t.Fatalf("Logs %q: read: %v", id, err)
+	}
+	return buf.String()
+}
+
+// waitLog follows id's log until a line contains want.
+func (e *env) waitLog(t *testing.T, id, want string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	rc, err := e.rt.Logs(ctx, id, runtimes.LogOptions{Follow: true})
+	if err != nil {
+		t.Fatalf("Logs %q: %v", id, err)
+	}
+	defer rc.Close()
+	var seen strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := rc.Read(buf)
+		seen.Write(buf[:n])
+		if strings.Contains(seen.String(), want) {
+			return
+		}
+		if err != nil {
+			t.Fatalf("log of %q ended (%v) without %q; got %q", id, err, want, seen.String())
+		}
+	}
+}

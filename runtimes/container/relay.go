@@ -1,0 +1,190 @@
+package container
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/wharfhq/wharf/runtimes"
+)
+
+// logFile is the CRI-format log inside a container's directory.
+const logFile = "container.log"
+
+// The log relay: why a separate process.
+//
+// A container's stdout and stderr must outlive the agent: if the agent
+// held the read end of a pipe and died, the container would get SIGPIPE
+// (or block) on its next write. Writing raw output to a file that the
+// agent tails would survive, but gives lines the time the agent read them
+// rather than when they were written, and keeps every byte twice. So, as
+// containerd's shim and conmon do, each container gets a small relay
+// process — this same binary, re-executed — that holds the read ends of
+// the container's stdout and stderr pipes and writes timestamped CRI log
+// lines itself. It runs in its own session, ignores terminal and stop
+// signals, and exits when the container's last writer closes (the
+// container and anything it forked have exited). An agent restart leaves
+// it, and the log, untouched.
+type relay struct {
+	pid  int
+	done chan struct{} // closed when the relay has exited and been reaped
+}
+
+// startRelay starts a relay writing to logPath and returns it with the
+// write ends to hand to the container (the caller closes them after).
+func startRelay(logPath string) (relay, *os.File, *os.File, error) {
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return relay{}, nil, nil, err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return relay{}, nil, nil, err
+	}
+	cmd := exec.Command("/proc/self/exe", relayArg, logPath)
+	cmd.Args[0] = os.Args[0]
+	cmd.ExtraFiles = []*os.File{outR, errR}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err = cmd.Start()
+	outR.Close()
+	errR.Close()
+	if err != nil {
+		outW.Close()
+		errW.Close()
+		return relay{}, nil, nil, err
+	}
+	r := relay{pid: cmd.Process.Pid, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		close(r.done)
+	}()
+	return r, outW, errW, nil
+}
+
+// runRelay is the relay process's main: fds 3 and 4 are the container's
+// stdout and stderr, args[0] the log path.
+func runRelay(args []string) int {
+	if len(args) != 1 {
+		fmt.Fprintln(os.Stderr, "log relay: want one argument, the log path")
+		return 2
+	}
+	signal.Ignore(unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGPIPE)
+	w, err := newCRIWriter(args[0])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "log relay:", err)
+		return 1
+	}
+	var wg sync.WaitGroup
+	for fd, stream := range map[uintptr]string{3: "stdout", 4: "stderr"} {
+		f := os.NewFile(fd, stream)
+		dst := w.stream(stream)
+		wg.Go(func() {
+			_, _ = io.Copy(dst, f)
+			dst.flush()
+			f.Close()
+		})
+	}
+	wg.Wait()
+	if err := w.close(); err != nil {
+		fmt.Fprintln(os.Stderr, "log relay:", err)
+		return 1
+	}
+	return 0
+}
+
+// waitRelay waits until the container's log relay has exited, which it
+// does once the container's processes are gone; for a relay started by an
+// earlier agent process it watches the pid.
+func waitRelay(ctx context.Context, c *ctr) error {
+	if c.relayDone != nil {
+		select {
+		case <-c.relayDone:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	c.mu.Lock()
+	pid := c.rec.RelayPid
+	c.mu.Unlock()
+	if pid == 0 {
+		return nil
+	}
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return nil // already gone
+	}
+	defer unix.Close(fd)
+	if !isRelay(pid, filepath.Join(c.dir, logFile)) { // checked after pidfd_open, so fd is the relay's
+		return nil
+	}
+	ms := 10_000
+	if dl, ok := ctx.Deadline(); ok {
+		ms = max(int(time.Until(dl).Milliseconds()), 0)
+	}
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, ms)
+	if err != nil || n == 0 {
+		_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+	}
+	return nil
+}
+
+// Logs streams the container's CRI log as opts ask. Following ends once
+// the container has exited and its relay has written the last line.
+func (r *Runtime) Logs(ctx context.Context, id string, opts runtimes.LogOptions) (io.ReadCloser, error) {
+	c, err := r.get(id)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	drained := make(chan struct{})
+	go func() {
+		select {
+		case <-c.done:
+			_ = waitRelay(ctx, c)
+			close(drained)
+		case <-ctx.Done():
+		}
+	}()
+	pr, pw := io.Pipe()
+	go func() {
+		err := readCRILog(ctx, filepath.Join(c.dir, logFile), opts, drained, pw)
+		pw.CloseWithError(err)
+	}()
+	return &cancelReader{ReadCloser: pr, cancel: cancel}, nil
+}
+
+// cancelReader ends the reading goroutine when the caller closes.
+type cancelReader struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelReader) Close() error {
+	c.cancel()
+	return c.ReadCloser.Close()
+}
+
+// isRelay checks that pid is still a log relay for logPath (and not a
+// reused pid) before the runtime waits for or kills it.
+func isRelay(pid int, logPath string) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return false
+	}
+	args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+	return len(args) == 3 && args[1] == relayArg && args[2] == logPath
+}
