@@ -1,0 +1,177 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"sigs.k8s.io/yaml"
+
+	"github.com/wharfhq/wharf/api/types"
+)
+
+// Media types the server reads and writes.
+const (
+	mediaJSON           = "application/json"
+	mediaYAML           = "application/yaml"
+	mediaMergePatch     = "application/merge-patch+json"
+	mediaJSONPatch      = "application/json-patch+json"
+	mediaStrategicPatch = "application/strategic-merge-patch+json"
+	mediaApplyPatch     = "application/apply-patch+yaml"
+)
+
+// readBody reads the request body, at most MaxBodyBytes of it.
+func (s *Server) readBody(c echo.Context) ([]byte, error) {
+	req := c.Request()
+	if req.ContentLength > s.cfg.MaxBodyBytes {
+		return nil, errTooLarge(s.cfg.MaxBodyBytes)
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(c.Response().Writer, req.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, errTooLarge(s.cfg.MaxBodyBytes)
+		}
+		return nil, errBadRequest("read request body: %v", err)
+	}
+	return data, nil
+}
+
+// mediaType returns the request's Content-Type without parameters.
+func mediaType(c echo.Context) string {
+	ct := c.Request().Header.Get(echo.HeaderContentType)
+	if ct == "" {
+		return ""
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return ct
+	}
+	return mt
+}
+
+// checkObjectMedia accepts JSON and YAML object bodies (and no
+// Content-Type, read as either).
+func checkObjectMedia(c echo.Context) error {
+	switch mt := mediaType(c); mt {
+	case "", mediaJSON, mediaYAML, "application/x-yaml", "text/yaml":
+		return nil
+	default:
+		return errUnsupportedMedia(mt, mediaJSON, mediaYAML)
+	}
+}
+
+// decodeObject decodes a request body into obj strictly: unknown or
+// duplicate fields are an error naming them (400 Bad Request).
+func decodeObject(data []byte, obj types.Object) error {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return errBadRequest("the request body is empty; send the object as JSON or YAML")
+	}
+	if err := strictDecode(data, obj); err != nil {
+		return errBadRequest("%s", decodeMessage(err))
+	}
+	return nil
+}
+
+// decodeMessage words a decoding error as Kubernetes does for strict
+// field validation.
+func decodeMessage(err error) string {
+	msg := err.Error()
+	if errors.Is(err, types.ErrUnknownField) || errors.Is(err, types.ErrDuplicateField) ||
+		strings.Contains(msg, "unknown field") || strings.Contains(msg, "duplicate field") {
+		return "strict decoding error: " + msg
+	}
+	return "the object could not be decoded: " + msg
+}
+
+// strictDecode decodes JSON or YAML into obj, rejecting unknown fields.
+var strictDecode = func(data []byte, obj types.Object) error {
+	j, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		return err
+	}
+	d := json.NewDecoder(bytes.NewReader(j))
+	d.DisallowUnknownFields()
+	return d.Decode(obj)
+}
+
+// decodeOptions decodes a small options body (DeleteOptions) leniently
+// about its kind.
+func decodeOptions(data []byte, v any) error {
+	j, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		return errBadRequest("the request body could not be decoded: %v", err)
+	}
+	d := json.NewDecoder(bytes.NewReader(j))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		return errBadRequest("the request body could not be decoded: %v", err)
+	}
+	return nil
+}
+
+// outputFormat is what the client asked for in Accept.
+type outputFormat int
+
+const (
+	outputJSON outputFormat = iota
+	outputYAML
+	outputTable
+)
+
+// negotiate reads the Accept header: a meta.k8s.io Table when asked as
+// kubectl does (`application/json;as=Table;v=v1;g=meta.k8s.io`), YAML when
+// preferred to JSON, JSON otherwise.
+func negotiate(c echo.Context, tableAllowed bool) outputFormat {
+	accept := c.Request().Header.Get("Accept")
+	for _, part := range strings.Split(accept, ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		switch mt {
+		case mediaJSON, "*/*", "application/*":
+			if params["as"] == "Table" {
+				if tableAllowed && params["g"] == "meta.k8s.io" && (params["v"] == "v1" || params["v"] == "v1beta1") {
+					return outputTable
+				}
+				continue
+			}
+			if params["as"] != "" {
+				continue
+			}
+			return outputJSON
+		case mediaYAML:
+			if params["as"] == "" {
+				return outputYAML
+			}
+		}
+	}
+	return outputJSON
+}
+
+// writeJSON writes v as JSON with the given code.
+func writeJSON(c echo.Context, code int, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return c.Blob(code, mediaJSON, data)
+}
+
+// writeFormatted writes v in the negotiated format (JSON or YAML).
+func writeFormatted(c echo.Context, code int, v any) error {
+	if negotiate(c, false) == outputYAML {
+		data, err := yaml.Marshal(v)
+		if err != nil {
+			return err
+		}
+		return c.Blob(code, mediaYAML, data)
+	}
+	return writeJSON(c, code, v)
+}

@@ -1,0 +1,278 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+
+	jsonpatch "github.com/evanphx/json-patch/v5"
+	"github.com/spf13/cobra"
+
+	"github.com/wharfhq/wharf/api/types"
+	"github.com/wharfhq/wharf/sdk"
+)
+
+// lastAppliedAnnotation keeps the manifest last applied, so that the next
+// apply can remove what the manifest no longer sets. kubectl uses the same
+// annotation, so the two can take turns on one object.
+const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+
+// applyRetries bounds the read-merge-update rounds lost to concurrent
+// writers (Conflict).
+const applyRetries = 5
+
+type fileOptions struct {
+	files     []string
+	recursive bool
+}
+
+func (o *fileOptions) addFlags(cmd *cobra.Command) {
+	cmd.Flags().StringSliceVarP(&o.files, "filename", "f", nil, "manifest file, directory or - for stdin (repeatable)")
+	cmd.Flags().BoolVarP(&o.recursive, "recursive", "R", false, "read directories given with -f recursively")
+	_ = cmd.MarkFlagRequired("filename")
+}
+
+func newApplyCmd(a *app) *cobra.Command {
+	o := &fileOptions{}
+	cmd := &cobra.Command{
+		Use:   "apply -f FILE|DIR|-",
+		Short: "Create objects, or update them to match their manifests",
+		Long: `Create each object of the manifests, or update the existing one to match
+its manifest: fields the manifest sets are written, fields a previous apply
+set and the manifest no longer sets are removed, fields the server and
+controllers own (status, defaults) are kept. Prints
+"KIND/NAME created|configured|unchanged" per object.`,
+		Example: `  # Apply one manifest
+  wharf apply -f examples/deployment.yaml
+
+  # Apply every manifest of a directory, and a stream on stdin
+  wharf apply -f examples/
+  cat job.yaml | wharf apply -f -`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runApply(cmd.Context(), a, o)
+		},
+	}
+	o.addFlags(cmd)
+	return cmd
+}
+
+func runApply(ctx context.Context, a *app, o *fileOptions) error {
+	ms, err := readManifests(a, o.files, o.recursive)
+	if err != nil {
+		return err
+	}
+	c, err := a.Client()
+	if err != nil {
+		return err
+	}
+	failed := false
+	for _, m := range ms {
+		result, err := applyOne(ctx, c, m, m.namespace(a))
+		if err != nil {
+			reportErr(a, err)
+			failed = true
+			continue
+		}
+		fmt.Fprintf(a.out, "%s %s\n", objectName(m.res, m.obj.GetObjectMeta().Name), result)
+	}
+	if failed {
+		return errAlreadyReported{}
+	}
+	return nil
+}
+
+// applyOne creates m or merges it into the live object; it returns
+// "created", "configured" or "unchanged".
+func applyOne(ctx context.Context, c *sdk.Client, m *manifest, ns string) (string, error) {
+	rc := c.Resource(m.res).Namespace(ns)
+	name := m.obj.GetObjectMeta().Name
+
+	modified := cloneTree(m.doc)
+	if ns != "" {
+		meta, _ := modified["metadata"].(map[string]any)
+		meta["namespace"] = ns
+	}
+	modifiedJSON, err := json.Marshal(modified)
+	if err != nil {
+		return "", err
+	}
+	// The object sent is the manifest plus the annotation recording it.
+	sent := cloneTree(modified)
+	meta, _ := sent["metadata"].(map[string]any)
+	ann, _ := meta["annotations"].(map[string]any)
+	if ann == nil {
+		ann = map[string]any{}
+		meta["annotations"] = ann
+	}
+	ann[lastAppliedAnnotation] = string(modifiedJSON)
+	sentJSON, err := json.Marshal(sent)
+	if err != nil {
+		return "", err
+	}
+
+	for attempt := 0; ; attempt++ {
+		live, err := rc.Get(ctx, name)
+		if sdk.IsNotFound(err) {
+			obj := m.res.New()
+			if err := json.Unmarshal(sentJSON, obj); err != nil {
+				return "", fmt.Errorf("%s: %w", m.source, err)
+			}
+			_, err = rc.Create(ctx, obj)
+			if sdk.IsAlreadyExists(err) && attempt < applyRetries {
+				continue // created meanwhile: merge into it
+			}
+			if err != nil {
+				return "", err
+			}
+			return "created", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		result, obj, err := mergeApplied(m.res, live, modified, modifiedJSON, sentJSON)
+		if err != nil || result == "unchanged" {
+			return result, err
+		}
+		_, err = rc.Update(ctx, obj)
+		if sdk.IsConflict(err) && attempt < applyRetries {
+			continue // changed meanwhile: read again and merge again
+		}
+		if err != nil {
+			return "", err
+		}
+		return result, nil
+	}
+}
+
+// mergeApplied computes what apply writes over live: the manifest merged
+// in (JSON merge patch: maps merge, lists are replaced), then the fields the
+// last applied manifest set and this one does not are removed. It returns
+// "unchanged" (and no object) when live already matches the manifest.
+func mergeApplied(res *types.Resource, live types.Object, modified map[string]any, modifiedJSON, sentJSON []byte) (string, types.Object, error) {
+	liveJSON, err := json.Marshal(live)
+	if err != nil {
+		return "", nil, err
+	}
+	var liveTree map[string]any
+	if err := json.Unmarshal(liveJSON, &liveTree); err != nil {
+		return "", nil, err
+	}
+	var deletions map[string]any
+	original := live.GetObjectMeta().Annotations[lastAppliedAnnotation]
+	if original != "" {
+		patch, err := jsonpatch.CreateMergePatch([]byte(original), modifiedJSON)
+		if err != nil {
+			return "", nil, fmt.Errorf("compare with the last applied manifest: %w", err)
+		}
+		var p map[string]any
+		if err := json.Unmarshal(patch, &p); err != nil {
+			return "", nil, err
+		}
+		deletions = onlyNulls(p)
+	}
+	if len(deletions) == 0 && sameJSON(original, modifiedJSON) && contains(liveTree, modified) {
+		return "unchanged", nil, nil
+	}
+	merged, err := jsonpatch.MergePatch(liveJSON, sentJSON)
+	if err != nil {
+		return "", nil, fmt.Errorf("merge the manifest: %w", err)
+	}
+	if len(deletions) > 0 {
+		d, err := json.Marshal(deletions)
+		if err != nil {
+			return "", nil, err
+		}
+		if merged, err = jsonpatch.MergePatch(merged, d); err != nil {
+			return "", nil, fmt.Errorf("remove fields no longer applied: %w", err)
+		}
+	}
+	obj := res.New()
+	if err := json.Unmarshal(merged, obj); err != nil {
+		return "", nil, fmt.Errorf("merged object: %w", err)
+	}
+	return "configured", obj, nil
+}
+
+// sameJSON reports whether two JSON documents hold the same value.
+func sameJSON(a string, b []byte) bool {
+	var va, vb any
+	if json.Unmarshal([]byte(a), &va) != nil || json.Unmarshal(b, &vb) != nil {
+		return false
+	}
+	return reflect.DeepEqual(va, vb)
+}
+
+// contains reports whether have holds every value of want: maps may have
+// more keys (defaults, server-owned fields), lists must have the same
+// length and contain element by element.
+func contains(have, want any) bool {
+	switch w := want.(type) {
+	case map[string]any:
+		h, ok := have.(map[string]any)
+		if !ok {
+			return len(w) == 0 && have == nil
+		}
+		for k, wv := range w {
+			if !contains(h[k], wv) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		h, ok := have.([]any)
+		if !ok {
+			return len(w) == 0 && have == nil
+		}
+		if len(h) != len(w) {
+			return false
+		}
+		for i := range w {
+			if !contains(h[i], w[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return reflect.DeepEqual(have, want)
+}
+
+// onlyNulls keeps the null leaves of a merge patch: the removals.
+func onlyNulls(p map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range p {
+		switch v := v.(type) {
+		case nil:
+			out[k] = nil
+		case map[string]any:
+			if sub := onlyNulls(v); len(sub) > 0 {
+				out[k] = sub
+			}
+		}
+	}
+	return out
+}
+
+// cloneTree deep-copies a JSON tree.
+func cloneTree(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = cloneValue(v)
+	}
+	return out
+}
+
+func cloneValue(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		return cloneTree(v)
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = cloneValue(e)
+		}
+		return out
+	}
+	return v
+}

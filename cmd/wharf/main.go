@@ -1,0 +1,146 @@
+// Command wharf is Wharf's single binary: the API server (`wharf server`),
+// the single-machine cluster (`wharf up`), and the CLI verbs (apply, get,
+// describe, delete, version) over the Go SDK.
+//
+// This file holds the global flags and the wiring; each verb lives in a
+// file of its own (get.go, apply.go, ...) as a newXxxCmd(*app) function
+// listed in verbs below.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wharfhq/wharf/sdk"
+)
+
+// version is the client's version, set at build time with
+// -ldflags "-X main.version=v1.2.3".
+var version = "v0.1.0-dev"
+
+// Defaults of the global flags.
+const (
+	defaultServer    = "http://127.0.0.1:6443"
+	defaultNamespace = "default"
+	serverEnv        = "WHARF_SERVER"
+)
+
+// app is the state shared by the verbs: global flags, output streams and a
+// lazily made client.
+type app struct {
+	server    string
+	namespace string
+	token     string
+
+	in          io.Reader
+	out, errOut io.Writer
+
+	client *sdk.Client
+}
+
+// verbs lists the commands; a new verb is one file with a constructor
+// added here.
+var verbs = []func(*app) *cobra.Command{
+	newServerCmd,
+	newUpCmd,
+	newApplyCmd,
+	newCreateCmd,
+	newGetCmd,
+	newDescribeCmd,
+	newDeleteCmd,
+	newVersionCmd,
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes the command line and returns the exit code: errors are
+// printed as one line "error: ..." on stderr.
+func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer) int {
+	a := &app{in: in, out: out, errOut: errOut}
+	root := newRootCmd(a)
+	root.SetArgs(args)
+	root.SetIn(in)
+	root.SetOut(out)
+	root.SetErr(errOut)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var quiet errAlreadyReported
+	if !errors.As(err, &quiet) {
+		fmt.Fprintln(errOut, "error: "+oneLine(err.Error()))
+	}
+	return 1
+}
+
+// errAlreadyReported ends a command with exit code 1 after it printed its
+// own error lines (e.g. one per object that failed).
+type errAlreadyReported struct{}
+
+func (errAlreadyReported) Error() string { return "errors were reported above" }
+
+// oneLine keeps an error on one line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}
+
+func newRootCmd(a *app) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "wharf",
+		Short: "Run WebAssembly modules and containers side by side, with Kubernetes-shaped objects",
+		Long: `wharf is one binary: the API server, the node agent, and a kubectl-like CLI.
+
+Start a single-machine cluster with "wharf up", then drive it with
+"wharf apply -f", "wharf get", "wharf describe" and "wharf delete" (or kubectl).`,
+		Example: `  # Start a single-machine cluster, data in ./wharf-data
+  wharf up
+
+  # Apply the examples and list the pods
+  wharf apply -f examples/
+  wharf get pods`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	server := os.Getenv(serverEnv)
+	if server == "" {
+		server = defaultServer
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.server, "server", server, "URL of the Wharf API server (env "+serverEnv+")")
+	pf.StringVarP(&a.namespace, "namespace", "n", defaultNamespace, "namespace of the objects")
+	pf.StringVar(&a.token, "token", os.Getenv("WHARF_TOKEN"), "bearer token for the API server (env WHARF_TOKEN)")
+	for _, v := range verbs {
+		root.AddCommand(v(a))
+	}
+	return root
+}
+
+// Client returns the SDK client for --server, made on first use.
+func (a *app) Client() (*sdk.Client, error) {
+	if a.client != nil {
+		return a.client, nil
+	}
+	opts := []sdk.Option{sdk.WithUserAgent("wharf-cli/" + version)}
+	if a.token != "" {
+		opts = append(opts, sdk.WithBearerToken(a.token))
+	}
+	c, err := sdk.New(a.server, opts...)
+	if err != nil {
+		return nil, err
+	}
+	a.client = c
+	return c, nil
+}

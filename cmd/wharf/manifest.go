@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/wharfhq/wharf/api/types"
+)
+
+// manifest is one object read from a file: its strictly decoded form (so
+// typos are caught before anything is sent) and the document as written,
+// which apply merges over the live object.
+type manifest struct {
+	source string
+	res    *types.Resource
+	obj    types.Object
+	// doc is the document as JSON, without null values (a null in a
+	// manifest means "not set", not "remove").
+	doc map[string]any
+}
+
+// namespace is the manifest's namespace, or --namespace when it has none
+// ("" for cluster-scoped kinds).
+func (m *manifest) namespace(a *app) string {
+	if !m.res.Namespaced {
+		return ""
+	}
+	if ns := m.obj.GetObjectMeta().Namespace; ns != "" {
+		return ns
+	}
+	return a.namespace
+}
+
+// readManifests reads every document of the files, directories (their
+// .yaml, .yml and .json files) and "-" (stdin) given.
+func readManifests(a *app, paths []string, recursive bool) ([]*manifest, error) {
+	var out []*manifest
+	for _, p := range paths {
+		if p == "-" {
+			data, err := io.ReadAll(a.in)
+			if err != nil {
+				return nil, fmt.Errorf("read stdin: %w", err)
+			}
+			ms, err := decodeManifests("<stdin>", data)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ms...)
+			continue
+		}
+		files, err := manifestFiles(p, recursive)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				return nil, err
+			}
+			ms, err := decodeManifests(f, data)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ms...)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no objects found in %s", strings.Join(paths, ", "))
+	}
+	return out, nil
+}
+
+// manifestFiles lists path itself, or the manifest files of a directory.
+func manifestFiles(path string, recursive bool) ([]string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return []string{path}, nil
+	}
+	var files []string
+	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != path && !recursive {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		switch strings.ToLower(filepath.Ext(p)) {
+		case ".yaml", ".yml", ".json":
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+// decodeManifests splits data into documents and decodes each, expanding
+// lists (kind List, or any "...List" with items) into their items.
+func decodeManifests(source string, data []byte) ([]*manifest, error) {
+	docs, err := types.SplitDocuments(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", source, err)
+	}
+	var out []*manifest
+	for i, d := range docs {
+		where := source
+		if len(docs) > 1 {
+			where = fmt.Sprintf("%s (document %d)", source, i+1)
+		}
+		j, err := yaml.YAMLToJSON(d)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		var tree map[string]any
+		if err := json.Unmarshal(j, &tree); err != nil {
+			return nil, fmt.Errorf("%s: not an object: %w", where, err)
+		}
+		ms, err := decodeTree(where, tree)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ms...)
+	}
+	return out, nil
+}
+
+func decodeTree(where string, tree map[string]any) ([]*manifest, error) {
+	kind, _ := tree["kind"].(string)
+	apiVersion, _ := tree["apiVersion"].(string)
+	if _, registered := types.ResourceForKind(apiVersion, kind); !registered && strings.HasSuffix(kind, "List") {
+		items, _ := tree["items"].([]any)
+		var out []*manifest
+		for i, it := range items {
+			m, ok := it.(map[string]any)
+			if !ok {
+				return nil, fmt.Errorf("%s: items[%d] is not an object", where, i)
+			}
+			ms, err := decodeTree(fmt.Sprintf("%s items[%d]", where, i), m)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ms...)
+		}
+		return out, nil
+	}
+	j, err := json.Marshal(tree)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	obj, err := types.Decode(j)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	res, ok := types.ResourceForObject(obj)
+	if !ok {
+		return nil, fmt.Errorf("%s: %s %s is not a stored kind", where, apiVersion, kind)
+	}
+	if obj.GetObjectMeta().Name == "" {
+		return nil, fmt.Errorf("%s: %s has no metadata.name", where, kind)
+	}
+	return []*manifest{{source: where, res: res, obj: obj, doc: withoutNulls(tree)}}, nil
+}
+
+// withoutNulls returns m without its null values, recursively in maps.
+func withoutNulls(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		switch v := v.(type) {
+		case nil:
+			continue
+		case map[string]any:
+			out[k] = withoutNulls(v)
+		default:
+			out[k] = v
+		}
+	}
+	return out
+}

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"text/tabwriter"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/wharfhq/wharf/api/types"
+	"github.com/wharfhq/wharf/sdk"
+)
+
+// Output formats of -o.
+const (
+	outputTable = ""
+	outputWide  = "wide"
+	outputYAML  = "yaml"
+	outputJSON  = "json"
+	outputName  = "name"
+)
+
+func checkOutput(o string) error {
+	switch o {
+	case outputTable, outputWide, outputYAML, outputJSON, outputName:
+		return nil
+	}
+	return fmt.Errorf("unknown output format %q: use wide, yaml, json or name", o)
+}
+
+// newTabWriter aligns columns as kubectl does.
+func newTabWriter(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 6, 4, 3, ' ', 0)
+}
+
+// tablePrinter prints server Tables as aligned columns. The header is
+// printed once, with the first rows.
+type tablePrinter struct {
+	w             *tabwriter.Writer
+	wide          bool
+	withNamespace bool
+	columns       []int // indexes of the shown columns
+	headerDone    bool
+}
+
+// setColumns picks the columns to show from t's definitions (kept from the
+// first table that has them).
+func (p *tablePrinter) setColumns(t *sdk.Table) {
+	if p.columns != nil || len(t.ColumnDefinitions) == 0 {
+		return
+	}
+	p.columns = []int{}
+	for i, c := range t.ColumnDefinitions {
+		if c.Priority == 0 || p.wide {
+			p.columns = append(p.columns, i)
+		}
+	}
+}
+
+// print writes t's rows (and the header first time).
+func (p *tablePrinter) print(t *sdk.Table) error {
+	p.setColumns(t)
+	if !p.headerDone && len(t.ColumnDefinitions) > 0 {
+		var hdr []string
+		if p.withNamespace {
+			hdr = append(hdr, "NAMESPACE")
+		}
+		for _, i := range p.columns {
+			hdr = append(hdr, strings.ToUpper(t.ColumnDefinitions[i].Name))
+		}
+		fmt.Fprintln(p.w, strings.Join(hdr, "\t"))
+		p.headerDone = true
+	}
+	for _, row := range t.Rows {
+		var cells []string
+		if p.withNamespace {
+			m, err := row.RowMeta()
+			if err != nil {
+				return err
+			}
+			cells = append(cells, m.Namespace)
+		}
+		for _, i := range p.columns {
+			var v any
+			if i < len(row.Cells) {
+				v = row.Cells[i]
+			}
+			cells = append(cells, formatCell(v))
+		}
+		fmt.Fprintln(p.w, strings.Join(cells, "\t"))
+	}
+	return p.w.Flush()
+}
+
+// formatCell prints one table cell as kubectl does.
+func formatCell(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "<none>"
+	case string:
+		return v
+	case float64:
+		if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+			return fmt.Sprintf("%d", int64(v))
+		}
+		return fmt.Sprint(v)
+	case bool:
+		return fmt.Sprint(v)
+	case []any:
+		parts := make([]string, len(v))
+		for i, e := range v {
+			parts[i] = formatCell(e)
+		}
+		return strings.Join(parts, ",")
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// kindName is how kubectl names a resource in messages and -o name:
+// "pod", "deployment.apps".
+func kindName(res *types.Resource) string {
+	k := strings.ToLower(res.Kind)
+	if res.Group != "" {
+		k += "." + res.Group
+	}
+	return k
+}
+
+// objectName is "pod/web", "deployment.apps/web".
+func objectName(res *types.Resource, name string) string {
+	return kindName(res) + "/" + name
+}
+
+// printObjects writes objs as yaml, json or names. One object prints as
+// itself, several as a v1 List, as kubectl does.
+func printObjects(w io.Writer, res *types.Resource, objs []types.Object, output string, single bool) error {
+	if output == outputName {
+		for _, o := range objs {
+			fmt.Fprintln(w, objectName(res, o.GetObjectMeta().Name))
+		}
+		return nil
+	}
+	var v any
+	if single && len(objs) == 1 {
+		v = objs[0]
+	} else {
+		items := objs
+		if items == nil {
+			items = []types.Object{}
+		}
+		v = struct {
+			APIVersion string         `json:"apiVersion"`
+			Kind       string         `json:"kind"`
+			Items      []types.Object `json:"items"`
+			Metadata   map[string]any `json:"metadata"`
+		}{"v1", "List", items, map[string]any{"resourceVersion": ""}}
+	}
+	return writeValue(w, v, output)
+}
+
+// writeValue writes v as indented JSON or as YAML.
+func writeValue(w io.Writer, v any, output string) error {
+	b, err := json.MarshalIndent(v, "", "    ")
+	if err != nil {
+		return fmt.Errorf("encode output: %w", err)
+	}
+	if output == outputYAML {
+		if b, err = yaml.JSONToYAML(b); err != nil {
+			return fmt.Errorf("encode output: %w", err)
+		}
+		_, err = w.Write(b)
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}

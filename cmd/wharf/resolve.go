@@ -1,0 +1,76 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/wharfhq/wharf/api/types"
+)
+
+// target is one resource and the object names asked for (none: all).
+type target struct {
+	res   *types.Resource
+	names []string
+}
+
+// lookupResource resolves what the user typed ("po", "pods",
+// "deployments.apps", "Deployment") or explains what exists.
+func lookupResource(s string) (*types.Resource, error) {
+	res, ok := types.LookupResource(s)
+	if !ok {
+		return nil, fmt.Errorf("the server doesn't have a resource type %q (see the NAME column of \"kubectl api-resources\"; known: %s)", s, knownResources())
+	}
+	return res, nil
+}
+
+func knownResources() string {
+	var names []string
+	for _, r := range types.Resources() {
+		names = append(names, r.Name)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+// resolveArgs reads "KIND [NAME...]" or "KIND/NAME..." arguments into
+// targets, in the order given.
+func resolveArgs(args []string) ([]target, error) {
+	if len(args) == 0 {
+		return nil, fmt.Errorf("you must specify the type of resource, e.g. \"pods\" (known: %s)", knownResources())
+	}
+	if !strings.Contains(args[0], "/") {
+		var targets []target
+		for _, kind := range strings.Split(args[0], ",") {
+			res, err := lookupResource(kind)
+			if err != nil {
+				return nil, err
+			}
+			targets = append(targets, target{res: res})
+		}
+		if len(args) > 1 {
+			if len(targets) > 1 {
+				return nil, fmt.Errorf("names can only be given with a single resource type, not %q", args[0])
+			}
+			targets[0].names = args[1:]
+		}
+		return targets, nil
+	}
+	var targets []target
+	for _, arg := range args {
+		kind, name, ok := strings.Cut(arg, "/")
+		if !ok || name == "" {
+			return nil, fmt.Errorf("%q: mix of KIND NAME and KIND/NAME forms; use KIND/NAME for every argument", arg)
+		}
+		res, err := lookupResource(kind)
+		if err != nil {
+			return nil, err
+		}
+		if n := len(targets); n > 0 && targets[n-1].res == res {
+			targets[n-1].names = append(targets[n-1].names, name)
+			continue
+		}
+		targets = append(targets, target{res: res, names: []string{name}})
+	}
+	return targets, nil
+}

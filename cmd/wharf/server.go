@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wharfhq/wharf/api/server"
+	"github.com/wharfhq/wharf/sdk"
+	"github.com/wharfhq/wharf/storage/badger"
+)
+
+// Defaults of `wharf server` and `wharf up`.
+const (
+	defaultDataDir = "./wharf-data"
+	defaultListen  = "127.0.0.1:6443"
+)
+
+// serveOptions are the flags shared by `wharf server` and `wharf up`.
+type serveOptions struct {
+	dataDir  string
+	listen   string
+	logLevel string
+	nodeName string
+}
+
+func (o *serveOptions) addFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.dataDir, "data-dir", defaultDataDir, "directory for the object store and component state")
+	f.StringVar(&o.listen, "listen", defaultListen, "address the API listens on (port 0 picks a free port)")
+	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+}
+
+func newServerCmd(a *app) *cobra.Command {
+	o := &serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the API server, scheduler and controllers",
+		Long: `Run the control plane: the API server over an embedded Badger store in
+--data-dir, plus the server components (scheduler, controllers). It stops
+gracefully on SIGINT or SIGTERM.`,
+		Example: `  # Serve on the default address with data in ./wharf-data
+  wharf server
+
+  # Serve on all interfaces, data in /var/lib/wharf
+  wharf server --data-dir /var/lib/wharf --listen 0.0.0.0:6443`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return serve(cmd.Context(), a, o, RoleServer)
+		},
+	}
+	o.addFlags(cmd)
+	return cmd
+}
+
+func newUpCmd(a *app) *cobra.Command {
+	o := &serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Run a single-machine cluster: API server and local agent in one process",
+		Long: `Run the API server, the server components (scheduler, controllers) and the
+node agent for this machine in one process, with data in --data-dir. It
+stops gracefully on SIGINT or SIGTERM.`,
+		Example: `  # Start a cluster with data in ./wharf-data on 127.0.0.1:6443
+  wharf up
+
+  # Use another directory and a free port (printed on stderr)
+  wharf up --data-dir /tmp/w --listen 127.0.0.1:0`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return serve(cmd.Context(), a, o, RoleServer, RoleAgent)
+		},
+	}
+	o.addFlags(cmd)
+	cmd.Flags().StringVar(&o.nodeName, "node-name", "", "name of this machine's Node (default: the host name)")
+	return cmd
+}
+
+// serve runs the API server and the components of roles until ctx ends.
+func serve(ctx context.Context, a *app, o *serveOptions, roles ...Role) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return fmt.Errorf("--log-level %q: use debug, info, warn or error", o.logLevel)
+	}
+	logger := slog.New(slog.NewTextHandler(a.errOut, &slog.HandlerOptions{Level: level}))
+	if o.nodeName == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return fmt.Errorf("node name: %w (set --node-name)", err)
+		}
+		o.nodeName = strings.ToLower(h)
+	}
+	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	st, err := badger.Open(filepath.Join(o.dataDir, "store"))
+	if err != nil {
+		return fmt.Errorf("open the store in %s: %w", o.dataDir, err)
+	}
+	defer st.Close()
+
+	srv, err := server.New(server.Config{Store: st, Logger: logger.With("component", "api"), Version: version})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", o.listen, err)
+	}
+	apiURL := "http://" + dialAddr(ln.Addr())
+	fmt.Fprintf(a.errOut, "wharf API listening on http://%s\n", ln.Addr())
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		serveErr error
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		serveErr = srv.Serve(ctx, ln)
+		cancel() // the API is gone: stop the components too
+	}()
+
+	client, err := sdk.New(apiURL, sdk.WithUserAgent("wharf/"+version))
+	if err != nil {
+		cancel()
+		wg.Wait()
+		return err
+	}
+	env := Env{
+		DataDir:   o.dataDir,
+		APIURL:    apiURL,
+		Client:    client,
+		Informers: sdk.NewInformerFactory(client),
+		Logger:    logger,
+		NodeName:  o.nodeName,
+	}
+	compErr := runComponents(ctx, env, roles...)
+	if compErr == nil {
+		<-ctx.Done() // components may all be done (or none registered): keep serving
+	}
+	cancel()
+	wg.Wait()
+	logger.Info("stopped")
+	return errors.Join(serveErr, compErr)
+}
+
+// dialAddr is the address local components dial to reach a listener:
+// a wildcard host becomes the loopback address.
+func dialAddr(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return addr.String()
+	}
+	return net.JoinHostPort("127.0.0.1", fmt.Sprint(tcp.Port))
+}

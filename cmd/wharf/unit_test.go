@@ -1,0 +1,328 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wharfhq/wharf/api/types"
+	"github.com/wharfhq/wharf/sdk"
+)
+
+func TestHumanDuration(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{-5 * time.Second, "<invalid>"},
+		{0, "0s"},
+		{45 * time.Second, "45s"},
+		{119 * time.Second, "119s"},
+		{3*time.Minute + 20*time.Second, "3m20s"},
+		{5 * time.Minute, "5m"},
+		{42 * time.Minute, "42m"},
+		{5*time.Hour + 7*time.Minute, "5h7m"},
+		{30 * time.Hour, "30h"},
+		{3*24*time.Hour + 4*time.Hour, "3d4h"},
+		{40 * 24 * time.Hour, "40d"},
+		{3*365*24*time.Hour + 24*time.Hour, "3y1d"},
+		{10 * 365 * 24 * time.Hour, "10y"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.d.String(), func(t *testing.T) {
+			if got := humanDuration(tt.d); got != tt.want {
+				t.Fatalf("humanDuration(%v) = %q, want %q", tt.d, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFormatCell(t *testing.T) {
+	tests := []struct {
+		in   any
+		want string
+	}{
+		{nil, "<none>"},
+		{"Running", "Running"},
+		{float64(3), "3"},
+		{1.5, "1.5"},
+		{true, "true"},
+		{[]any{"a", float64(1)}, "a,1"},
+		{map[string]any{"a": "b"}, `{"a":"b"}`},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.in), func(t *testing.T) {
+			if got := formatCell(tt.in); got != tt.want {
+				t.Fatalf("formatCell(%v) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestResolveArgs(t *testing.T) {
+	tests := []struct {
+		args    []string
+		want    string // "resource:names;..."
+		wantErr string
+	}{
+		{[]string{"pods"}, "pods:[]", ""},
+		{[]string{"po", "a", "b"}, "pods:[a b]", ""},
+		{[]string{"deploy/web", "deployment.apps/api", "svc/web"}, "deployments:[web api];services:[web]", ""},
+		{[]string{"pods,svc"}, "pods:[];services:[]", ""},
+		{[]string{"pods,svc", "x"}, "", "single resource type"},
+		{[]string{"pod/a", "b"}, "", "KIND/NAME"},
+		{[]string{"nosuch"}, "", `resource type "nosuch"`},
+		{nil, "", "type of resource"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			targets, err := resolveArgs(tt.args)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var parts []string
+			for _, tg := range targets {
+				parts = append(parts, fmt.Sprintf("%s:%v", tg.res.Name, tg.names))
+			}
+			if got := strings.Join(parts, ";"); got != tt.want {
+				t.Fatalf("targets = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestTablePrinter(t *testing.T) {
+	tbl := &sdk.Table{
+		ColumnDefinitions: []sdk.TableColumnDefinition{
+			{Name: "Name"}, {Name: "Ready"}, {Name: "Status"}, {Name: "Node", Priority: 1},
+		},
+		Rows: []sdk.TableRow{
+			{Cells: []any{"web-1", "1/1", "Running", "n1"}, Object: json.RawMessage(`{"metadata":{"name":"web-1","namespace":"shop"}}`)},
+			{Cells: []any{"batch-job-long-name", "0/1", "Completed", nil}, Object: json.RawMessage(`{"metadata":{"name":"batch-job-long-name","namespace":"default"}}`)},
+		},
+	}
+	tests := []struct {
+		name         string
+		wide, withNS bool
+		want         string
+	}{
+		{"plain", false, false, `
+NAME                  READY   STATUS
+web-1                 1/1     Running
+batch-job-long-name   0/1     Completed
+`},
+		{"wide with namespace", true, true, `
+NAMESPACE   NAME                  READY   STATUS      NODE
+shop        web-1                 1/1     Running     n1
+default     batch-job-long-name   0/1     Completed   <none>
+`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			p := &tablePrinter{w: newTabWriter(&buf), wide: tt.wide, withNamespace: tt.withNS}
+			if err := p.print(tbl); err != nil {
+				t.Fatal(err)
+			}
+			if got := "\n" + buf.String(); got != tt.want {
+				t.Fatalf("output:\n%s\nwant:\n%s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestReadManifestsExamples(t *testing.T) {
+	a := &app{namespace: "default"}
+	ms, err := readManifests(a, []string{"../../examples"}, false)
+	if err != nil {
+		t.Fatalf("examples do not decode: %v", err)
+	}
+	var got []string
+	for _, m := range ms {
+		got = append(got, objectName(m.res, m.obj.GetObjectMeta().Name))
+	}
+	want := "[cronjob.batch/report deployment.apps/web job.batch/count service/web pod/hello-wasm]"
+	if fmt.Sprint(got) != want {
+		t.Fatalf("examples = %v, want %s", got, want)
+	}
+}
+
+func TestReadManifests(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	multi := write("multi.yaml", `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: a, namespace: x}
+---
+# a comment-only document is skipped
+---
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: b, creationTimestamp: null}
+- apiVersion: v1
+  kind: Namespace
+  metadata: {name: ns1}
+`)
+	typo := write("typo.yaml", `
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers:
+  - name: c
+    image: x
+    imagePullPolicyy: Always
+`)
+	unknown := write("unknown.yaml", "apiVersion: v9\nkind: Gadget\nmetadata: {name: g}\n")
+	noName := write("noname.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n")
+
+	a := &app{namespace: "dflt"}
+	ms, err := readManifests(a, []string{multi}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range ms {
+		got = append(got, objectName(m.res, m.obj.GetObjectMeta().Name)+"@"+m.namespace(a))
+	}
+	if fmt.Sprint(got) != "[configmap/a@x configmap/b@dflt namespace/ns1@]" {
+		t.Fatalf("objects = %v", got)
+	}
+	if meta := ms[1].doc["metadata"].(map[string]any); meta["creationTimestamp"] != nil {
+		t.Fatal("null creationTimestamp kept in the applied document")
+	}
+
+	for _, tt := range []struct{ file, want string }{
+		{typo, "spec.containers[0].imagePullPolicyy"},
+		{unknown, "Gadget"},
+		{noName, "metadata.name"},
+		{filepath.Join(dir, "missing.yaml"), "no such file"},
+	} {
+		t.Run(filepath.Base(tt.file), func(t *testing.T) {
+			_, err := readManifests(a, []string{tt.file}, false)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want one naming %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestMergeApplied checks the three-way merge of apply on JSON trees: the
+// manifest wins, server-owned fields stay, fields dropped from the
+// manifest since the last apply go.
+func TestMergeApplied(t *testing.T) {
+	res, _ := types.LookupResource("configmaps")
+	mk := func(lastApplied string, labels map[string]string, data map[string]string) types.Object {
+		cm := &types.ConfigMap{
+			TypeMeta:   types.TypeMeta{Kind: "ConfigMap", APIVersion: "v1"},
+			ObjectMeta: types.ObjectMeta{Name: "c", Namespace: "default", UID: "u1", ResourceVersion: "7", Labels: labels},
+			Data:       data,
+		}
+		if lastApplied != "" {
+			cm.Annotations = map[string]string{lastAppliedAnnotation: lastApplied}
+		}
+		return cm
+	}
+	manifest := func(s string) (map[string]any, []byte, []byte) {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(s), &m); err != nil {
+			t.Fatal(err)
+		}
+		sent := cloneTree(m)
+		meta := sent["metadata"].(map[string]any)
+		meta["annotations"] = map[string]any{lastAppliedAnnotation: s}
+		sentJSON, _ := json.Marshal(sent)
+		return m, []byte(s), sentJSON
+	}
+	v1 := `{"apiVersion":"v1","data":{"a":"1","b":"2"},"kind":"ConfigMap","metadata":{"labels":{"x":"y"},"name":"c","namespace":"default"}}`
+	v2 := `{"apiVersion":"v1","data":{"a":"1"},"kind":"ConfigMap","metadata":{"labels":{},"name":"c","namespace":"default"}}`
+
+	tests := []struct {
+		name       string
+		live       types.Object
+		manifest   string
+		wantResult string
+		wantData   string
+		wantLabels string
+	}{
+		{"same as last apply, server added a label", mk(v1, map[string]string{"x": "y", "added": "by-server"}, map[string]string{"a": "1", "b": "2"}), v1, "unchanged", "", ""},
+		{"field removed from manifest goes", mk(v1, map[string]string{"x": "y", "added": "by-server"}, map[string]string{"a": "1", "b": "2"}), v2, "configured", "map[a:1]", "map[added:by-server]"},
+		{"no last applied: merge only", mk("", map[string]string{"k": "v"}, map[string]string{"a": "0", "z": "9"}), v2, "configured", "map[a:1 z:9]", "map[k:v]"},
+		{"live drifted from manifest", mk(v1, map[string]string{"x": "y"}, map[string]string{"a": "changed", "b": "2"}), v1, "configured", "map[a:1 b:2]", "map[x:y]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, mj, sent := manifest(tt.manifest)
+			result, obj, err := mergeApplied(res, tt.live, m, mj, sent)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if result != tt.wantResult {
+				t.Fatalf("result = %s, want %s", result, tt.wantResult)
+			}
+			if result == "unchanged" {
+				return
+			}
+			cm := obj.(*types.ConfigMap)
+			if got := fmt.Sprint(cm.Data); got != tt.wantData {
+				t.Errorf("data = %s, want %s", got, tt.wantData)
+			}
+			if got := fmt.Sprint(cm.Labels); got != tt.wantLabels {
+				t.Errorf("labels = %s, want %s", got, tt.wantLabels)
+			}
+			if cm.UID != "u1" || cm.ResourceVersion != "7" {
+				t.Errorf("uid/resourceVersion = %s/%s, want the live ones kept", cm.UID, cm.ResourceVersion)
+			}
+			if cm.Annotations[lastAppliedAnnotation] != tt.manifest {
+				t.Errorf("last-applied annotation = %s", cm.Annotations[lastAppliedAnnotation])
+			}
+		})
+	}
+}
+
+func TestContains(t *testing.T) {
+	var have any
+	_ = json.Unmarshal([]byte(`{"a":{"b":1,"c":[{"x":1,"y":2}]},"d":"e"}`), &have)
+	tests := []struct {
+		want string
+		ok   bool
+	}{
+		{`{"a":{"b":1}}`, true},
+		{`{"a":{"c":[{"x":1}]}}`, true},
+		{`{"a":{"c":[{"x":2}]}}`, false},
+		{`{"a":{"c":[{"x":1},{"x":1}]}}`, false},
+		{`{"d":"f"}`, false},
+		{`{"new":{}}`, true},
+		{`{"new":1}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			var w any
+			_ = json.Unmarshal([]byte(tt.want), &w)
+			if got := contains(have, w); got != tt.ok {
+				t.Fatalf("contains = %v, want %v", got, tt.ok)
+			}
+		})
+	}
+}

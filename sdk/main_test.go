@@ -1,0 +1,208 @@
+package sdk_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wharfhq/wharf/api/server"
+	"github.com/wharfhq/wharf/sdk"
+	"github.com/wharfhq/wharf/storage"
+	"github.com/wharfhq/wharf/storage/badger"
+)
+
+// TestMain fails the run when goroutines of this package outlive the
+// tests: informers, watchers and queues must all stop.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		if leaked := sdkGoroutines(); leaked != "" {
+			fmt.Fprintf(os.Stderr, "goroutines of package sdk still running after the tests:\n%s\n", leaked)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// sdkGoroutines returns the stacks of goroutines running sdk code, after
+// giving stopped ones a moment to unwind.
+func sdkGoroutines() string {
+	var leaked []string
+	for range 50 {
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		leaked = leaked[:0]
+		for _, g := range strings.Split(string(buf), "\n\n") {
+			if strings.Contains(g, "wharf/sdk.") && !strings.Contains(g, "sdkGoroutines") {
+				leaked = append(leaked, g)
+			}
+		}
+		if len(leaked) == 0 {
+			return ""
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return strings.Join(leaked, "\n\n")
+}
+
+// testEnv is a real API server (api/server over Badger in a temp dir)
+// behind httptest, with a gate in front to end and hold watches.
+type testEnv struct {
+	client *sdk.Client
+	store  storage.Store
+	gate   *gate
+	url    string
+}
+
+func newTestEnv(t *testing.T) *testEnv {
+	t.Helper()
+	st, err := badger.Open(t.TempDir())
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := server.New(server.Config{Store: st, Logger: logger})
+	if err != nil {
+		t.Fatalf("new server: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	bgDone := make(chan struct{})
+	go func() {
+		defer close(bgDone)
+		srv.RunBackground(ctx)
+	}()
+	g := newGate(srv.Handler())
+	hs := httptest.NewServer(g)
+	c, err := sdk.New(hs.URL)
+	if err != nil {
+		t.Fatalf("sdk.New: %v", err)
+	}
+	t.Cleanup(func() {
+		g.release()
+		hs.CloseClientConnections()
+		hs.Close()
+		cancel()
+		<-bgDone
+		if err := st.Close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
+	})
+	return &testEnv{client: c, store: st, gate: g, url: hs.URL}
+}
+
+// gate sits in front of the API handler. It counts list requests, can end
+// every open watch cleanly (as a server does when a watch times out), and
+// can hold new watches until released.
+type gate struct {
+	next http.Handler
+
+	mu      sync.Mutex
+	hold    chan struct{}
+	cancels map[*http.Request]context.CancelFunc
+	// watches receives the resourceVersion of every watch that reaches the
+	// API (buffered; never blocks the gate).
+	watches chan string
+	lists   atomic.Int32
+}
+
+func newGate(next http.Handler) *gate {
+	return &gate{next: next, cancels: map[*http.Request]context.CancelFunc{}, watches: make(chan string, 100)}
+}
+
+func isWatch(r *http.Request) bool {
+	w := r.URL.Query().Get("watch")
+	return w == "true" || w == "1"
+}
+
+func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !isWatch(r) {
+		if r.Method == http.MethodGet && r.URL.Query().Has("limit") {
+			g.lists.Add(1) // informers list with a page size
+		}
+		g.next.ServeHTTP(w, r)
+		return
+	}
+	g.mu.Lock()
+	hold := g.hold
+	g.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+			return
+		}
+	}
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	g.mu.Lock()
+	g.cancels[r] = cancel
+	g.mu.Unlock()
+	defer func() {
+		g.mu.Lock()
+		delete(g.cancels, r)
+		g.mu.Unlock()
+	}()
+	select {
+	case g.watches <- r.URL.Query().Get("resourceVersion"):
+	default:
+	}
+	g.next.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// holdWatches makes new watches wait until release.
+func (g *gate) holdWatches() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.hold == nil {
+		g.hold = make(chan struct{})
+	}
+}
+
+func (g *gate) release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.hold != nil {
+		close(g.hold)
+		g.hold = nil
+	}
+}
+
+// endWatches ends every open watch; the API handler returns and the
+// response ends cleanly.
+func (g *gate) endWatches() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, cancel := range g.cancels {
+		cancel()
+	}
+}
+
+// waitWatch waits for the next watch to reach the API and returns its
+// resourceVersion.
+func (g *gate) waitWatch(t *testing.T) string {
+	t.Helper()
+	select {
+	case rv := <-g.watches:
+		return rv
+	case <-time.After(30 * time.Second):
+		t.Fatal("no watch reached the server within 30s")
+		return ""
+	}
+}
+
+// ctx returns a context ended at the end of the test.
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	return ctx
+}
