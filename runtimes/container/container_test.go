@@ -1,8 +1,10 @@
 package container_test
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wharfhq/wharf/runtimes"
 )
@@ -46,4 +48,86 @@ func TestExitCodesAndLogs(t *testing.T) {
 			t.Errorf("stderr only = %q", got)
 		}
 	})
+}
+
+func TestOOMKilled(t *testing.T) {
+	e := newEnv(t)
+	s := e.spec("oom")
+	s.Resources.MemoryLimitBytes = 32 << 20
+	st := e.run(t, "oom", s)
+	if st.Reason != runtimes.ReasonOOMKilled || st.ExitCode != 137 {
+		t.Fatalf("exit = %d %q (%s), want 137 OOMKilled", st.ExitCode, st.Reason, st.Message)
+	}
+}
+
+func TestStopGrace(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	t.Run("SIGTERM honoured", func(t *testing.T) {
+		e.create(t, "trap", e.spec("trap"))
+		if err := e.rt.Start(ctx, "trap"); err != nil {
+			t.Fatal(err)
+		}
+		e.waitLog(t, "trap", "ready")
+		if err := e.rt.Stop(ctx, "trap", time.Minute); err != nil {
+			t.Fatalf("Stop: %v", err)
+		}
+		st, err := e.rt.Wait(ctx, "trap")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.ExitCode != 0 || st.Reason != runtimes.ReasonCompleted {
+			t.Fatalf("exit = %d %q, want 0 Completed", st.ExitCode, st.Reason)
+		}
+		if out := e.logs(t, "trap", runtimes.LogOptions{}); !strings.Contains(out, "got SIGTERM") {
+			t.Fatalf("logs lack the trap's message:\n%s", out)
+		}
+	})
+	t.Run("SIGKILL after grace", func(t *testing.T) {
+		e.create(t, "ignore", e.spec("ignore"))
+		if err := e.rt.Start(ctx, "ignore"); err != nil {
+			t.Fatal(err)
+		}
+		e.waitLog(t, "ignore", "ready")
+		if err := e.rt.Stop(ctx, "ignore", 200*time.Millisecond); err != nil {
+			t.Fatalf("Stop: %v", err)
+		}
+		st, err := e.rt.Wait(ctx, "ignore")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.ExitCode != 137 || st.Reason != runtimes.ReasonError {
+			t.Fatalf("exit = %d %q, want 137 Error", st.ExitCode, st.Reason)
+		}
+	})
+	t.Run("deadline", func(t *testing.T) {
+		s := e.spec("sleep", "1h")
+		s.Deadline = 300 * time.Millisecond
+		st := e.run(t, "deadline", s)
+		if st.Reason != runtimes.ReasonDeadlineExceeded || st.ExitCode != 137 {
+			t.Fatalf("exit = %d %q, want 137 DeadlineExceeded", st.ExitCode, st.Reason)
+		}
+	})
+}
+
+func TestPidsLimit(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		name  string
+		limit int64
+		code  int
+	}{
+		{"within", 512, 0}, // each child is a Go program with several threads
+		{"over", 8, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := e.spec("spawn", "16")
+			s.Resources.PidsLimit = tt.limit
+			st := e.run(t, "pids-"+tt.name, s)
+			if st.ExitCode != tt.code {
+				t.Fatalf("exit = %d, want %d; logs:\n%s", st.ExitCode, tt.code, e.logs(t, "pids-"+tt.name, runtimes.LogOptions{}))
+			}
+		})
+	}
 }
