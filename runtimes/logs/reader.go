@@ -1,0 +1,274 @@
+package logs
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/wharfhq/wharf/runtimes"
+)
+
+// ErrMalformed is returned by ParseEntry for a line that is not a CRI log
+// entry.
+var ErrMalformed = errors.New("malformed log entry")
+
+// PollInterval is how often a follower looks for new entries.
+const PollInterval = 150 * time.Millisecond
+
+// Entry is one parsed log entry.
+type Entry struct {
+	Time   time.Time
+	Stream string
+	// Partial is true for a "P" entry: the line continues in the next
+	// entry of the same stream.
+	Partial bool
+	// Line is the content, without the newline.
+	Line []byte
+}
+
+// ParseEntry parses one line of a log file (with or without its trailing
+// newline). Line aliases b.
+func ParseEntry(b []byte) (Entry, error) {
+	b = bytes.TrimSuffix(b, []byte{'\n'})
+	var e Entry
+	ts, rest, ok := bytes.Cut(b, []byte{' '})
+	if !ok {
+		return e, fmt.Errorf("%w: no timestamp", ErrMalformed)
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(ts))
+	if err != nil {
+		return e, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	stream, rest, ok := bytes.Cut(rest, []byte{' '})
+	if !ok || (string(stream) != Stdout && string(stream) != Stderr) {
+		return e, fmt.Errorf("%w: bad stream %q", ErrMalformed, stream)
+	}
+	tag, line, ok := bytes.Cut(rest, []byte{' '})
+	if !ok {
+		// An empty F line may have lost its trailing space.
+		tag, line = rest, nil
+	}
+	switch string(tag) {
+	case "F":
+	case "P":
+		e.Partial = true
+	default:
+		return e, fmt.Errorf("%w: bad tag %q", ErrMalformed, tag)
+	}
+	e.Time, e.Stream, e.Line = t, string(stream), line
+	return e, nil
+}
+
+// Open streams the log at path like Read, through a pipe: the returned
+// reader ends when Read does, and closing it stops Read. A missing log
+// file is an error wrapping os.ErrNotExist, reported at once.
+func Open(ctx context.Context, path string, opts runtimes.LogOptions) (io.ReadCloser, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("open log: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	pr, pw := io.Pipe()
+	go func() {
+		err := Read(ctx, path, opts, pw)
+		if errors.Is(err, context.Canceled) {
+			err = nil
+		}
+		pw.CloseWithError(err)
+	}()
+	return &pipeReader{PipeReader: pr, cancel: cancel}, nil
+}
+
+type pipeReader struct {
+	*io.PipeReader
+	cancel context.CancelFunc
+}
+
+func (p *pipeReader) Close() error {
+	p.cancel()
+	return p.PipeReader.Close()
+}
+
+// Read writes the entries of the log at path selected by opts to w, as the
+// kubelet does for `kubectl logs`: the line content, each line prefixed
+// with its timestamp when opts.Timestamps is set, partial entries joined.
+// With opts.Follow it then waits for new entries until the log is marked
+// done and drained, or ctx ends (which returns ctx's error).
+func Read(ctx context.Context, path string, opts runtimes.LogOptions, w io.Writer) error {
+	_, err := ReadFrom(ctx, path, 0, opts, w)
+	return err
+}
+
+// ReadFrom is Read starting at byte offset of the file (an offset a
+// previous ReadFrom returned, or 0). It returns the offset just past the
+// last entry consumed, from which a later call resumes without repeating
+// or losing an entry.
+func ReadFrom(ctx context.Context, path string, offset int64, opts runtimes.LogOptions, w io.Writer) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return offset, fmt.Errorf("read log: %w", err)
+	}
+	defer f.Close()
+	out := &formatter{w: w, timestamps: opts.Timestamps}
+
+	// The first pass collects what is there, to apply the tail.
+	var entries []Entry
+	offset, err = scan(f, offset, func(e Entry) error {
+		if keep(e, opts) {
+			e.Line = bytes.Clone(e.Line)
+			entries = append(entries, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return offset, err
+	}
+	if opts.TailLines > 0 {
+		entries = tail(entries, opts.TailLines)
+	}
+	for _, e := range entries {
+		if err := out.write(e); err != nil {
+			return offset, err
+		}
+	}
+	if !opts.Follow {
+		return offset, nil
+	}
+	timer := time.NewTimer(PollInterval)
+	defer timer.Stop()
+	for {
+		// The marker is checked before reading: if it was there, every
+		// entry was written before this pass began.
+		done := IsDone(path)
+		next, err := scan(f, offset, func(e Entry) error {
+			if keep(e, opts) {
+				return out.write(e)
+			}
+			return nil
+		})
+		if err != nil {
+			return next, err
+		}
+		progressed := next != offset
+		offset = next
+		if progressed {
+			continue
+		}
+		if done {
+			return offset, nil
+		}
+		timer.Reset(PollInterval)
+		select {
+		case <-ctx.Done():
+			return offset, ctx.Err()
+		case <-timer.C:
+		}
+	}
+}
+
+func keep(e Entry, opts runtimes.LogOptions) bool {
+	if opts.Stream != "" && e.Stream != opts.Stream {
+		return false
+	}
+	return opts.Since.IsZero() || !e.Time.Before(opts.Since)
+}
+
+// scan calls fn for each complete entry from offset on and returns the
+// offset after the last complete line; a line still being written (no
+// newline yet) is left for the next scan. Malformed lines are skipped.
+func scan(f *os.File, offset int64, fn func(Entry) error) (int64, error) {
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return offset, fmt.Errorf("read log: %w", err)
+	}
+	r := bufio.NewReaderSize(f, 64<<10)
+	for {
+		line, err := r.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			// Longer than any entry the Writer makes: skip it whole.
+			n := int64(len(line))
+			for errors.Is(err, bufio.ErrBufferFull) {
+				line, err = r.ReadSlice('\n')
+				n += int64(len(line))
+			}
+			if err != nil {
+				return offset, nil
+			}
+			offset += n
+			continue
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return offset, nil
+			}
+			return offset, fmt.Errorf("read log: %w", err)
+		}
+		offset += int64(len(line))
+		e, perr := ParseEntry(line)
+		if perr != nil {
+			continue
+		}
+		if err := fn(e); err != nil {
+			return offset, err
+		}
+	}
+}
+
+// tail keeps the entries of the last n lines, a line being a run of
+// partial entries of one stream closed by a final one (or still open at
+// the end).
+func tail(entries []Entry, n int64) []Entry {
+	ids := make([]int64, len(entries))
+	var lines int64
+	cur := map[string]int64{} // stream -> id of its open line
+	open := map[string]bool{} // stream -> its last entry was partial
+	for i, e := range entries {
+		if !open[e.Stream] {
+			cur[e.Stream] = lines
+			lines++
+		}
+		ids[i] = cur[e.Stream]
+		open[e.Stream] = e.Partial
+	}
+	first := lines - n
+	out := entries[:0:0]
+	for i, e := range entries {
+		if ids[i] >= first {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// formatter writes entries as plain lines.
+type formatter struct {
+	w          io.Writer
+	timestamps bool
+	midLine    [2]bool // per stream: a partial entry was written
+	buf        []byte
+}
+
+func (f *formatter) write(e Entry) error {
+	s := 0
+	if e.Stream == Stderr {
+		s = 1
+	}
+	b := f.buf[:0]
+	if f.timestamps && !f.midLine[s] {
+		b = e.Time.UTC().AppendFormat(b, time.RFC3339Nano)
+		b = append(b, ' ')
+	}
+	b = append(b, e.Line...)
+	if !e.Partial {
+		b = append(b, '\n')
+	}
+	f.midLine[s] = e.Partial
+	f.buf = b
+	if _, err := f.w.Write(b); err != nil {
+		return fmt.Errorf("write logs: %w", err)
+	}
+	return nil
+}
