@@ -2,6 +2,7 @@ package container
 
 import (
 	"os"
+	"runtime"
 
 	"github.com/opencontainers/runc/libcontainer"
 	// nsenter's C constructor runs before the Go runtime in the re-executed
@@ -11,6 +12,17 @@ import (
 	// cannot apply device rules.
 	_ "github.com/opencontainers/cgroups/devices"
 )
+
+// init locks the main goroutine to the main thread for the life of the
+// process. libcontainer's parent side (goCreateMountSources, on every
+// container start) runs a goroutine that locks its thread, setns(2)es it
+// into the new container's mount namespace and returns without unlocking,
+// so that Go destroys the thread. Go cannot destroy the main thread: were
+// that goroutine scheduled there, the main thread would be parked forever
+// inside the container's mount namespace, pinning the container's mounts
+// after Remove and making /proc/self/mountinfo describe the container.
+// With the main goroutine locked to it, no other goroutine runs there.
+func init() { runtime.LockOSThread() }
 
 // relayArg is argv[1] of a log relay process (see startRelay).
 const relayArg = "__wharf_container_log_relay"
