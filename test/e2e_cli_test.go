@@ -1,0 +1,238 @@
+package test
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+)
+
+// appManifest is a multi-document manifest: a ConfigMap, a Deployment and
+// a Service.
+const appManifest = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: web-config
+  labels:
+    app: web
+data:
+  greeting: hello
+  target: world
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels:
+    app: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+      - name: web
+        image: docker.io/library/nginx:1.27-alpine
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector:
+    app: web
+  ports:
+  - name: http
+    port: 80
+`
+
+func TestCLIApplyGetDescribeDelete(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	path := writeFile(t, "app.yaml", appManifest)
+
+	r := s.mustWharf(t, "apply", "-f", path)
+	for _, want := range []string{"configmap/web-config created", "deployment.apps/web created", "service/web created"} {
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("first apply: no %q in\n%s", want, r.Stdout)
+		}
+	}
+	r = s.mustWharf(t, "apply", "-f", path)
+	for _, want := range []string{"configmap/web-config unchanged", "deployment.apps/web unchanged", "service/web unchanged"} {
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("second apply: no %q in\n%s", want, r.Stdout)
+		}
+	}
+	changed := strings.Replace(appManifest, "greeting: hello", "greeting: bonjour", 1)
+	r = s.wharfIn(t, changed, "apply", "-f", "-")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "configmap/web-config configured") {
+		t.Errorf("apply of a changed manifest from stdin: %s", r)
+	}
+
+	t.Run("get tables", func(t *testing.T) {
+		tests := []struct {
+			args   []string
+			header []string
+			names  []string
+		}{
+			{[]string{"get", "configmaps"}, []string{"NAME", "DATA", "AGE"}, []string{"web-config"}},
+			{[]string{"get", "deploy"}, []string{"NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"}, []string{"web"}},
+			{[]string{"get", "deployments", "-o", "wide"}, []string{"NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"}, []string{"web"}},
+			{[]string{"get", "svc"}, []string{"NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"}, []string{"web"}},
+			{[]string{"get", "cm", "-A"}, []string{"NAMESPACE", "NAME", "DATA", "AGE"}, []string{"default"}},
+			{[]string{"get", "cm", "-l", "app=web"}, []string{"NAME", "DATA", "AGE"}, []string{"web-config"}},
+			{[]string{"get", "configmap/web-config"}, []string{"NAME", "DATA", "AGE"}, []string{"web-config"}},
+		}
+		for _, tt := range tests {
+			t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+				r := s.mustWharf(t, tt.args...)
+				if got := header(r.Stdout); !slices.Equal(got, tt.header) {
+					t.Errorf("header = %q, want %q\n%s", got, tt.header, r.Stdout)
+				}
+				var first []string
+				for _, row := range rows(r.Stdout) {
+					first = append(first, row[0])
+				}
+				if !slices.Equal(first, tt.names) {
+					t.Errorf("first column = %q, want %q\n%s", first, tt.names, r.Stdout)
+				}
+			})
+		}
+	})
+
+	t.Run("get empty", func(t *testing.T) {
+		r := s.mustWharf(t, "get", "cm", "-l", "app=none")
+		if r.Stdout != "" || strings.TrimSpace(r.Stderr) != "No resources found in default namespace." {
+			t.Errorf("empty list: %s", r)
+		}
+	})
+
+	t.Run("get output formats", func(t *testing.T) {
+		r := s.mustWharf(t, "get", "cm", "web-config", "-o", "yaml")
+		var cm struct {
+			APIVersion string            `json:"apiVersion"`
+			Kind       string            `json:"kind"`
+			Data       map[string]string `json:"data"`
+			Metadata   struct {
+				Name            string `json:"name"`
+				UID             string `json:"uid"`
+				ResourceVersion string `json:"resourceVersion"`
+			} `json:"metadata"`
+		}
+		if err := yaml.Unmarshal([]byte(r.Stdout), &cm); err != nil {
+			t.Fatalf("-o yaml is not YAML: %v\n%s", err, r.Stdout)
+		}
+		if cm.Kind != "ConfigMap" || cm.APIVersion != "v1" || cm.Metadata.Name != "web-config" ||
+			cm.Metadata.UID == "" || cm.Metadata.ResourceVersion == "" || cm.Data["greeting"] != "bonjour" {
+			t.Errorf("-o yaml decoded to %+v", cm)
+		}
+
+		r = s.mustWharf(t, "get", "deploy", "-o", "json")
+		var list struct {
+			Kind  string `json:"kind"`
+			Items []struct {
+				Kind     string `json:"kind"`
+				Metadata struct {
+					Name string `json:"name"`
+				} `json:"metadata"`
+				Spec struct {
+					Replicas int `json:"replicas"`
+				} `json:"spec"`
+			} `json:"items"`
+		}
+		if err := json.Unmarshal([]byte(r.Stdout), &list); err != nil {
+			t.Fatalf("-o json is not JSON: %v\n%s", err, r.Stdout)
+		}
+		if list.Kind != "List" || len(list.Items) != 1 || list.Items[0].Kind != "Deployment" ||
+			list.Items[0].Metadata.Name != "web" || list.Items[0].Spec.Replicas != 2 {
+			t.Errorf("-o json decoded to %+v", list)
+		}
+
+		r = s.mustWharf(t, "get", "cm,svc", "-o", "name", "-l", "app=web")
+		if got := strings.Fields(r.Stdout); !slices.Equal(got, []string{"configmap/web-config"}) {
+			t.Errorf("-o name = %q", got)
+		}
+	})
+
+	t.Run("describe", func(t *testing.T) {
+		r := s.mustWharf(t, "describe", "deployment", "web")
+		for _, want := range []string{"Name:", "web", "Namespace:", "default", "Labels:", "app=web", "Replicas:", "Events:"} {
+			if !strings.Contains(r.Stdout, want) {
+				t.Errorf("describe: no %q in\n%s", want, r.Stdout)
+			}
+		}
+	})
+
+	t.Run("delete", func(t *testing.T) {
+		r := s.mustWharf(t, "delete", "configmap", "web-config")
+		if strings.TrimSpace(r.Stdout) != `configmap "web-config" deleted` {
+			t.Errorf("delete printed %s", r)
+		}
+		r = s.wharf(t, "get", "configmap", "web-config")
+		if r.Code != 1 || strings.TrimSpace(r.Stderr) != `error: configmaps "web-config" not found` {
+			t.Errorf("get after delete: %s", r)
+		}
+		// Like kubectl: the others are deleted, the missing one is an
+		// error and the exit code is 1.
+		r = s.wharf(t, "delete", "-f", path)
+		if r.Code != 1 || !strings.Contains(r.Stdout, `deployment.apps "web" deleted`) ||
+			!strings.Contains(r.Stdout, `service "web" deleted`) ||
+			strings.TrimSpace(r.Stderr) != `error: configmaps "web-config" not found` {
+			t.Errorf("delete -f: %s", r)
+		}
+	})
+}
+
+func TestCLIBadManifests(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	tests := []struct {
+		name     string
+		manifest string
+		want     []string // substrings of the one error line
+	}{
+		{"unknown field", `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: ok
+datum:
+  a: b
+`, []string{"error:", `unknown field "datum"`}},
+		{"invalid name", `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: Bad_Name
+`, []string{"error:", `"Bad_Name" is invalid`, "metadata.name"}},
+		{"unknown kind", `apiVersion: v1
+kind: Gadget
+metadata:
+  name: g
+`, []string{"error:", "Gadget"}},
+		{"not yaml", "kind: [\n", []string{"error:"}},
+	}
+	for _, tt := range tests {
+		for _, verb := range []string{"apply", "create"} {
+			t.Run(verb+" "+tt.name, func(t *testing.T) {
+				path := writeFile(t, "bad.yaml", tt.manifest)
+				r := s.wharf(t, verb, "-f", path)
+				if r.Code != 1 {
+					t.Errorf("exit code %d, want 1: %s", r.Code, r)
+				}
+				lines := strings.Split(strings.TrimRight(r.Stderr, "\n"), "\n")
+				if len(lines) != 1 {
+					t.Errorf("want one error line, got %d: %q", len(lines), r.Stderr)
+				}
+				for _, w := range tt.want {
+					if !strings.Contains(r.Stderr, w) {
+						t.Errorf("stderr lacks %q: %q", w, r.Stderr)
+					}
+				}
+			})
+		}
+	}
+}
