@@ -79,7 +79,9 @@ type env struct {
 	host   string // the registry
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvTB(t) }
+
+func newEnvTB(t testing.TB) *env {
 	t.Helper()
 	testutil.RequireRoot(t)
 	host := imagetest.Registry(t)
