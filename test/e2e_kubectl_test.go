@@ -1,0 +1,168 @@
+package test
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// kubectlManifest is applied with kubectl; the second document changes
+// between the two applies.
+const kubectlManifest = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: kube-config
+  labels:
+    tier: kube
+data:
+  mode: first
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: kube-web
+  labels:
+    tier: kube
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      app: kube-web
+  template:
+    metadata:
+      labels:
+        app: kube-web
+    spec:
+      containers:
+      - name: web
+        image: docker.io/library/nginx:1.27-alpine
+`
+
+func TestKubectl(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	k := newKubectl(t, s)
+
+	t.Run("api-resources", func(t *testing.T) {
+		r := k.must(t, "api-resources")
+		if got := header(r.Stdout); !slices.Equal(got, []string{"NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"}) {
+			t.Errorf("header = %q", got)
+		}
+		for _, want := range []string{"pods", "deployments", "jobs", "cronjobs", "services", "configmaps", "namespaces"} {
+			found := false
+			for _, row := range rows(r.Stdout) {
+				found = found || row[0] == want
+			}
+			if !found {
+				t.Errorf("api-resources lacks %s:\n%s", want, r.Stdout)
+			}
+		}
+	})
+
+	path := writeFile(t, "kube.yaml", kubectlManifest)
+	t.Run("apply twice", func(t *testing.T) {
+		r := k.must(t, "apply", "-f", path)
+		for _, want := range []string{"configmap/kube-config created", "deployment.apps/kube-web created"} {
+			if !strings.Contains(r.Stdout, want) {
+				t.Errorf("first apply: no %q in\n%s", want, r.Stdout)
+			}
+		}
+		changed := writeFile(t, "kube.yaml", strings.Replace(kubectlManifest, "mode: first", "mode: second", 1))
+		r = k.must(t, "apply", "-f", changed)
+		if !strings.Contains(r.Stdout, "configmap/kube-config configured") {
+			t.Errorf("second apply: no configured line in\n%s", r.Stdout)
+		}
+		r = k.must(t, "get", "configmap", "kube-config", "-o", "jsonpath={.data.mode}")
+		if r.Stdout != "second" {
+			t.Errorf("data.mode after the second apply = %q, want second", r.Stdout)
+		}
+	})
+
+	t.Run("create", func(t *testing.T) {
+		p := writeFile(t, "cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kube-created\ndata:\n  a: b\n")
+		r := k.must(t, "create", "-f", p)
+		if strings.TrimSpace(r.Stdout) != "configmap/kube-created created" {
+			t.Errorf("create printed %s", r)
+		}
+		r = k.run(t, "", "create", "-f", p)
+		if r.Code == 0 || !strings.Contains(r.Stderr, "AlreadyExists") && !strings.Contains(r.Stderr, "already exists") {
+			t.Errorf("second create: %s", r)
+		}
+	})
+
+	t.Run("get", func(t *testing.T) {
+		tests := []struct {
+			args   []string
+			header []string
+			names  []string
+		}{
+			{[]string{"get", "configmaps", "-l", "tier=kube"}, []string{"NAME", "DATA", "AGE"}, []string{"kube-config"}},
+			{[]string{"get", "deployments"}, []string{"NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"}, []string{"kube-web"}},
+			{[]string{"get", "cm", "-A", "-l", "tier=kube"}, []string{"NAMESPACE", "NAME", "DATA", "AGE"}, []string{"default"}},
+		}
+		for _, tt := range tests {
+			t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+				r := k.must(t, tt.args...)
+				if got := header(r.Stdout); !slices.Equal(got, tt.header) {
+					t.Errorf("header = %q, want %q\n%s", got, tt.header, r.Stdout)
+				}
+				var first []string
+				for _, row := range rows(r.Stdout) {
+					first = append(first, row[0])
+				}
+				if !slices.Equal(first, tt.names) {
+					t.Errorf("first column = %q, want %q\n%s", first, tt.names, r.Stdout)
+				}
+			})
+		}
+		r := k.must(t, "get", "deploy", "kube-web", "-o", "json")
+		var d struct {
+			Kind string `json:"kind"`
+			Spec struct {
+				Replicas int `json:"replicas"`
+			} `json:"spec"`
+		}
+		if err := json.Unmarshal([]byte(r.Stdout), &d); err != nil || d.Kind != "Deployment" || d.Spec.Replicas != 1 {
+			t.Errorf("-o json: %v %+v\n%s", err, d, r.Stdout)
+		}
+		r = k.must(t, "get", "cm", "-l", "tier=kube", "-o", "name")
+		if got := strings.Fields(r.Stdout); !slices.Equal(got, []string{"configmap/kube-config"}) {
+			t.Errorf("-o name = %q", got)
+		}
+	})
+
+	t.Run("describe", func(t *testing.T) {
+		r := k.must(t, "describe", "configmap", "kube-config")
+		for _, want := range []string{"Name:", "kube-config", "Namespace:", "default", "tier=kube", "mode", "second"} {
+			if !strings.Contains(r.Stdout, want) {
+				t.Errorf("describe: no %q in\n%s", want, r.Stdout)
+			}
+		}
+	})
+
+	t.Run("bad manifest", func(t *testing.T) {
+		p := writeFile(t, "bad.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Bad_Name\n")
+		r := k.run(t, "", "apply", "-f", p)
+		if r.Code == 0 || !strings.Contains(r.Stderr, `"Bad_Name" is invalid`) {
+			t.Errorf("apply of an invalid name: %s", r)
+		}
+	})
+
+	t.Run("delete", func(t *testing.T) {
+		r := k.must(t, "delete", "-f", path)
+		for _, want := range []string{`configmap "kube-config" deleted`, `deployment.apps "kube-web" deleted`} {
+			if !strings.Contains(r.Stdout, want) {
+				t.Errorf("delete: no %q in\n%s", want, r.Stdout)
+			}
+		}
+		r = k.run(t, "", "get", "configmap", "kube-config")
+		if r.Code == 0 || !strings.Contains(r.Stderr, `configmaps "kube-config" not found`) {
+			t.Errorf("get after delete: %s", r)
+		}
+		// The CLI sees what kubectl did.
+		r = s.wharf(t, "get", "deployment", "kube-web")
+		if r.Code != 1 || strings.TrimSpace(r.Stderr) != `error: deployments.apps "kube-web" not found` {
+			t.Errorf("wharf get after kubectl delete: %s", r)
+		}
+	})
+}
