@@ -111,15 +111,13 @@ func resolveUser(s *runtimes.Spec, cfg image.Config, rootfs string) (specs.User,
 }
 
 // capabilities applies add/drop (names with or without CAP_, or ALL) to
-// the default set; privileged gets every capability the kernel knows.
+// the default set. Privileged (and adding ALL) gives every capability this
+// process holds, as containerd does: asking for one the agent lacks would
+// only make the container's start fail.
 func capabilities(sec runtimes.Security) ([]string, error) {
-	var all []string
-	known, err := capability.ListSupported()
+	all, err := currentCaps()
 	if err != nil {
-		known = capability.ListKnown()
-	}
-	for _, c := range known {
-		all = append(all, "CAP_"+strings.ToUpper(c.String()))
+		return nil, err
 	}
 	if sec.Privileged {
 		return all, nil
@@ -131,6 +129,7 @@ func capabilities(sec runtimes.Security) ([]string, error) {
 		}
 		return c
 	}
+	known := knownCaps()
 	caps := slices.Clone(defaultCaps)
 	for _, d := range sec.CapDrop {
 		d = norm(d)
@@ -146,7 +145,7 @@ func capabilities(sec runtimes.Security) ([]string, error) {
 			caps = slices.Clone(all)
 			continue
 		}
-		if !slices.Contains(all, a) {
+		if !slices.Contains(known, a) {
 			return nil, fmt.Errorf("unknown capability %q", a)
 		}
 		if !slices.Contains(caps, a) {
@@ -261,4 +260,42 @@ func buildSpec(o ociSpec) (*specs.Spec, error) {
 		Mounts:   mounts,
 		Linux:    linux,
 	}, nil
+}
+
+// supportedCaps lists the capabilities this kernel knows.
+func supportedCaps() []capability.Cap {
+	list, err := capability.ListSupported()
+	if err != nil {
+		return capability.ListKnown()
+	}
+	return list
+}
+
+func capName(c capability.Cap) string { return "CAP_" + strings.ToUpper(c.String()) }
+
+// knownCaps lists the capabilities this kernel knows, as CAP_ names.
+func knownCaps() []string {
+	var out []string
+	for _, c := range supportedCaps() {
+		out = append(out, capName(c))
+	}
+	return out
+}
+
+// currentCaps lists the capabilities in this process's effective set.
+func currentCaps() ([]string, error) {
+	cur, err := capability.NewPid2(0)
+	if err == nil {
+		err = cur.Load()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read own capabilities: %w", err)
+	}
+	var out []string
+	for _, c := range supportedCaps() {
+		if cur.Get(capability.EFFECTIVE, c) {
+			out = append(out, capName(c))
+		}
+	}
+	return out, nil
 }
