@@ -236,3 +236,73 @@ metadata:
 		}
 	}
 }
+
+// TestCLIGetAll lists the "all" category like kubectl: a table per type
+// with objects, names prefixed by the type, blank lines between tables.
+func TestCLIGetAll(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	r := s.mustWharf(t, "get", "all")
+	if r.Stdout != "" || strings.TrimSpace(r.Stderr) != "No resources found in default namespace." {
+		t.Errorf("get all on an empty namespace: %s", r)
+	}
+	job := `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: once
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: c
+        image: docker.io/library/busybox:1.36
+`
+	s.mustWharf(t, "apply", "-f", writeFile(t, "app.yaml", appManifest+"---\n"+job))
+
+	r = s.mustWharf(t, "get", "all")
+	tables := strings.Split(strings.TrimRight(r.Stdout, "\n"), "\n\n")
+	headers := map[string][]string{
+		"service/web":         {"NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"},
+		"deployment.apps/web": {"NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"},
+		"job.batch/once":      {"NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"},
+	}
+	found := map[string]bool{}
+	for _, tbl := range tables {
+		hdr := header(tbl)
+		for _, row := range rows(tbl) {
+			want, ok := headers[row[0]]
+			if !ok {
+				continue // objects made by controllers (replicasets, pods)
+			}
+			found[row[0]] = true
+			if !slices.Equal(hdr, want) {
+				t.Errorf("%s: header %q, want %q", row[0], hdr, want)
+			}
+		}
+		if kind, _, _ := strings.Cut(rows(tbl)[0][0], "/"); kind == "configmap" {
+			t.Errorf("get all lists configmaps:\n%s", tbl)
+		}
+	}
+	for name := range headers {
+		if !found[name] {
+			t.Errorf("get all lacks %s:\n%s", name, r.Stdout)
+		}
+	}
+
+	r = s.mustWharf(t, "get", "all,cm", "-o", "name")
+	for _, want := range []string{"service/web", "deployment.apps/web", "job.batch/once", "configmap/web-config"} {
+		if !slices.Contains(strings.Fields(r.Stdout), want) {
+			t.Errorf("get all,cm -o name lacks %s:\n%s", want, r.Stdout)
+		}
+	}
+	r = s.mustWharf(t, "get", "svc,cm", "-o", "json")
+	var list struct {
+		Kind  string `json:"kind"`
+		Items []struct {
+			Kind string `json:"kind"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &list); err != nil || list.Kind != "List" || len(list.Items) != 2 {
+		t.Errorf("get svc,cm -o json is not one List of 2: %v\n%s", err, r.Stdout)
+	}
+}

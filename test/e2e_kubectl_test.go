@@ -125,6 +125,14 @@ func TestKubectl(t *testing.T) {
 		if err := json.Unmarshal([]byte(r.Stdout), &d); err != nil || d.Kind != "Deployment" || d.Spec.Replicas != 1 {
 			t.Errorf("-o json: %v %+v\n%s", err, d, r.Stdout)
 		}
+		// kubectl and wharf agree on what "all" is.
+		kubeAll := strings.Fields(k.must(t, "get", "all", "-o", "name").Stdout)
+		wharfAll := strings.Fields(s.mustWharf(t, "get", "all", "-o", "name").Stdout)
+		slices.Sort(kubeAll)
+		slices.Sort(wharfAll)
+		if !slices.Equal(kubeAll, wharfAll) || !slices.Contains(kubeAll, "deployment.apps/kube-web") {
+			t.Errorf("get all -o name: kubectl %q, wharf %q", kubeAll, wharfAll)
+		}
 		r = k.must(t, "get", "cm", "-l", "tier=kube", "-o", "name")
 		if got := strings.Fields(r.Stdout); !slices.Equal(got, []string{"configmap/kube-config"}) {
 			t.Errorf("-o name = %q", got)

@@ -63,33 +63,56 @@ func runGet(ctx context.Context, a *app, o *getOptions, args []string) error {
 	if err != nil {
 		return err
 	}
-	failed := false
-	for i, t := range targets {
-		if i > 0 && (o.output == outputTable || o.output == outputWide) {
-			fmt.Fprintln(a.out)
-		}
-		ns := a.namespace
-		if o.allNamespaces && len(t.names) == 0 {
-			ns = ""
-		}
-		rc := c.Resource(t.res).Namespace(ns)
-		opts := sdk.ListOptions{LabelSelector: o.selector, FieldSelector: o.fieldSelector}
-		var ok bool
-		var err error
-		if o.output == outputTable || o.output == outputWide {
-			ok, err = getTable(ctx, a, o, rc, t.names, opts)
-		} else {
-			ok, err = getObjects(ctx, a, o, rc, t.names, opts)
-		}
-		if err != nil {
-			return err
-		}
-		failed = failed || !ok
+	var ok bool
+	if o.output == outputTable || o.output == outputWide {
+		ok, err = getTables(ctx, a, o, c, targets)
+	} else {
+		ok, err = getObjects(ctx, a, o, c, targets)
 	}
-	if failed {
+	if err != nil {
+		return err
+	}
+	if !ok {
 		return errAlreadyReported{}
 	}
 	return nil
+}
+
+// listNamespace is the namespace to list t in: none with -A.
+func (o *getOptions) listNamespace(a *app, t target) string {
+	if o.allNamespaces && len(t.names) == 0 {
+		return ""
+	}
+	return a.namespace
+}
+
+// getTables prints a table per target, as kubectl does: with several
+// resource types, names are prefixed by the type ("deployment.apps/web"),
+// types without objects are left out, and "No resources found" is printed
+// only when none has any.
+func getTables(ctx context.Context, a *app, o *getOptions, c *sdk.Client, targets []target) (ok bool, err error) {
+	multi := len(targets) > 1
+	ok = true
+	rows, named := 0, false
+	for _, t := range targets {
+		rc := c.Resource(t.res).Namespace(o.listNamespace(a, t))
+		opts := sdk.ListOptions{LabelSelector: o.selector, FieldSelector: o.fieldSelector}
+		p := &tablePrinter{w: newTabWriter(a.out), wide: o.output == outputWide, blankFirst: rows > 0}
+		if multi {
+			p.kind = kindName(t.res)
+		}
+		n, good, err := getTable(ctx, a, o, rc, t.names, opts, p, !multi)
+		if err != nil {
+			return false, err
+		}
+		rows += n
+		ok = ok && good
+		named = named || len(t.names) > 0
+	}
+	if multi && rows == 0 && !named {
+		noResources(a, targets[0].res, o.listNamespace(a, targets[0]))
+	}
+	return ok, nil
 }
 
 // reportErr prints one per-object error line.
@@ -106,17 +129,19 @@ func noResources(a *app, res *types.Resource, ns string) {
 	fmt.Fprintln(a.errOut, "No resources found")
 }
 
-// getTable prints the server's table for the objects; ok is false when
-// some named object could not be read (its error printed).
-func getTable(ctx context.Context, a *app, o *getOptions, rc *sdk.ResourceClient, names []string, opts sdk.ListOptions) (ok bool, err error) {
+// getTable prints the server's table for the objects with p and returns
+// the number of rows printed; ok is false when some named object could
+// not be read (its error printed). With sayEmpty, an empty list prints
+// "No resources found".
+func getTable(ctx context.Context, a *app, o *getOptions, rc *sdk.ResourceClient, names []string, opts sdk.ListOptions, p *tablePrinter, sayEmpty bool) (rows int, ok bool, err error) {
 	ns := a.namespace
 	withNS := o.allNamespaces && len(names) == 0 && rc.Resource().Namespaced
 	if withNS {
 		ns = ""
 	}
-	p := &tablePrinter{w: newTabWriter(a.out), wide: o.output == outputWide, withNamespace: withNS}
+	p.withNamespace = withNS
 	if o.watch && len(names) > 1 {
-		return false, fmt.Errorf("watch accepts one object name at most")
+		return 0, false, fmt.Errorf("watch accepts one object name at most")
 	}
 	ok = true
 	if len(names) > 0 {
@@ -129,8 +154,9 @@ func getTable(ctx context.Context, a *app, o *getOptions, rc *sdk.ResourceClient
 				continue
 			}
 			if err := p.print(t); err != nil {
-				return false, err
+				return rows, false, err
 			}
+			rows += len(t.Rows)
 			if len(t.Rows) == 1 {
 				if m, err := t.Rows[0].RowMeta(); err == nil {
 					rv = m.ResourceVersion
@@ -139,27 +165,29 @@ func getTable(ctx context.Context, a *app, o *getOptions, rc *sdk.ResourceClient
 		}
 		if o.watch {
 			opts.FieldSelector = joinSelectors(opts.FieldSelector, "metadata.name="+names[0])
-			return ok, watchTable(ctx, p, rc, opts, rv)
+			return rows, ok, watchTable(ctx, p, rc, opts, rv)
 		}
-		return ok, nil
+		return rows, ok, nil
 	}
 	t, err := rc.Table(ctx, "", opts)
 	if err != nil {
-		return false, err
+		return 0, false, err
 	}
 	if len(t.Rows) == 0 {
-		noResources(a, rc.Resource(), ns)
+		if sayEmpty {
+			noResources(a, rc.Resource(), ns)
+		}
 		p.setColumns(t)
 	} else if err := p.print(t); err != nil {
-		return false, err
+		return 0, false, err
 	}
 	if o.watch {
 		if len(t.Rows) == 0 && !p.headerDone {
 			p.headerDone = true // kubectl prints no header when watching an empty list
 		}
-		return true, watchTable(ctx, p, rc, opts, t.ResourceVersion)
+		return len(t.Rows), true, watchTable(ctx, p, rc, opts, t.ResourceVersion)
 	}
-	return true, nil
+	return len(t.Rows), true, nil
 }
 
 // watchTable prints a row per change until ctx ends or the server ends the
@@ -190,35 +218,68 @@ func joinSelectors(a, b string) string {
 	return a + "," + b
 }
 
-// getObjects prints the objects as YAML, JSON or names.
-func getObjects(ctx context.Context, a *app, o *getOptions, rc *sdk.ResourceClient, names []string, opts sdk.ListOptions) (ok bool, err error) {
+// getObjects prints the objects of targets as YAML, JSON or names: one
+// named object as itself, anything else as one v1 List, as kubectl does.
+// With -w (one target), it then prints each change.
+func getObjects(ctx context.Context, a *app, o *getOptions, c *sdk.Client, targets []target) (ok bool, err error) {
 	ok = true
-	var objs []types.Object
-	rv := ""
-	if len(names) > 0 {
-		for _, name := range names {
-			obj, err := rc.Get(ctx, name)
-			if err != nil {
-				reportErr(a, err)
-				ok = false
-				continue
+	var (
+		all   []types.Object
+		named int
+		rv    string
+	)
+	for _, t := range targets {
+		rc := c.Resource(t.res).Namespace(o.listNamespace(a, t))
+		var objs []types.Object
+		if len(t.names) > 0 {
+			for _, name := range t.names {
+				obj, err := rc.Get(ctx, name)
+				if err != nil {
+					reportErr(a, err)
+					ok = false
+					continue
+				}
+				objs = append(objs, obj)
 			}
-			objs = append(objs, obj)
+		} else {
+			l, err := rc.List(ctx, sdk.ListOptions{LabelSelector: o.selector, FieldSelector: o.fieldSelector})
+			if err != nil {
+				return false, err
+			}
+			objs, rv = l.Items, l.ResourceVersion
 		}
-	} else {
-		l, err := rc.List(ctx, opts)
-		if err != nil {
-			return false, err
+		named += len(t.names)
+		if o.output == outputName {
+			if err := printObjects(a.out, t.res, objs, outputName, false); err != nil {
+				return false, err
+			}
 		}
-		objs, rv = l.Items, l.ResourceVersion
+		all = append(all, objs...)
 	}
-	if len(objs) > 0 || len(names) == 0 {
-		if err := printObjects(a.out, rc.Resource(), objs, o.output, len(names) == 1); err != nil {
+	switch {
+	case o.output == outputName:
+		if len(all) == 0 && named == 0 {
+			noResources(a, targets[0].res, o.listNamespace(a, targets[0]))
+		}
+	case len(all) > 0 || named == 0:
+		if err := printObjects(a.out, targets[0].res, all, o.output, named == 1 && len(targets) == 1); err != nil {
 			return false, err
 		}
 	}
 	if !o.watch {
 		return ok, nil
+	}
+	t := targets[0]
+	rc := c.Resource(t.res).Namespace(o.listNamespace(a, t))
+	return ok, watchObjects(ctx, a, o, rc, t.names, all, rv)
+}
+
+// watchObjects prints each change to the watched objects as YAML, JSON or
+// a name, from the resourceVersion of what was printed.
+func watchObjects(ctx context.Context, a *app, o *getOptions, rc *sdk.ResourceClient, names []string, objs []types.Object, rv string) error {
+	opts := sdk.ListOptions{LabelSelector: o.selector, FieldSelector: o.fieldSelector}
+	if len(names) > 1 {
+		return fmt.Errorf("watch accepts one object name at most")
 	}
 	if len(names) == 1 {
 		opts.FieldSelector = joinSelectors(opts.FieldSelector, "metadata.name="+names[0])
@@ -230,7 +291,7 @@ func getObjects(ctx context.Context, a *app, o *getOptions, rc *sdk.ResourceClie
 	opts.ResourceVersion = rv
 	w, err := rc.Watch(ctx, opts)
 	if err != nil {
-		return ok, err
+		return err
 	}
 	defer w.Stop()
 	for ev := range w.Events() {
@@ -241,8 +302,8 @@ func getObjects(ctx context.Context, a *app, o *getOptions, rc *sdk.ResourceClie
 			fmt.Fprintln(a.out, "---")
 		}
 		if err := printObjects(a.out, rc.Resource(), []types.Object{ev.Object}, o.output, true); err != nil {
-			return ok, err
+			return err
 		}
 	}
-	return ok, w.Err()
+	return w.Err()
 }

@@ -125,7 +125,48 @@ Start a single-machine cluster with "wharf up", then drive it with
 	for _, v := range verbs {
 		root.AddCommand(v(a))
 	}
+	addBuiltinExamples(root)
 	return root
+}
+
+// addBuiltinExamples makes cobra's own commands (help, completion) now
+// rather than at Execute, so that they too get examples in their --help.
+func addBuiltinExamples(root *cobra.Command) {
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	examples := map[string]string{
+		"help": `  # Help about the get command
+  wharf help get`,
+		"completion": `  # Load completions in the current bash session
+  source <(wharf completion bash)`,
+		"bash": `  # Load completions in the current bash session
+  source <(wharf completion bash)
+
+  # Load them in every session (Linux)
+  wharf completion bash > /etc/bash_completion.d/wharf`,
+		"zsh": `  # Load completions in the current zsh session
+  source <(wharf completion zsh)
+
+  # Load them in every session
+  wharf completion zsh > "${fpath[1]}/_wharf"`,
+		"fish": `  # Load completions in the current fish session
+  wharf completion fish | source
+
+  # Load them in every session
+  wharf completion fish > ~/.config/fish/completions/wharf.fish`,
+		"powershell": `  # Load completions in the current PowerShell session
+  wharf completion powershell | Out-String | Invoke-Expression`,
+	}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			if ex, ok := examples[sub.Name()]; ok && sub.Example == "" {
+				sub.Example = ex
+			}
+			walk(sub)
+		}
+	}
+	walk(root)
 }
 
 // Client returns the SDK client for --server, made on first use.

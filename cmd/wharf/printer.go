@@ -42,8 +42,14 @@ type tablePrinter struct {
 	w             *tabwriter.Writer
 	wide          bool
 	withNamespace bool
-	columns       []int // indexes of the shown columns
-	headerDone    bool
+	// kind, when set, prefixes names as "kind/name" (several types listed).
+	kind string
+	// blankFirst prints an empty line before the header (a table follows
+	// another).
+	blankFirst bool
+	columns    []int // indexes of the shown columns
+	nameColumn int   // index of the Name column, -1 if none
+	headerDone bool
 }
 
 // setColumns picks the columns to show from t's definitions (kept from the
@@ -53,7 +59,11 @@ func (p *tablePrinter) setColumns(t *sdk.Table) {
 		return
 	}
 	p.columns = []int{}
+	p.nameColumn = -1
 	for i, c := range t.ColumnDefinitions {
+		if strings.EqualFold(c.Name, "name") && p.nameColumn < 0 {
+			p.nameColumn = i
+		}
 		if c.Priority == 0 || p.wide {
 			p.columns = append(p.columns, i)
 		}
@@ -64,6 +74,9 @@ func (p *tablePrinter) setColumns(t *sdk.Table) {
 func (p *tablePrinter) print(t *sdk.Table) error {
 	p.setColumns(t)
 	if !p.headerDone && len(t.ColumnDefinitions) > 0 {
+		if p.blankFirst {
+			fmt.Fprintln(p.w)
+		}
 		var hdr []string
 		if p.withNamespace {
 			hdr = append(hdr, "NAMESPACE")
@@ -88,7 +101,11 @@ func (p *tablePrinter) print(t *sdk.Table) error {
 			if i < len(row.Cells) {
 				v = row.Cells[i]
 			}
-			cells = append(cells, formatCell(v))
+			cell := formatCell(v)
+			if i == p.nameColumn && p.kind != "" {
+				cell = p.kind + "/" + cell
+			}
+			cells = append(cells, cell)
 		}
 		fmt.Fprintln(p.w, strings.Join(cells, "\t"))
 	}

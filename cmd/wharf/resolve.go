@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -33,6 +34,41 @@ func knownResources() string {
 	return strings.Join(names, ", ")
 }
 
+// groupOrder orders API groups as kubectl's discovery lists them, for
+// "get all".
+var groupOrder = map[string]int{"": 0, "apps": 1, "autoscaling": 2, "batch": 3}
+
+// categoryResources returns the resources in category cat ("all": pods,
+// services, daemonsets, deployments, replicasets, statefulsets, HPAs,
+// cronjobs and jobs), in kubectl's order; nil when cat names no category.
+func categoryResources(cat string) []*types.Resource {
+	var rs []*types.Resource
+	for _, r := range types.Resources() {
+		if slices.Contains(r.Categories, cat) {
+			rs = append(rs, r)
+		}
+	}
+	slices.SortStableFunc(rs, func(a, b *types.Resource) int {
+		ga, oka := groupOrder[a.Group]
+		gb, okb := groupOrder[b.Group]
+		switch {
+		case !oka && !okb:
+			return strings.Compare(a.Group, b.Group)
+		case !oka:
+			return 1
+		case !okb:
+			return -1
+		case ga != gb:
+			return ga - gb
+		}
+		if a.Group == "" {
+			return 0 // core: registration order (pods, then services)
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return rs
+}
+
 // resolveArgs reads "KIND [NAME...]" or "KIND/NAME..." arguments into
 // targets, in the order given.
 func resolveArgs(args []string) ([]target, error) {
@@ -42,6 +78,12 @@ func resolveArgs(args []string) ([]target, error) {
 	if !strings.Contains(args[0], "/") {
 		var targets []target
 		for _, kind := range strings.Split(args[0], ",") {
+			if cat := categoryResources(kind); len(cat) > 0 {
+				for _, res := range cat {
+					targets = append(targets, target{res: res})
+				}
+				continue
+			}
 			res, err := lookupResource(kind)
 			if err != nil {
 				return nil, err

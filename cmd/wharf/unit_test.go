@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/wharfhq/wharf/api/types"
 	"github.com/wharfhq/wharf/sdk"
 )
@@ -75,6 +77,9 @@ func TestResolveArgs(t *testing.T) {
 		{[]string{"deploy/web", "deployment.apps/api", "svc/web"}, "deployments:[web api];services:[web]", ""},
 		{[]string{"pods,svc"}, "pods:[];services:[]", ""},
 		{[]string{"pods,svc", "x"}, "", "single resource type"},
+		{[]string{"all"}, "pods:[];services:[];daemonsets:[];deployments:[];replicasets:[];statefulsets:[];horizontalpodautoscalers:[];cronjobs:[];jobs:[]", ""},
+		{[]string{"all,cm"}, "pods:[];services:[];daemonsets:[];deployments:[];replicasets:[];statefulsets:[];horizontalpodautoscalers:[];cronjobs:[];jobs:[];configmaps:[]", ""},
+		{[]string{"all", "x"}, "", "single resource type"},
 		{[]string{"pod/a", "b"}, "", "KIND/NAME"},
 		{[]string{"nosuch"}, "", `resource type "nosuch"`},
 		{nil, "", "type of resource"},
@@ -322,6 +327,46 @@ func TestContains(t *testing.T) {
 			_ = json.Unmarshal([]byte(tt.want), &w)
 			if got := contains(have, w); got != tt.ok {
 				t.Fatalf("contains = %v, want %v", got, tt.ok)
+			}
+		})
+	}
+}
+
+// TestEveryCommandHasExamples walks the command tree: every command a user
+// can run has a short description and examples in its --help.
+func TestEveryCommandHasExamples(t *testing.T) {
+	root := newRootCmd(&app{})
+	root.InitDefaultCompletionCmd()
+	root.InitDefaultHelpCmd()
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Hidden {
+			return
+		}
+		t.Run(c.CommandPath(), func(t *testing.T) {
+			if c.Short == "" {
+				t.Error("no Short description")
+			}
+			if c.Runnable() && strings.TrimSpace(c.Example) == "" {
+				t.Error("no Example")
+			}
+		})
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+}
+
+func TestHelpOutput(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"get", "--help"}, {"apply", "-h"}, {"help", "delete"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			if code := run(t.Context(), args, strings.NewReader(""), &out, &errOut); code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut.String())
+			}
+			if !strings.Contains(out.String(), "Examples:") || !strings.Contains(out.String(), "Usage:") {
+				t.Errorf("help lacks Usage or Examples:\n%s", out.String())
 			}
 		})
 	}
