@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"time"
 )
 
@@ -223,4 +224,17 @@ type ExecOptions struct {
 type Execer interface {
 	// Exec runs opts.Command in container id and returns its exit code.
 	Exec(ctx context.Context, id string, opts ExecOptions) (int, error)
+}
+
+// HTTPFunctions is implemented by runtimes that can serve HTTP requests
+// with short-lived instances of a container's program (the Wasm runtime,
+// after the WAGI convention: one fresh module instance per request, the
+// request as CGI environment and stdin, the response on stdout).
+type HTTPFunctions interface {
+	// HTTPHandler prepares spec's program (pulling and compiling it as
+	// Create would) and returns a handler that runs it once per request,
+	// bounded by spec.Deadline (or the runtime's default) and
+	// spec.Resources. A failing instance answers 500 (504 on deadline);
+	// the handler stays usable.
+	HTTPHandler(ctx context.Context, spec *Spec) (http.Handler, error)
 }

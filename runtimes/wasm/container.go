@@ -1,0 +1,519 @@
+package wasm
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/wharfhq/wharf/runtimes"
+	"github.com/wharfhq/wharf/runtimes/logs"
+)
+
+// Exit codes reported for ends the module did not choose, as Kubernetes
+// users know them from containers.
+const (
+	// ExitCodeKilled: stopped by the agent, over its memory limit, or past
+	// its deadline (128 + SIGKILL).
+	ExitCodeKilled = 137
+	// ExitCodeTrap: the module trapped (128 + SIGABRT, as wasmtime reports
+	// a trap).
+	ExitCodeTrap = 134
+)
+
+// container is one module run. Lock order: Runtime.mu before container.mu.
+type container struct {
+	id      string
+	dir     string
+	spec    runtimes.Spec
+	ref     moduleRef
+	compile wazero.CompiledModule
+
+	mu        sync.Mutex // guards the fields below
+	state     runtimes.State
+	createdAt time.Time
+	startedAt time.Time
+	exit      *runtimes.ExitStatus
+	cancel    context.CancelFunc
+	stopped   bool
+	mem       *memoryLimit
+	done      chan struct{} // closed when the container has exited
+}
+
+func (c *container) logPath() string { return filepath.Join(c.dir, "container.log") }
+
+// info returns the container's Info. Called with c.mu held.
+func (c *container) info() runtimes.Info {
+	in := runtimes.Info{
+		ID: c.id, Image: c.spec.Image, State: c.state, Labels: maps.Clone(c.spec.Labels),
+		CreatedAt: c.createdAt, StartedAt: c.startedAt,
+	}
+	if c.exit != nil {
+		e := *c.exit
+		in.Exit = &e
+	}
+	return in
+}
+
+// stop cancels a running module and reports whether it was running.
+func (c *container) stop() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state != runtimes.StateRunning {
+		return false
+	}
+	c.stopped = true
+	c.cancel()
+	return true
+}
+
+func (r *Runtime) get(id string) (*container, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.containers[id]
+	if !ok {
+		return nil, fmt.Errorf("wasm container %q: %w", id, runtimes.ErrNotFound)
+	}
+	return c, nil
+}
+
+// Create resolves (fetching if needed) and compiles spec's module and
+// records a container that Start will run.
+func (r *Runtime) Create(ctx context.Context, id string, spec *runtimes.Spec) error {
+	if id == "" || strings.ContainsAny(id, "/\\") || id == "." || id == ".." {
+		return fmt.Errorf("wasm container id %q: must be a non-empty name without slashes", id)
+	}
+	r.mu.Lock()
+	_, exists := r.containers[id]
+	r.mu.Unlock()
+	if exists {
+		return fmt.Errorf("wasm container %q: %w", id, runtimes.ErrExists)
+	}
+	ref, err := r.resolve(ctx, spec, nil, false)
+	if err != nil {
+		return fmt.Errorf("wasm container %q: %w", id, err)
+	}
+	mod, err := r.prepare(ctx, spec, ref)
+	if err != nil {
+		return fmt.Errorf("wasm container %q: %w", id, err)
+	}
+	c := &container{
+		id: id, dir: filepath.Join(r.root, "containers", id), spec: cloneSpec(spec), ref: *ref, compile: mod,
+		state: runtimes.StateCreated, createdAt: r.now().UTC(), done: make(chan struct{}),
+	}
+	r.mu.Lock()
+	if _, exists := r.containers[id]; exists {
+		r.mu.Unlock()
+		return fmt.Errorf("wasm container %q: %w", id, runtimes.ErrExists)
+	}
+	r.containers[id] = c
+	r.mu.Unlock()
+	err = os.Mkdir(c.dir, 0o700)
+	if err == nil {
+		// The log exists from now on, empty and not done: a follower
+		// waits for Start.
+		err = os.WriteFile(c.logPath(), nil, 0o640)
+	}
+	if err == nil {
+		c.mu.Lock()
+		err = r.persist(c)
+		c.mu.Unlock()
+	}
+	if err != nil {
+		r.mu.Lock()
+		delete(r.containers, id)
+		r.mu.Unlock()
+		os.RemoveAll(c.dir)
+		return fmt.Errorf("wasm container %q: %w", id, err)
+	}
+	return nil
+}
+
+// prepare compiles the module spec runs (for a rootfs image, the file
+// argv[0] names) and checks that its declared memory fits the limit.
+func (r *Runtime) prepare(ctx context.Context, spec *runtimes.Spec, ref *moduleRef) (wazero.CompiledModule, error) {
+	digest := ref.Digest
+	if ref.Kind == kindRootfs {
+		argv := argvFor(spec, ref)
+		if len(argv) == 0 {
+			return nil, fmt.Errorf("%w: no entrypoint", runtimes.ErrInvalidImage)
+		}
+		if cleanPath(argv[0]) != cleanPath(ref.Path) {
+			img, err := r.images.Get(ref.Image)
+			if err != nil {
+				return nil, err
+			}
+			if digest, err = r.moduleInRootfs(img, argv[0]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	mod, err := r.compile(ctx, digest)
+	if err != nil {
+		return nil, err
+	}
+	if limit := newMemoryLimit(spec.Resources.MemoryLimitBytes).limit; limit > 0 {
+		for _, m := range allMemories(mod) {
+			if need := uint64(m.Min()) * pageSize; need > limit {
+				return nil, fmt.Errorf("%w: the module declares %d bytes (%d pages) of memory at start, over the memory limit of %d bytes",
+					runtimes.ErrInvalidImage, need, m.Min(), limit)
+			}
+		}
+	}
+	return mod, nil
+}
+
+func allMemories(mod wazero.CompiledModule) []interface{ Min() uint32 } {
+	var out []interface{ Min() uint32 }
+	for _, m := range mod.ExportedMemories() {
+		out = append(out, m)
+	}
+	for _, m := range mod.ImportedMemories() {
+		out = append(out, m)
+	}
+	return out
+}
+
+func cloneSpec(s *runtimes.Spec) runtimes.Spec {
+	c := *s
+	c.Command = slices.Clone(s.Command)
+	c.Args = slices.Clone(s.Args)
+	c.Env = slices.Clone(s.Env)
+	c.Mounts = slices.Clone(s.Mounts)
+	c.Labels = maps.Clone(s.Labels)
+	return c
+}
+
+// argvFor is the module's argv, with Kubernetes' semantics: Command
+// replaces the image's entrypoint, Args its cmd. A module with neither
+// gets its file name as argv[0].
+func argvFor(spec *runtimes.Spec, ref *moduleRef) []string {
+	entry, cmd := ref.Entrypoint, ref.Cmd
+	if len(spec.Command) > 0 {
+		entry, cmd = spec.Command, nil
+	}
+	if len(spec.Args) > 0 {
+		cmd = spec.Args
+	}
+	if len(entry) == 0 {
+		entry = []string{ref.Argv0}
+	}
+	return append(slices.Clone(entry), cmd...)
+}
+
+// envFor is the image's environment overridden by the spec's, in order,
+// without duplicate names.
+func envFor(spec *runtimes.Spec, ref *moduleRef) [][2]string {
+	var out [][2]string
+	idx := map[string]int{}
+	set := func(k, v string) {
+		if i, ok := idx[k]; ok {
+			out[i][1] = v
+			return
+		}
+		idx[k] = len(out)
+		out = append(out, [2]string{k, v})
+	}
+	for _, kv := range ref.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		set(k, v)
+	}
+	for _, e := range spec.Env {
+		set(e.Name, e.Value)
+	}
+	return out
+}
+
+// moduleConfig is the configuration of one instance: argv, env, the
+// preopened mounts, WASI clocks and randomness, and a sleep that ends
+// early when ctx does (so that a sleeping module can be stopped).
+func moduleConfig(ctx context.Context, spec *runtimes.Spec, ref *moduleRef, stdin io.Reader, stdout, stderr io.Writer) wazero.ModuleConfig {
+	cfg := wazero.NewModuleConfig().
+		WithName("").
+		WithArgs(argvFor(spec, ref)...).
+		WithStdin(stdin).WithStdout(stdout).WithStderr(stderr).
+		WithSysWalltime().WithSysNanotime().
+		WithNanosleep(func(ns int64) {
+			t := time.NewTimer(time.Duration(ns))
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+			}
+		}).
+		WithRandSource(rand.Reader)
+	for _, kv := range envFor(spec, ref) {
+		cfg = cfg.WithEnv(kv[0], kv[1])
+	}
+	if len(spec.Mounts) > 0 {
+		fsc := wazero.NewFSConfig()
+		for _, m := range spec.Mounts {
+			if m.ReadOnly {
+				fsc = fsc.WithReadOnlyDirMount(m.HostPath, m.ContainerPath)
+			} else {
+				fsc = fsc.WithDirMount(m.HostPath, m.ContainerPath)
+			}
+		}
+		cfg = cfg.WithFSConfig(fsc)
+	}
+	return cfg
+}
+
+// Start runs a created container's module in the background.
+func (r *Runtime) Start(ctx context.Context, id string) error {
+	c, err := r.get(id)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state != runtimes.StateCreated {
+		return fmt.Errorf("wasm container %q is %s: %w", id, c.state, runtimes.ErrInvalidState)
+	}
+	if c.stopped {
+		return fmt.Errorf("wasm container %q was stopped before it started: %w", id, runtimes.ErrInvalidState)
+	}
+	if c.compile == nil {
+		// Recorded by an earlier process: compile again.
+		mod, err := r.prepare(ctx, &c.spec, &c.ref)
+		if err != nil {
+			return fmt.Errorf("wasm container %q: %w", id, err)
+		}
+		c.compile = mod
+	}
+	w, err := logs.NewWriter(c.logPath())
+	if err != nil {
+		return fmt.Errorf("wasm container %q: %w", id, err)
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	if c.spec.Deadline > 0 {
+		runCtx, cancel = context.WithTimeout(context.Background(), c.spec.Deadline)
+	}
+	c.state, c.startedAt, c.cancel = runtimes.StateRunning, r.now().UTC(), cancel
+	c.mem = newMemoryLimit(c.spec.Resources.MemoryLimitBytes)
+	if err := r.persist(c); err != nil {
+		cancel()
+		w.Close()
+		c.state = runtimes.StateCreated
+		return fmt.Errorf("wasm container %q: %w", id, err)
+	}
+	go r.run(runCtx, c, w)
+	return nil
+}
+
+// run instantiates the module, which runs its _start, and records how it
+// ended.
+func (r *Runtime) run(ctx context.Context, c *container, w *logs.Writer) {
+	c.mu.Lock()
+	mem, mod := c.mem, c.compile
+	c.mu.Unlock()
+	cfg := moduleConfig(ctx, &c.spec, &c.ref, eofReader{}, w.Stdout(), w.Stderr())
+	inst, err := r.wz.InstantiateModule(experimental.WithMemoryAllocator(ctx, mem), mod, cfg)
+	if inst != nil {
+		inst.Close(context.Background())
+	}
+	deadlineHit := errors.Is(ctx.Err(), context.DeadlineExceeded)
+	c.cancel()
+	finished := r.now().UTC()
+
+	c.mu.Lock()
+	st := classify(err, mem, c.stopped, deadlineHit, c.spec.Deadline)
+	st.StartedAt, st.FinishedAt = c.startedAt, finished
+	if st.Message != "" {
+		// The reason is also worth seeing in the log.
+		fmt.Fprintf(w.Stderr(), "\n%s\n", firstLine(st.Message))
+	}
+	w.Close()
+	c.state, c.exit = runtimes.StateExited, &st
+	perr := r.persist(c)
+	close(c.done)
+	c.mu.Unlock()
+	_ = perr // the in-memory state is right; the record is refreshed on the next change
+}
+
+// classify turns how an instance ended into an exit status.
+func classify(err error, mem *memoryLimit, stopped, deadlineHit bool, deadline time.Duration) runtimes.ExitStatus {
+	var exitErr *sys.ExitError
+	code := -1
+	if errors.As(err, &exitErr) {
+		switch exitErr.ExitCode() {
+		case sys.ExitCodeContextCanceled, sys.ExitCodeDeadlineExceeded:
+		default:
+			code = int(exitErr.ExitCode())
+		}
+	}
+	switch {
+	case err == nil || code == 0:
+		return runtimes.ExitStatus{ExitCode: 0, Reason: runtimes.ReasonCompleted}
+	case stopped && code < 0:
+		return runtimes.ExitStatus{ExitCode: ExitCodeKilled, Reason: runtimes.ReasonError, Message: "stopped"}
+	case deadlineHit && code < 0:
+		return runtimes.ExitStatus{ExitCode: ExitCodeKilled, Reason: runtimes.ReasonDeadlineExceeded,
+			Message: fmt.Sprintf("deadline of %s exceeded", deadline)}
+	case mem != nil && mem.refused.Load():
+		msg := fmt.Sprintf("memory limit of %d bytes (%d pages) exceeded: growing linear memory to %d bytes was refused",
+			mem.limit, mem.limit/pageSize, mem.wanted.Load())
+		if code > 0 {
+			msg += fmt.Sprintf("; the module then exited with code %d", code)
+		} else if err != nil {
+			msg += "; the module then failed: " + err.Error()
+		}
+		return runtimes.ExitStatus{ExitCode: ExitCodeKilled, Reason: runtimes.ReasonOOMKilled, Message: msg}
+	case code > 0:
+		return runtimes.ExitStatus{ExitCode: code, Reason: runtimes.ReasonError}
+	default:
+		return runtimes.ExitStatus{ExitCode: ExitCodeTrap, Reason: runtimes.ReasonError, Message: err.Error()}
+	}
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}
+
+// eofReader is the empty stdin of a command module.
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+
+// Wait blocks until the container has exited, or ctx ends.
+func (r *Runtime) Wait(ctx context.Context, id string) (runtimes.ExitStatus, error) {
+	c, err := r.get(id)
+	if err != nil {
+		return runtimes.ExitStatus{}, err
+	}
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		return runtimes.ExitStatus{}, fmt.Errorf("wait for wasm container %q: %w", id, ctx.Err())
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return *c.exit, nil
+}
+
+// Stop ends the container. A Wasm module has no SIGTERM to handle, so it
+// is cancelled at once whatever the grace: it exits with code 137, reason
+// Error, message "stopped". A created container that never ran is marked
+// exited the same way. Stop returns once the container has exited.
+func (r *Runtime) Stop(ctx context.Context, id string, grace time.Duration) error {
+	c, err := r.get(id)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if c.state == runtimes.StateCreated {
+		now := r.now().UTC()
+		c.stopped = true
+		c.state = runtimes.StateExited
+		c.exit = &runtimes.ExitStatus{ExitCode: ExitCodeKilled, Reason: runtimes.ReasonError,
+			Message: "stopped before it started", FinishedAt: now}
+		close(c.done)
+		err := r.persist(c)
+		c.mu.Unlock()
+		return err
+	}
+	c.mu.Unlock()
+	c.stop()
+	select {
+	case <-c.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("stop wasm container %q: %w", id, ctx.Err())
+	}
+}
+
+// Remove deletes an exited or created container, its record and its log.
+func (r *Runtime) Remove(ctx context.Context, id string) error {
+	c, err := r.get(id)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	running := c.state == runtimes.StateRunning
+	c.mu.Unlock()
+	if running {
+		return fmt.Errorf("remove wasm container %q: it is running: %w", id, runtimes.ErrInvalidState)
+	}
+	r.mu.Lock()
+	delete(r.containers, id)
+	r.mu.Unlock()
+	if err := os.RemoveAll(c.dir); err != nil {
+		return fmt.Errorf("remove wasm container %q: %w", id, err)
+	}
+	return nil
+}
+
+// Logs streams the container's log (see runtimes/logs).
+func (r *Runtime) Logs(ctx context.Context, id string, opts runtimes.LogOptions) (io.ReadCloser, error) {
+	c, err := r.get(id)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := logs.Open(ctx, c.logPath(), opts)
+	if err != nil {
+		return nil, fmt.Errorf("logs of wasm container %q: %w", id, err)
+	}
+	return rc, nil
+}
+
+// Stats reports the time the module has run (Wasm runs on one goroutine,
+// so wall time approximates its CPU time) and its linear memory size.
+func (r *Runtime) Stats(ctx context.Context, id string) (runtimes.Stats, error) {
+	c, err := r.get(id)
+	if err != nil {
+		return runtimes.Stats{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := r.now().UTC()
+	st := runtimes.Stats{Timestamp: now}
+	switch {
+	case c.state == runtimes.StateRunning:
+		st.CPUNanos = uint64(now.Sub(c.startedAt))
+	case c.exit != nil && !c.startedAt.IsZero():
+		st.CPUNanos = uint64(c.exit.FinishedAt.Sub(c.startedAt))
+	}
+	if c.mem != nil && c.state == runtimes.StateRunning {
+		st.MemoryBytes = c.mem.size.Load()
+	}
+	return st, nil
+}
+
+// List returns every container, sorted by ID.
+func (r *Runtime) List(ctx context.Context) ([]runtimes.Info, error) {
+	r.mu.Lock()
+	cs := slices.Collect(maps.Values(r.containers))
+	r.mu.Unlock()
+	out := make([]runtimes.Info, 0, len(cs))
+	for _, c := range cs {
+		c.mu.Lock()
+		out = append(out, c.info())
+		c.mu.Unlock()
+	}
+	slices.SortFunc(out, func(a, b runtimes.Info) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// Inspect returns one container's state.
+func (r *Runtime) Inspect(ctx context.Context, id string) (runtimes.Info, error) {
+	c, err := r.get(id)
+	if err != nil {
+		return runtimes.Info{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.info(), nil
+}

@@ -1,0 +1,231 @@
+// Package wasm runs WebAssembly modules (WASI preview 1 commands) as
+// Wharf containers, in the agent's own process, with wazero.
+//
+// A module comes from a file:// or http(s):// URL (optionally pinned with
+// #sha256=HEX), an OCI artifact whose layer is a Wasm blob, or an OCI image
+// whose rootfs holds the .wasm its entrypoint names. Fetched modules are
+// kept content-addressed under the runtime's root; compiled code is cached
+// on disk (wazero's compilation cache) and in memory by module digest, so a
+// module is compiled once per node. Each run gets a fresh instance with
+// its own memory limit, its preopened volumes and nothing else of the
+// host. The same compiled modules also serve HTTP requests one instance
+// per request (see [Runtime.HTTPHandler]).
+//
+// Layout under the root:
+//
+//	modules/sha256/<hex>         module bytes, verified by digest
+//	refs/<hex>.json              image string → module digest and argv/env
+//	cache/                       wazero's compilation cache
+//	containers/<id>/state.json   one record per container
+//	containers/<id>/container.log its stdout and stderr (runtimes/logs)
+//	images/                      the OCI image store, unless one is given
+package wasm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/wharfhq/wharf/runtimes"
+	"github.com/wharfhq/wharf/runtimes/image"
+)
+
+// Name is the runtime's name in the wharf.dev/runtimes node label.
+const Name = "wasm"
+
+var (
+	_ runtimes.Runtime       = (*Runtime)(nil)
+	_ runtimes.HTTPFunctions = (*Runtime)(nil)
+)
+
+// Runtime runs Wasm modules. It is safe for concurrent use.
+type Runtime struct {
+	root       string
+	images     *image.Store
+	httpClient *http.Client
+	cache      wazero.CompilationCache
+	ownCache   bool
+	wz         wazero.Runtime
+	reqTimeout time.Duration
+	now        func() time.Time
+
+	// compiles counts module compilations in this process (for tests and
+	// metrics): a module already compiled is not compiled again.
+	compiles atomic.Int64
+
+	mu         sync.Mutex // guards the maps; taken before container.mu
+	containers map[string]*container
+	compiled   map[string]*compiledModule // by module digest
+}
+
+type compiledModule struct {
+	once sync.Once
+	mod  wazero.CompiledModule
+	err  error
+}
+
+// Option configures a Runtime.
+type Option func(*Runtime)
+
+// WithImageStore sets the OCI image store used for registry references
+// (default: a store of the runtime's own under root/images).
+func WithImageStore(s *image.Store) Option { return func(r *Runtime) { r.images = s } }
+
+// WithHTTPClient sets the client used for http(s):// modules (default:
+// http.DefaultClient).
+func WithHTTPClient(c *http.Client) Option { return func(r *Runtime) { r.httpClient = c } }
+
+// WithCompilationCache shares a wazero compilation cache (for example
+// between runtimes in one process, as tests do) instead of the on-disk
+// cache under root/cache. The caller closes it.
+func WithCompilationCache(c wazero.CompilationCache) Option {
+	return func(r *Runtime) { r.cache = c }
+}
+
+// WithRequestTimeout bounds each HTTP function request whose spec has no
+// Deadline (default 30s).
+func WithRequestTimeout(d time.Duration) Option { return func(r *Runtime) { r.reqTimeout = d } }
+
+// New opens (creating if needed) a Wasm runtime under root. Containers
+// recorded there by an earlier process are listed again; those that were
+// running are reported as exited with reason Unknown, since their
+// instances lived in that process.
+func New(root string, opts ...Option) (*Runtime, error) {
+	r := &Runtime{
+		root:       root,
+		httpClient: http.DefaultClient,
+		reqTimeout: 30 * time.Second,
+		now:        time.Now,
+		containers: map[string]*container{},
+		compiled:   map[string]*compiledModule{},
+	}
+	for _, o := range opts {
+		o(r)
+	}
+	for _, d := range []string{"modules/sha256", "refs", "containers", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o700); err != nil {
+			return nil, fmt.Errorf("wasm runtime root %q: %w", root, err)
+		}
+	}
+	if r.images == nil {
+		s, err := image.NewStore(filepath.Join(root, "images"))
+		if err != nil {
+			return nil, fmt.Errorf("wasm runtime: %w", err)
+		}
+		r.images = s
+	}
+	ctx := context.Background()
+	if r.cache == nil {
+		c, err := wazero.NewCompilationCacheWithDir(filepath.Join(root, "cache"))
+		if err != nil {
+			return nil, fmt.Errorf("wasm runtime: compilation cache: %w", err)
+		}
+		r.cache, r.ownCache = c, true
+	}
+	r.wz = wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().
+		WithCompilationCache(r.cache).
+		WithCloseOnContextDone(true))
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, r.wz); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("wasm runtime: instantiate WASI: %w", err)
+	}
+	if err := r.loadRecords(); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// Name returns "wasm".
+func (r *Runtime) Name() string { return Name }
+
+// Close stops every running module (as Stop would) and releases the
+// compiled code. Containers stay recorded on disk.
+func (r *Runtime) Close() error {
+	r.mu.Lock()
+	cs := slices.Collect(maps.Values(r.containers))
+	r.mu.Unlock()
+	var running []*container
+	for _, c := range cs {
+		if c.stop() {
+			running = append(running, c)
+		}
+	}
+	for _, c := range running {
+		<-c.done
+	}
+	ctx := context.Background()
+	err := r.wz.Close(ctx)
+	if r.ownCache {
+		err = errors.Join(err, r.cache.Close(ctx))
+	}
+	return err
+}
+
+// Compiles reports how many modules this runtime has compiled (a module
+// found in the in-memory cache is not counted again).
+func (r *Runtime) Compiles() int64 { return r.compiles.Load() }
+
+// compile returns the compiled module of digest, compiling it at most once
+// per runtime. Bytes wazero rejects are runtimes.ErrInvalidImage with
+// wazero's message.
+func (r *Runtime) compile(ctx context.Context, digest string) (wazero.CompiledModule, error) {
+	r.mu.Lock()
+	cm, ok := r.compiled[digest]
+	if !ok {
+		cm = &compiledModule{}
+		r.compiled[digest] = cm
+	}
+	r.mu.Unlock()
+	cm.once.Do(func() {
+		b, err := r.readModule(digest)
+		if err != nil {
+			cm.err = err
+			return
+		}
+		if err := checkMagic(b); err != nil {
+			cm.err = fmt.Errorf("module %s: %w", digest, err)
+			return
+		}
+		r.compiles.Add(1)
+		mod, err := r.wz.CompileModule(ctx, b)
+		if err != nil {
+			cm.err = fmt.Errorf("module %s does not compile: %w: %w", digest, runtimes.ErrInvalidImage, err)
+			return
+		}
+		cm.mod = mod
+	})
+	if cm.err != nil {
+		// Do not keep a failure: the bytes may be fetched again, or the
+		// context may have been what failed.
+		r.mu.Lock()
+		if r.compiled[digest] == cm {
+			delete(r.compiled, digest)
+		}
+		r.mu.Unlock()
+	}
+	return cm.mod, cm.err
+}
+
+// checkMagic rejects bytes that are not a WebAssembly binary module of
+// version 1, before wazero sees them, with a message a user understands.
+func checkMagic(b []byte) error {
+	if len(b) < 8 || string(b[:4]) != "\x00asm" {
+		return fmt.Errorf("%w: not a WebAssembly module (no \\0asm magic)", runtimes.ErrInvalidImage)
+	}
+	if string(b[4:8]) != "\x01\x00\x00\x00" {
+		return fmt.Errorf("%w: WebAssembly binary version %x is not 1 (a component, or a newer format?)", runtimes.ErrInvalidImage, b[4:8])
+	}
+	return nil
+}
