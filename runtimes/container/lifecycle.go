@@ -52,7 +52,7 @@ func (r *Runtime) Create(ctx context.Context, id string, spec *runtimes.Spec) (r
 		return fmt.Errorf("container id %q: must match %s", id, validID)
 	}
 	dir := filepath.Join(r.root, "containers", id)
-	c := &ctr{id: id, dir: dir, done: make(chan struct{})}
+	c := newCtr(id, dir)
 	r.mu.Lock()
 	if _, ok := r.ctrs[id]; ok {
 		r.mu.Unlock()
@@ -139,6 +139,11 @@ func (r *Runtime) Create(ctx context.Context, id string, spec *runtimes.Spec) (r
 		return fmt.Errorf("container %q: %w", id, err)
 	}
 
+	// The log exists before Create returns, so Logs works at once; the
+	// relay appends to it.
+	if err := os.WriteFile(filepath.Join(dir, logFile), nil, 0o640); err != nil {
+		return fmt.Errorf("container %q: %w", id, err)
+	}
 	relay, outW, errW, err := startRelay(filepath.Join(dir, logFile))
 	if err != nil {
 		return fmt.Errorf("container %q: log relay: %w", id, err)
@@ -290,7 +295,7 @@ func (r *Runtime) finish(c *ctr, code int, known bool) {
 	c.rec.Exit = exit
 	c.rec.State = runtimes.StateExited
 	_ = c.save() // best effort: the in-memory status stands either way
-	close(c.done)
+	c.exited()
 }
 
 // oomKilled reads the cgroup's OOM kill counter (memory.oom_control on
@@ -418,8 +423,13 @@ func (r *Runtime) Remove(ctx context.Context, id string) error {
 			return fmt.Errorf("container %q: destroy: %w", id, err)
 		}
 	}
-	if err := waitRelay(ctx, c); err != nil {
-		return fmt.Errorf("container %q: log relay: %w", id, err)
+	select {
+	case <-c.logDone:
+	case <-ctx.Done():
+		c.mu.Lock()
+		c.removing = false
+		c.mu.Unlock()
+		return fmt.Errorf("container %q: waiting for its log relay: %w", id, ctx.Err())
 	}
 	if err := unmount(filepath.Join(c.dir, "rootfs")); err != nil {
 		return fmt.Errorf("container %q: %w", id, err)

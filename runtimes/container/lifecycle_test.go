@@ -323,3 +323,50 @@ func hasMount(t *testing.T, target, fstype string) bool {
 	}
 	return false
 }
+
+func TestLogsAcrossRestart(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.create(t, "talker", e.spec("trap"))
+	if err := e.rt.Start(ctx, "talker"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitLog(t, "talker", "ready")
+
+	// The restarted agent stops the container; what it prints then still
+	// reaches the log, and a follow ends once the container has exited.
+	rt2, err := container.New(e.root, e.images, container.WithCgroupParent("/wharf-test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt2.Stop(ctx, "talker", 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	rc, err := rt2.Logs(fctx, "talker", runtimes.LogOptions{Follow: true, Timestamps: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	var b bytes.Buffer
+	if _, err := b.ReadFrom(rc); err != nil {
+		t.Fatalf("follow after restart: %v (got %q)", err, b.String())
+	}
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if len(lines) != 2 || !strings.HasSuffix(lines[0], " ready") || !strings.HasSuffix(lines[1], " got SIGTERM") {
+		t.Fatalf("log = %q, want the line before and the line after the restart", b.String())
+	}
+	for _, l := range lines {
+		ts, _, _ := strings.Cut(l, " ")
+		if _, err := time.Parse(time.RFC3339Nano, ts); err != nil {
+			t.Errorf("line %q: timestamp: %v", l, err)
+		}
+	}
+	if err := rt2.Remove(ctx, "talker"); err != nil {
+		t.Fatal(err)
+	}
+	if left := leftovers(t, e, "talker"); len(left) > 0 {
+		t.Fatalf("left behind:\n%s", strings.Join(left, "\n"))
+	}
+}

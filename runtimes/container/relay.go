@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wharfhq/wharf/runtimes"
+	"github.com/wharfhq/wharf/runtimes/logs"
 )
 
 // logFile is the CRI-format log inside a container's directory.
@@ -81,33 +82,54 @@ func runRelay(args []string) int {
 		return 2
 	}
 	signal.Ignore(unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGPIPE)
-	w, err := newCRIWriter(args[0])
+	w, err := logs.NewWriter(args[0])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "log relay:", err)
 		return 1
 	}
 	var wg sync.WaitGroup
-	for fd, stream := range map[uintptr]string{3: "stdout", 4: "stderr"} {
-		f := os.NewFile(fd, stream)
-		dst := w.stream(stream)
+	for fd, dst := range map[uintptr]io.Writer{3: w.Stdout(), 4: w.Stderr()} {
+		f := os.NewFile(fd, "container output")
 		wg.Go(func() {
 			_, _ = io.Copy(dst, f)
-			dst.flush()
 			f.Close()
 		})
 	}
 	wg.Wait()
-	if err := w.close(); err != nil {
+	// Close flushes a last unterminated line and marks the log done, which
+	// ends followers.
+	if err := w.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, "log relay:", err)
 		return 1
 	}
 	return 0
 }
 
+// closeLog runs once the container has exited: it waits for the relay to
+// drain and exit, makes sure the log is marked done, and closes logDone.
+func closeLog(c *ctr) {
+	_ = waitRelay(context.Background(), c)
+	close(c.logDone)
+}
+
 // waitRelay waits until the container's log relay has exited, which it
 // does once the container's processes are gone; for a relay started by an
 // earlier agent process it watches the pid.
 func waitRelay(ctx context.Context, c *ctr) error {
+	if err := waitRelayExit(ctx, c); err != nil {
+		return err
+	}
+	// A relay that was killed, or died with the machine, did not mark the
+	// log done; followers would wait for it forever.
+	if path := filepath.Join(c.dir, logFile); !logs.IsDone(path) {
+		if _, err := os.Stat(path); err == nil {
+			return logs.MarkDone(path)
+		}
+	}
+	return nil
+}
+
+func waitRelayExit(ctx context.Context, c *ctr) error {
 	if c.relayDone != nil {
 		select {
 		case <-c.relayDone:
@@ -143,39 +165,18 @@ func waitRelay(ctx context.Context, c *ctr) error {
 }
 
 // Logs streams the container's CRI log as opts ask. Following ends once
-// the container has exited and its relay has written the last line.
+// the container has exited and its log is marked done (by the relay as it
+// exits, or by closeLog if the relay was lost).
 func (r *Runtime) Logs(ctx context.Context, id string, opts runtimes.LogOptions) (io.ReadCloser, error) {
 	c, err := r.get(id)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	drained := make(chan struct{})
-	go func() {
-		select {
-		case <-c.done:
-			_ = waitRelay(ctx, c)
-			close(drained)
-		case <-ctx.Done():
-		}
-	}()
-	pr, pw := io.Pipe()
-	go func() {
-		err := readCRILog(ctx, filepath.Join(c.dir, logFile), opts, drained, pw)
-		pw.CloseWithError(err)
-	}()
-	return &cancelReader{ReadCloser: pr, cancel: cancel}, nil
-}
-
-// cancelReader ends the reading goroutine when the caller closes.
-type cancelReader struct {
-	io.ReadCloser
-	cancel context.CancelFunc
-}
-
-func (c *cancelReader) Close() error {
-	c.cancel()
-	return c.ReadCloser.Close()
+	rc, err := logs.Open(ctx, filepath.Join(c.dir, logFile), opts)
+	if err != nil {
+		return nil, fmt.Errorf("container %q: %w", id, err)
+	}
+	return rc, nil
 }
 
 // isRelay checks that pid is still a log relay for logPath (and not a

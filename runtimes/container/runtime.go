@@ -145,7 +145,18 @@ type ctr struct {
 	removing    bool
 
 	done      chan struct{} // closed once rec.Exit is set
+	logDone   chan struct{} // closed once the log is complete (see closeLog)
 	relayDone chan struct{} // closed when our log relay child has exited; nil when adopted
+}
+
+func newCtr(id, dir string) *ctr {
+	return &ctr{id: id, dir: dir, done: make(chan struct{}), logDone: make(chan struct{})}
+}
+
+// exited wakes waiters and starts closing the log; once per container.
+func (c *ctr) exited() {
+	close(c.done)
+	go closeLog(c)
 }
 
 func (c *ctr) save() error {
@@ -227,7 +238,7 @@ func (r *Runtime) adopt() error {
 		id := e.Name()
 		dir := filepath.Join(r.root, "containers", id)
 		lc, lerr := libcontainer.Load(r.stateRoot, id)
-		c := &ctr{id: id, dir: dir, done: make(chan struct{})}
+		c := newCtr(id, dir)
 		b, err := os.ReadFile(filepath.Join(dir, "record.json"))
 		if err == nil {
 			err = json.Unmarshal(b, &c.rec)
@@ -247,7 +258,7 @@ func (r *Runtime) adopt() error {
 		c.lc = lc
 		r.ctrs[id] = c
 		if c.rec.Exit != nil {
-			close(c.done)
+			c.exited()
 			continue
 		}
 		if lc == nil {
