@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -257,3 +258,9 @@ func names(t testing.TB, r resp) []string {
 	}
 	return out
 }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func ptr32(n int32) *int32 { return &n }
+
+func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
