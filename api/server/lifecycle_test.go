@@ -247,7 +247,9 @@ func TestPatchTypes(t *testing.T) {
 			func(p *types.Pod) bool { return p.Annotations["x"] == "y" }},
 		{"strategic merges containers by name", "application/strategic-merge-patch+json",
 			`{"spec":{"containers":[{"name":"app","image":"nginx:1.28"}]}}`,
-			func(p *types.Pod) bool { return len(p.Spec.Containers) == 1 && p.Spec.Containers[0].Image == "nginx:1.28" }},
+			func(p *types.Pod) bool {
+				return len(p.Spec.Containers) == 1 && p.Spec.Containers[0].Image == "nginx:1.28"
+			}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
