@@ -1,0 +1,203 @@
+// Package controllertest runs controllers in tests against a real API
+// server (api/server over Badger in t.TempDir, behind httptest), with no
+// agents: tests drive Pod statuses themselves.
+package controllertest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wharfhq/wharf/api/server"
+	"github.com/wharfhq/wharf/api/types"
+	"github.com/wharfhq/wharf/jobs/controller"
+	"github.com/wharfhq/wharf/sdk"
+	"github.com/wharfhq/wharf/storage/badger"
+)
+
+// Env is an API server for one test.
+type Env struct {
+	T      testing.TB
+	Client *sdk.Client
+	URL    string
+}
+
+// NewEnv starts an API server that stops at the end of the test.
+func NewEnv(t testing.TB) *Env {
+	t.Helper()
+	st, err := badger.Open(t.TempDir())
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := server.New(server.Config{Store: st, Logger: logger})
+	if err != nil {
+		t.Fatalf("new server: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	bgDone := make(chan struct{})
+	go func() {
+		defer close(bgDone)
+		srv.RunBackground(ctx)
+	}()
+	hs := httptest.NewServer(srv.Handler())
+	c, err := sdk.New(hs.URL)
+	if err != nil {
+		t.Fatalf("sdk.New: %v", err)
+	}
+	t.Cleanup(func() {
+		hs.CloseClientConnections()
+		hs.Close()
+		cancel()
+		<-bgDone
+		if err := st.Close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
+	})
+	return &Env{T: t, Client: c, URL: hs.URL}
+}
+
+// Ctx returns a context ended at the end of the test.
+func (e *Env) Ctx() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	e.T.Cleanup(cancel)
+	return ctx
+}
+
+// Build makes the controllers under test from a controller.Context.
+type Build func(cc *controller.Context) ([]controller.Runner, error)
+
+// Running is a set of controllers started by Start.
+type Running struct {
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// Stop stops the controllers and their informers and waits for them.
+func (r *Running) Stop() {
+	r.once.Do(func() {
+		r.cancel()
+		r.wg.Wait()
+	})
+}
+
+// Start builds controllers with a fresh informer factory, starts them and
+// stops them at the end of the test (or at Stop: a test may start them
+// again to check that a restart is harmless).
+func (e *Env) Start(build Build) *Running {
+	e.T.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	f := sdk.NewInformerFactory(e.Client)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cc := &controller.Context{Client: e.Client, Factory: f, Logger: logger, Workers: 4}
+	runners, err := build(cc)
+	if err != nil {
+		cancel()
+		e.T.Fatalf("build controllers: %v", err)
+	}
+	r := &Running{cancel: cancel}
+	f.Start(ctx)
+	for _, c := range runners {
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			_ = c.Run(ctx) // returns when ctx ends
+		}()
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		<-ctx.Done()
+		f.Wait()
+	}()
+	e.T.Cleanup(r.Stop)
+	return r
+}
+
+// Eventually polls cond until it is true, failing the test after 30s
+// (a generous bound for a loaded 2-core machine, not a timing
+// assertion). cond's error is reported when the bound passes.
+func (e *Env) Eventually(what string, cond func() (bool, error)) {
+	e.T.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var lastErr error
+	for {
+		ok, err := cond()
+		if ok {
+			return
+		}
+		lastErr = err
+		if time.Now().After(deadline) {
+			e.T.Fatalf("%s: not true after 30s (last error: %v)", what, lastErr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Pods lists the Pods of namespace matching the label selector string.
+func (e *Env) Pods(ns, selector string) []types.Pod {
+	e.T.Helper()
+	l, err := sdk.Typed[*types.Pod](e.Client).Namespace(ns).List(context.Background(), sdk.ListOptions{LabelSelector: selector})
+	if err != nil {
+		e.T.Fatalf("list pods: %v", err)
+	}
+	out := make([]types.Pod, 0, len(l.Items))
+	for _, p := range l.Items {
+		out = append(out, *p)
+	}
+	return out
+}
+
+// MarkReady sets a Pod Running and Ready (as an agent would) through the
+// status subresource, retrying on conflicts.
+func (e *Env) MarkReady(ns, name string) {
+	e.T.Helper()
+	e.setStatus(ns, name, func(p *types.Pod) {
+		now := types.Now()
+		p.Status.Phase = types.PodRunning
+		p.Status.StartTime = &now
+		p.Status.Conditions = []types.PodCondition{{Type: types.PodReady, Status: types.ConditionTrue, LastTransitionTime: now}}
+	})
+}
+
+// MarkAllReady marks every non-ready Pod of ns matching selector ready and
+// returns how many it marked.
+func (e *Env) MarkAllReady(ns, selector string) int {
+	e.T.Helper()
+	n := 0
+	for _, p := range e.Pods(ns, selector) {
+		if p.DeletionTimestamp == nil && !controller.IsPodReady(&p) {
+			e.MarkReady(ns, p.Name)
+			n++
+		}
+	}
+	return n
+}
+
+func (e *Env) setStatus(ns, name string, mutate func(p *types.Pod)) {
+	e.T.Helper()
+	pods := sdk.Typed[*types.Pod](e.Client).Namespace(ns)
+	ctx := context.Background()
+	for attempt := 0; ; attempt++ {
+		p, err := pods.Get(ctx, name)
+		if sdk.IsNotFound(err) {
+			return // deleted meanwhile: nothing to mark
+		}
+		if err != nil {
+			e.T.Fatalf("get pod %s/%s: %v", ns, name, err)
+		}
+		mutate(p)
+		_, err = pods.UpdateStatus(ctx, p)
+		if err == nil || sdk.IsNotFound(err) {
+			return
+		}
+		if !sdk.IsConflict(err) || attempt > 20 {
+			e.T.Fatalf("update status of pod %s/%s: %v", ns, name, err)
+		}
+	}
+}
