@@ -186,6 +186,25 @@ func TestCLIApplyGetDescribeDelete(t *testing.T) {
 			strings.TrimSpace(r.Stderr) != `error: configmaps "web-config" not found` {
 			t.Errorf("delete -f: %s", r)
 		}
+		r = s.mustWharf(t, "delete", "-f", path, "--ignore-not-found")
+		if r.Stdout != "" || r.Stderr != "" {
+			t.Errorf("delete -f --ignore-not-found of deleted objects: %s", r)
+		}
+		s.mustWharf(t, "apply", "-f", path)
+		r = s.wharf(t, "delete", "configmaps")
+		if r.Code != 1 || !strings.Contains(r.Stderr, "--all") {
+			t.Errorf("delete of a type without names: %s", r)
+		}
+		r = s.mustWharf(t, "delete", "all,cm", "--all")
+		for _, want := range []string{`configmap "web-config" deleted`, `service "web" deleted`, `deployment.apps "web" deleted`} {
+			if !strings.Contains(r.Stdout, want) {
+				t.Errorf("delete all,cm --all: no %q in\n%s", want, r.Stdout)
+			}
+		}
+		r = s.mustWharf(t, "get", "cm,svc,deploy", "-o", "name")
+		if r.Stdout != "" {
+			t.Errorf("left after delete --all:\n%s", r.Stdout)
+		}
 	})
 }
 
@@ -202,7 +221,7 @@ metadata:
   name: ok
 datum:
   a: b
-`, []string{"error:", `unknown field "datum"`}},
+`, []string{"error:", `: unknown field "datum"`}},
 		{"invalid name", `apiVersion: v1
 kind: ConfigMap
 metadata:
@@ -226,6 +245,9 @@ metadata:
 				lines := strings.Split(strings.TrimRight(r.Stderr, "\n"), "\n")
 				if len(lines) != 1 {
 					t.Errorf("want one error line, got %d: %q", len(lines), r.Stderr)
+				}
+				if n := strings.Count(r.Stderr, "unknown field"); n > 1 {
+					t.Errorf("stderr says \"unknown field\" %d times: %q", n, r.Stderr)
 				}
 				for _, w := range tt.want {
 					if !strings.Contains(r.Stderr, w) {

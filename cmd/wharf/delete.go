@@ -20,6 +20,8 @@ type deleteOptions struct {
 	wait        bool
 	timeout     time.Duration
 	selector    string
+	all         bool
+	ignoreNF    bool
 }
 
 func newDeleteCmd(a *app) *cobra.Command {
@@ -37,7 +39,11 @@ func newDeleteCmd(a *app) *cobra.Command {
   wharf delete deploy/web --cascade=orphan
 
   # Delete every job with a label, at once
-  wharf delete jobs -l team=data --grace-period=0`,
+  wharf delete jobs -l team=data --grace-period=0
+
+  # Delete every config map of a namespace; no error if a pod is gone
+  wharf delete configmaps --all -n test
+  wharf delete pod maybe-gone --ignore-not-found`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDelete(cmd.Context(), a, o, args)
 		},
@@ -50,6 +56,8 @@ func newDeleteCmd(a *app) *cobra.Command {
 	f.BoolVar(&o.wait, "wait", true, "wait until the objects are gone")
 	f.DurationVar(&o.timeout, "timeout", 0, "how long to wait (0: no limit)")
 	f.StringVarP(&o.selector, "selector", "l", "", "delete the objects matching this label selector")
+	f.BoolVar(&o.all, "all", false, "delete every object of the types given, in the namespace")
+	f.BoolVar(&o.ignoreNF, "ignore-not-found", false, "treat an object already gone as deleted, without an error")
 	return cmd
 }
 
@@ -112,15 +120,18 @@ func runDelete(ctx context.Context, a *app, o *deleteOptions, args []string) err
 		for _, t := range targets {
 			rc := c.Resource(t.res).Namespace(a.namespace)
 			names := t.names
+			if len(names) > 0 && (o.all || o.selector != "") {
+				return fmt.Errorf("give object names, or --all or -l, not both")
+			}
 			if len(names) == 0 {
-				if o.selector == "" {
-					return fmt.Errorf("give object names, -l SELECTOR or -f FILE: deleting every %s needs -l", t.res.Name)
+				if o.selector == "" && !o.all {
+					return fmt.Errorf("give object names, -l SELECTOR, --all or -f FILE: deleting every %s needs --all", t.res.Name)
 				}
 				l, err := rc.List(ctx, sdk.ListOptions{LabelSelector: o.selector})
 				if err != nil {
 					return err
 				}
-				if len(l.Items) == 0 {
+				if len(l.Items) == 0 && len(targets) == 1 {
 					noResources(a, t.res, a.namespace)
 				}
 				for _, obj := range l.Items {
@@ -142,7 +153,12 @@ func runDelete(ctx context.Context, a *app, o *deleteOptions, args []string) err
 		obj, err := it.rc.Get(ctx, it.name)
 		if err == nil {
 			it.uid = obj.GetObjectMeta().UID
-			err = it.rc.Delete(ctx, it.name, opts)
+			one := opts
+			one.Preconditions = &types.Preconditions{UID: &it.uid} // that object, not a successor
+			err = it.rc.Delete(ctx, it.name, one)
+		}
+		if sdk.IsNotFound(err) && o.ignoreNF {
+			continue
 		}
 		if err != nil {
 			reportErr(a, err)

@@ -300,11 +300,15 @@ func describeContainers(d *describer, title string, cs []obj, statuses map[strin
 		if len(ports) > 0 {
 			d.line(2, "Port:\t%s", strings.Join(ports, ", "))
 		}
-		if cmd := c.get("command"); cmd != nil {
-			d.line(2, "Command:\t%s", formatCell(cmd))
-		}
-		if args := c.get("args"); args != nil {
-			d.line(2, "Args:\t%s", formatCell(args))
+		for _, f := range []struct{ label, field string }{{"Command", "command"}, {"Args", "args"}} {
+			words, _ := c.get(f.field).([]any)
+			if len(words) == 0 {
+				continue
+			}
+			d.line(2, "%s:", f.label) // one word per line, as kubectl
+			for _, w := range words {
+				d.line(3, "%s", fmt.Sprint(w))
+			}
 		}
 		if st, ok := statuses[name]; ok {
 			describeState(d, "State", st.sub("state"))

@@ -117,7 +117,7 @@ func getTables(ctx context.Context, a *app, o *getOptions, c *sdk.Client, target
 
 // reportErr prints one per-object error line.
 func reportErr(a *app, err error) {
-	fmt.Fprintln(a.errOut, "error: "+oneLine(err.Error()))
+	fmt.Fprintln(a.errOut, "error: "+oneLine(explain(a, err).Error()))
 }
 
 // noResources prints kubectl's "No resources found" line.

@@ -81,9 +81,18 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 	}
 	var quiet errAlreadyReported
 	if !errors.As(err, &quiet) {
-		fmt.Fprintln(errOut, "error: "+oneLine(err.Error()))
+		fmt.Fprintln(errOut, "error: "+oneLine(explain(a, err).Error()))
 	}
 	return 1
+}
+
+// explain rewords errors whose cause the user can fix more plainly than
+// the transport says it, as kubectl does for a refused connection.
+func explain(a *app, err error) error {
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return fmt.Errorf("the connection to the server %s was refused - is it running (wharf up)? Set --server or %s to use another", a.server, serverEnv)
+	}
+	return err
 }
 
 // errAlreadyReported ends a command with exit code 1 after it printed its

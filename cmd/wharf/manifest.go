@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -167,6 +168,12 @@ func decodeTree(where string, tree map[string]any) ([]*manifest, error) {
 	}
 	obj, err := types.Decode(j)
 	if err != nil {
+		if errors.Is(err, types.ErrUnknownField) {
+			// The message already says "unknown field ..."; don't end it
+			// with the sentinel's text a second time.
+			msg := strings.TrimSuffix(err.Error(), ": "+types.ErrUnknownField.Error())
+			return nil, rewordedError{msg: where + ": " + msg, err: err}
+		}
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	res, ok := types.ResourceForObject(obj)
@@ -178,6 +185,15 @@ func decodeTree(where string, tree map[string]any) ([]*manifest, error) {
 	}
 	return []*manifest{{source: where, res: res, obj: obj, doc: withoutNulls(tree)}}, nil
 }
+
+// rewordedError is err with another message.
+type rewordedError struct {
+	msg string
+	err error
+}
+
+func (e rewordedError) Error() string { return e.msg }
+func (e rewordedError) Unwrap() error { return e.err }
 
 // withoutNulls returns m without its null values, recursively in maps.
 func withoutNulls(m map[string]any) map[string]any {
