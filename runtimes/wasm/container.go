@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
 
@@ -164,6 +165,9 @@ func (r *Runtime) prepare(ctx context.Context, spec *runtimes.Spec, ref *moduleR
 	if err != nil {
 		return nil, err
 	}
+	if _, ok := mod.ExportedFunctions()["_start"]; !ok {
+		return nil, fmt.Errorf("%w: the module exports no _start function (not a WASI command module)", runtimes.ErrInvalidImage)
+	}
 	if limit := newMemoryLimit(spec.Resources.MemoryLimitBytes).limit; limit > 0 {
 		for _, m := range allMemories(mod) {
 			if need := uint64(m.Min()) * pageSize; need > limit {
@@ -303,33 +307,42 @@ func (r *Runtime) Start(ctx context.Context, id string) error {
 	}
 	c.state, c.startedAt, c.cancel = runtimes.StateRunning, r.now().UTC(), cancel
 	c.mem = newMemoryLimit(c.spec.Resources.MemoryLimitBytes)
+	// Instantiate here, without running _start, so that Start reports a
+	// module that cannot be linked (an import the host lacks) and Stats
+	// sees the memory as soon as Start returns.
+	cfg := moduleConfig(runCtx, &c.spec, &c.ref, eofReader{}, w.Stdout(), w.Stderr()).WithStartFunctions()
+	inst, err := r.wz.InstantiateModule(experimental.WithMemoryAllocator(runCtx, c.mem), c.compile, cfg)
+	if err != nil {
+		cancel()
+		fmt.Fprintf(w.Stderr(), "%s\n", err)
+		w.Close()
+		c.state = runtimes.StateExited
+		c.exit = &runtimes.ExitStatus{ExitCode: 128, Reason: runtimes.ReasonStartError, Message: err.Error(),
+			StartedAt: c.startedAt, FinishedAt: r.now().UTC()}
+		close(c.done)
+		return errors.Join(fmt.Errorf("start wasm container %q: %w", id, err), r.persist(c))
+	}
 	if err := r.persist(c); err != nil {
 		cancel()
+		inst.Close(context.Background())
 		w.Close()
 		c.state = runtimes.StateCreated
 		return fmt.Errorf("wasm container %q: %w", id, err)
 	}
-	go r.run(runCtx, c, w)
+	go r.run(runCtx, c, inst, w)
 	return nil
 }
 
-// run instantiates the module, which runs its _start, and records how it
-// ended.
-func (r *Runtime) run(ctx context.Context, c *container, w *logs.Writer) {
-	c.mu.Lock()
-	mem, mod := c.mem, c.compile
-	c.mu.Unlock()
-	cfg := moduleConfig(ctx, &c.spec, &c.ref, eofReader{}, w.Stdout(), w.Stderr())
-	inst, err := r.wz.InstantiateModule(experimental.WithMemoryAllocator(ctx, mem), mod, cfg)
-	if inst != nil {
-		inst.Close(context.Background())
-	}
+// run calls the instance's _start and records how it ended.
+func (r *Runtime) run(ctx context.Context, c *container, inst api.Module, w *logs.Writer) {
+	_, err := inst.ExportedFunction("_start").Call(ctx)
+	inst.Close(context.Background())
 	deadlineHit := errors.Is(ctx.Err(), context.DeadlineExceeded)
 	c.cancel()
 	finished := r.now().UTC()
 
 	c.mu.Lock()
-	st := classify(err, mem, c.stopped, deadlineHit, c.spec.Deadline)
+	st := classify(err, c.mem, c.stopped, deadlineHit, c.spec.Deadline)
 	st.StartedAt, st.FinishedAt = c.startedAt, finished
 	if st.Message != "" {
 		// The reason is also worth seeing in the log.

@@ -112,8 +112,8 @@ func (r *Runtime) fetchURL(ctx context.Context, raw string, progress func(runtim
 	var body io.ReadCloser
 	var total int64 = -1
 	if u.Scheme == "file" {
-		if !filepath.IsAbs(u.Path) {
-			return nil, fmt.Errorf("module %q: %w: file:// needs an absolute path", raw, runtimes.ErrInvalidImage)
+		if (u.Host != "" && u.Host != "localhost") || !filepath.IsAbs(u.Path) {
+			return nil, fmt.Errorf("module %q: %w: file:// needs an absolute path, as in file:///dir/app.wasm", raw, runtimes.ErrInvalidImage)
 		}
 		f, err := os.Open(u.Path)
 		if err != nil {
