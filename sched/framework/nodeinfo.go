@@ -77,7 +77,7 @@ func (n *NodeInfo) SetNode(node *types.Node) {
 	}
 	n.Runtimes = n.Runtimes[:0]
 	if v, ok := node.Labels[LabelRuntimes]; ok {
-		for _, r := range strings.Split(v, ",") {
+		for _, r := range strings.FieldsFunc(v, isRuntimeSeparator) {
 			if r = strings.TrimSpace(r); r != "" {
 				n.Runtimes = append(n.Runtimes, r)
 			}
@@ -95,6 +95,10 @@ func (n *NodeInfo) SetNode(node *types.Node) {
 	}
 	n.Zone = node.Labels[LabelZone]
 }
+
+// isRuntimeSeparator splits the runtimes label: "." is the separator a
+// label value allows ("container.wasm"); "," and "_" are accepted too.
+func isRuntimeSeparator(r rune) bool { return r == '.' || r == ',' || r == '_' }
 
 // HasRuntime reports whether the node offers runtime.
 func (n *NodeInfo) HasRuntime(runtime string) bool { return slices.Contains(n.Runtimes, runtime) }

@@ -11,8 +11,10 @@ import (
 // Well-known labels and annotations the scheduler reads.
 const (
 	// LabelRuntimes on a Node lists the runtimes its agent offers,
-	// comma-separated ("wasm,container"). A node without it is taken to
-	// offer "container" only, as any Kubernetes-shaped node does.
+	// separated by dots ("container.wasm"): a label value cannot hold a
+	// comma, so "." is the separator ("," and "_" are accepted too, for
+	// objects that never went through validation). A node without it is
+	// taken to offer "container" only, as any Kubernetes-shaped node does.
 	LabelRuntimes = "wharf.dev/runtimes"
 	// AnnotationImagePlatforms on a Pod lists the platforms every image of
 	// the Pod is built for, comma-separated ("linux/amd64,linux/arm64").

@@ -43,6 +43,7 @@ func TestNodeUnschedulableAndReady(t *testing.T) {
 func TestNodeRuntime(t *testing.T) {
 	ns := nodes(
 		Node("both").Runtimes("wasm,container").Obj(),
+		Node("dotted").Runtimes("container.wasm").Obj(),
 		Node("wasm-only").Runtimes(" wasm ").Obj(),
 		Node("container-only").Runtimes("container").Obj(),
 		Node("unlabelled").Unlabel("wharf.dev/runtimes").Obj(),
@@ -55,9 +56,9 @@ func TestNodeRuntime(t *testing.T) {
 		want map[string]string
 	}{
 		{"wasm pod", Pod("p").Wasm().Obj(), map[string]string{
-			"both": "", "wasm-only": "", "container-only": noWasm, "unlabelled": noWasm, "empty": noWasm}},
+			"both": "", "dotted": "", "wasm-only": "", "container-only": noWasm, "unlabelled": noWasm, "empty": noWasm}},
 		{"container pod", Pod("p").Obj(), map[string]string{
-			"both": "", "wasm-only": noContainer, "container-only": "", "unlabelled": "", "empty": noContainer}},
+			"both": "", "dotted": "", "wasm-only": noContainer, "container-only": "", "unlabelled": "", "empty": noContainer}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,7 +11,7 @@ type NodeBuilder struct{ n types.Node }
 
 // Node starts a Ready, schedulable Node with 4 cpus, 8Gi of memory, room
 // for 110 Pods, and the labels an agent sets (hostname, amd64, linux,
-// runtimes "container,wasm").
+// runtimes "container.wasm").
 func Node(name string) *NodeBuilder {
 	b := &NodeBuilder{}
 	b.n.Name = name
@@ -19,7 +19,7 @@ func Node(name string) *NodeBuilder {
 		"kubernetes.io/hostname": name,
 		"kubernetes.io/arch":     "amd64",
 		"kubernetes.io/os":       "linux",
-		"wharf.dev/runtimes":     "container,wasm",
+		"wharf.dev/runtimes":     "container.wasm",
 	}
 	b.n.Status.Conditions = []types.NodeCondition{{Type: types.NodeReady, Status: types.ConditionTrue}}
 	return b.Capacity("4", "8Gi", "110")

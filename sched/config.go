@@ -1,0 +1,124 @@
+package sched
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/wharfhq/wharf/sched/framework"
+	"github.com/wharfhq/wharf/sched/plugins"
+)
+
+// DefaultSchedulerName is the spec.schedulerName this scheduler serves
+// (an empty schedulerName means it too).
+const DefaultSchedulerName = "default-scheduler"
+
+// Defaults of Config.
+const (
+	DefaultBindWorkers        = 32
+	DefaultInitialBackoffSecs = 1
+	DefaultMaxBackoffSecs     = 10
+)
+
+// ErrInvalidConfig: the scheduler config is wrong (the message says where).
+var ErrInvalidConfig = errors.New("invalid scheduler config")
+
+// Config is the scheduler's configuration, as read from the file given to
+// `wharf server --scheduler-config FILE` (YAML or JSON):
+//
+//	schedulerName: default-scheduler
+//	percentageOfNodesToScore: 0   # 0: adaptive, as Kubernetes
+//	bindWorkers: 32
+//	plugins:                      # omitted: the default set
+//	  - name: NodeResourcesFit
+//	  - name: NodeResourcesLeastAllocated
+//	    weight: 2
+//
+// Plugins lists every enabled plugin, filters in the order they run; a
+// plugin left out is disabled. Weights apply to scoring plugins (0 means 1).
+type Config struct {
+	// SchedulerName is the spec.schedulerName served; Pods naming another
+	// scheduler are left alone. Default DefaultSchedulerName.
+	SchedulerName string `json:"schedulerName,omitempty"`
+	// Plugins are the enabled plugins; nil means plugins.DefaultPlugins().
+	Plugins []framework.PluginSpec `json:"plugins,omitempty"`
+	// PercentageOfNodesToScore: see framework.ProfileOptions.
+	PercentageOfNodesToScore int32 `json:"percentageOfNodesToScore,omitempty"`
+	// Parallelism is how many goroutines filter and score nodes for one
+	// Pod; 0 means GOMAXPROCS.
+	Parallelism int `json:"parallelism,omitempty"`
+	// BindWorkers is how many bindings run at once while the scheduling
+	// loop goes on with the assumed state. Default DefaultBindWorkers.
+	BindWorkers int `json:"bindWorkers,omitempty"`
+	// PodInitialBackoffSeconds and PodMaxBackoffSeconds bound the
+	// exponential back-off of a Pod that failed (defaults 1 and 10).
+	PodInitialBackoffSeconds int `json:"podInitialBackoffSeconds,omitempty"`
+	PodMaxBackoffSeconds     int `json:"podMaxBackoffSeconds,omitempty"`
+}
+
+// DefaultConfig returns the configuration used without a config file.
+func DefaultConfig() Config {
+	c := Config{}
+	c.setDefaults()
+	return c
+}
+
+func (c *Config) setDefaults() {
+	if c.SchedulerName == "" {
+		c.SchedulerName = DefaultSchedulerName
+	}
+	if c.Plugins == nil {
+		c.Plugins = plugins.DefaultPlugins()
+	}
+	if c.BindWorkers == 0 {
+		c.BindWorkers = DefaultBindWorkers
+	}
+	if c.PodInitialBackoffSeconds == 0 {
+		c.PodInitialBackoffSeconds = DefaultInitialBackoffSecs
+	}
+	if c.PodMaxBackoffSeconds == 0 {
+		c.PodMaxBackoffSeconds = DefaultMaxBackoffSecs
+	}
+}
+
+func (c *Config) validate() error {
+	switch {
+	case c.BindWorkers < 0:
+		return fmt.Errorf("%w: bindWorkers %d is negative", ErrInvalidConfig, c.BindWorkers)
+	case c.Parallelism < 0:
+		return fmt.Errorf("%w: parallelism %d is negative", ErrInvalidConfig, c.Parallelism)
+	case c.PodInitialBackoffSeconds < 0 || c.PodMaxBackoffSeconds < c.PodInitialBackoffSeconds:
+		return fmt.Errorf("%w: podInitialBackoffSeconds %d and podMaxBackoffSeconds %d: want 0 <= initial <= max",
+			ErrInvalidConfig, c.PodInitialBackoffSeconds, c.PodMaxBackoffSeconds)
+	}
+	return nil
+}
+
+// ParseConfig reads a Config from YAML or JSON, rejecting unknown fields,
+// and fills the defaults.
+func ParseConfig(data []byte) (Config, error) {
+	var c Config
+	if err := yaml.UnmarshalStrict(data, &c); err != nil {
+		return Config{}, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	c.setDefaults()
+	if err := c.validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// LoadConfig reads the Config in file path.
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("scheduler config: %w", err)
+	}
+	c, err := ParseConfig(data)
+	if err != nil {
+		return Config{}, fmt.Errorf("scheduler config %q: %w", path, err)
+	}
+	return c, nil
+}

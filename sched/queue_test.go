@@ -1,0 +1,202 @@
+package sched
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/wharfhq/wharf/api/types"
+	. "github.com/wharfhq/wharf/sched/internal/schedtest"
+)
+
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time       { return c.t }
+func (c *fakeClock) step(d time.Duration) { c.t = c.t.Add(d) }
+func newFakeClock() *fakeClock            { return &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
+func created(p *types.Pod, sec int) *types.Pod {
+	p.CreationTimestamp = types.NewTime(time.Unix(int64(sec), 0))
+	return p
+}
+
+// popNow pops without waiting: the test has made sure a Pod is active.
+func popNow(t *testing.T, q *Queue) *QueuedPod {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	q.mu.Lock()
+	q.flushLocked()
+	n := q.active.Len()
+	q.mu.Unlock()
+	if n == 0 {
+		t.Fatalf("nothing active: %+v", q.Lengths())
+	}
+	qp, err := q.Pop(ctx)
+	if err != nil {
+		t.Fatalf("Pop: %v", err)
+	}
+	return qp
+}
+
+func TestQueueOrder(t *testing.T) {
+	c := newFakeClock()
+	q := NewQueue(c.now, time.Second, 10*time.Second)
+	q.Add(created(Pod("old-low").Obj(), 1))
+	q.Add(created(Pod("new-high").Priority(100).Obj(), 5))
+	q.Add(created(Pod("new-low").Obj(), 3))
+	q.Add(created(Pod("same-age-a").Obj(), 3))
+	q.Add(created(Pod("old-high").Priority(100).Obj(), 2))
+	var got []string
+	for range 5 {
+		got = append(got, popNow(t, q).Pod.Name)
+	}
+	want := []string{"old-high", "new-high", "old-low", "new-low", "same-age-a"}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("order %v, want %v", got, want)
+		}
+	}
+	if l := q.Lengths(); l.InFlight != 5 || l.Active != 0 {
+		t.Errorf("lengths %+v", l)
+	}
+}
+
+func TestQueueBackoffAndUnschedulable(t *testing.T) {
+	c := newFakeClock()
+	q := NewQueue(c.now, time.Second, 10*time.Second)
+	q.Add(Pod("p").Obj())
+
+	// An error: back-off 1s, then active again.
+	qp := popNow(t, q)
+	q.Requeue(qp, false)
+	if l := q.Lengths(); l.Backoff != 1 {
+		t.Fatalf("after error: %+v", l)
+	}
+	q.mu.Lock()
+	wait := q.flushLocked()
+	q.mu.Unlock()
+	if wait != time.Second {
+		t.Errorf("wait %v, want 1s", wait)
+	}
+	c.step(time.Second)
+	qp = popNow(t, q)
+	if qp.Attempts != 2 {
+		t.Errorf("attempts %d", qp.Attempts)
+	}
+
+	// Unschedulable: waits for an event; the back-off (2s now) still runs.
+	q.Requeue(qp, true)
+	if l := q.Lengths(); l.Unschedulable != 1 {
+		t.Fatalf("after no fit: %+v", l)
+	}
+	q.MoveAllToActive()
+	if l := q.Lengths(); l.Backoff != 1 {
+		t.Fatalf("moved while backing off: %+v", l)
+	}
+	c.step(2 * time.Second)
+	qp = popNow(t, q)
+
+	// A status-only update does not move an unschedulable Pod; a spec or
+	// label change does.
+	q.Requeue(qp, true)
+	c.step(time.Minute / 2)
+	withCond := Pod("p").Obj()
+	withCond.Status.Conditions = []types.PodCondition{{Type: types.PodScheduled, Status: types.ConditionFalse}}
+	q.Update(withCond)
+	if l := q.Lengths(); l.Unschedulable != 1 {
+		t.Fatalf("status update moved the pod: %+v", l)
+	}
+	q.Update(Pod("p").Label("x", "y").Obj())
+	if l := q.Lengths(); l.Active != 1 {
+		t.Fatalf("label change did not move the pod: %+v", l)
+	}
+	qp = popNow(t, q)
+
+	// An event during the attempt sends the Pod to back-off, not to the
+	// unschedulable set, so it cannot miss the change.
+	q.MoveAllToActive()
+	q.Requeue(qp, true)
+	if l := q.Lengths(); l.Backoff != 1 || l.Unschedulable != 0 {
+		t.Fatalf("event during attempt: %+v", l)
+	}
+	c.step(10 * time.Second)
+	qp = popNow(t, q)
+
+	// Without any event, the unschedulable Pod is retried after a while.
+	q.Requeue(qp, true)
+	c.step(unschedulableTimeout)
+	qp = popNow(t, q)
+	if qp.Attempts != 6 {
+		t.Errorf("attempts %d, want 6", qp.Attempts)
+	}
+	q.Done(qp.Key)
+	if l := q.Lengths(); l != (QueueLengths{}) {
+		t.Errorf("not empty after Done: %+v", l)
+	}
+}
+
+func TestQueueBackoffBounds(t *testing.T) {
+	q := NewQueue(time.Now, time.Second, 10*time.Second)
+	for attempts, want := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 3: 4 * time.Second, 4: 8 * time.Second, 5: 10 * time.Second, 50: 10 * time.Second} {
+		if got := q.backoffFor(attempts); got != want {
+			t.Errorf("backoffFor(%d) = %v, want %v", attempts, got, want)
+		}
+	}
+}
+
+func TestQueueDelete(t *testing.T) {
+	c := newFakeClock()
+	q := NewQueue(c.now, time.Second, 10*time.Second)
+	q.Add(Pod("a").Obj())
+	q.Add(Pod("b").Obj())
+	q.Delete("default/a")
+	qp := popNow(t, q)
+	if qp.Pod.Name != "b" {
+		t.Fatalf("popped %s", qp.Pod.Name)
+	}
+	// Deleted while in flight: a failed attempt does not bring it back.
+	q.Delete("default/b")
+	q.Requeue(qp, false)
+	if l := q.Lengths(); l != (QueueLengths{}) {
+		t.Errorf("lengths %+v, want empty", l)
+	}
+	q.Add(Pod("c").Obj())
+	qp = popNow(t, q)
+	q.Requeue(qp, true)
+	q.Delete("default/c")
+	if l := q.Lengths(); l != (QueueLengths{}) {
+		t.Errorf("lengths %+v, want empty", l)
+	}
+}
+
+func TestQueuePopWaitsAndCloses(t *testing.T) {
+	q := NewQueue(time.Now, time.Second, 10*time.Second)
+	got := make(chan string, 1)
+	go func() {
+		qp, err := q.Pop(context.Background())
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		got <- qp.Pod.Name
+	}()
+	q.Add(Pod("late").Obj())
+	if n := <-got; n != "late" {
+		t.Errorf("Pop returned %q", n)
+	}
+	go func() {
+		_, err := q.Pop(context.Background())
+		got <- err.Error()
+	}()
+	q.Close()
+	if msg := <-got; msg != ErrQueueClosed.Error() {
+		t.Errorf("Pop after Close: %q", msg)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	q2 := NewQueue(time.Now, time.Second, time.Second)
+	if _, err := q2.Pop(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Pop with a cancelled context: %v", err)
+	}
+}

@@ -1,0 +1,152 @@
+package sched_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/wharfhq/wharf/api/types"
+	"github.com/wharfhq/wharf/sched"
+	. "github.com/wharfhq/wharf/sched/internal/schedtest"
+	"github.com/wharfhq/wharf/sdk"
+)
+
+func TestSchedulerEndToEnd(t *testing.T) {
+	e := newEnv(t)
+	for _, n := range []*types.Node{
+		Node("amd").Label("disk", "ssd").Obj(),
+		Node("arm").Arch("arm64").Runtimes("container").Obj(),
+		Node("wasm-arm").Arch("arm64").Runtimes("wasm").Obj(),
+		Node("small").Capacity("1", "1Gi", "").Label("size", "small").Runtimes("container").Obj(),
+		Node("gpu").Label("accel", "gpu").Taint("gpu", "true", types.TaintEffectNoSchedule).Obj(),
+	} {
+		e.createNode(t, n)
+	}
+	other := e.createPod(t, Pod("other").SchedulerName("someone-else").Obj())
+	s := e.start(t, sched.DefaultConfig())
+
+	tests := []struct {
+		name, pod string
+		build     *types.Pod
+		want      string
+	}{
+		{"arm64-only image goes to the arm node with containers", "arm-image", Pod("arm-image").Platforms("linux/arm64").Obj(), "arm"},
+		{"wasm pod on arm64 goes to the wasm node", "wasm-arm", Pod("wasm-arm").Wasm().NodeSelector("kubernetes.io/arch", "arm64").Obj(), "wasm-arm"},
+		{"tolerating pod reaches the tainted node", "gpu-job", Pod("gpu-job").NodeSelector("accel", "gpu").
+			Toleration("gpu", types.TolerationOpEqual, "true", types.TaintEffectNoSchedule).Obj(), "gpu"},
+		{"node affinity matchFields", "by-name", Pod("by-name").RequiredNodeTerm(nil, []types.NodeSelectorRequirement{
+			{Key: "metadata.name", Operator: types.NodeSelectorOpIn, Values: []string{"amd"}}}).Obj(), "amd"},
+	}
+	for _, tt := range tests {
+		e.createPod(t, tt.build)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := e.waitBound(t, "default", tt.pod); got != tt.want {
+				t.Errorf("bound to %q, want %q", got, tt.want)
+			}
+			if evs := e.events(t, "default", tt.pod, sched.ReasonScheduled); len(evs) == 0 {
+				// events are written asynchronously; wait for one
+				e.waitPod(t, "default", tt.pod, "given a Scheduled event", func(*types.Pod) bool {
+					return len(e.events(t, "default", tt.pod, sched.ReasonScheduled)) > 0
+				})
+			}
+		})
+	}
+
+	t.Run("unschedulable pod gets a condition and an event, then fits on a new node", func(t *testing.T) {
+		e.createPod(t, Pod("big").Req("2", "").NodeSelector("size", "small").Obj())
+		// wasm-arm is refused for its runtime before its labels are looked at.
+		const want = "0/5 nodes are available: 3 node(s) didn't match Pod's node affinity/selector, 1 Insufficient cpu, 1 node(s) didn't have the container runtime."
+		p := e.waitPod(t, "default", "big", "marked unschedulable", func(p *types.Pod) bool {
+			c := scheduledCondition(p)
+			return c != nil && c.Status == types.ConditionFalse
+		})
+		c := scheduledCondition(p)
+		if c.Reason != sched.ConditionReasonUnschedulable || c.Message != want {
+			t.Errorf("condition %+v\nwant reason Unschedulable, message %q", c, want)
+		}
+		e.waitPod(t, "default", "big", "given a FailedScheduling event", func(*types.Pod) bool {
+			return len(e.events(t, "default", "big", sched.ReasonFailedScheduling)) > 0
+		})
+		evs := e.events(t, "default", "big", sched.ReasonFailedScheduling)
+		if len(evs) != 1 || evs[0].Message != want || evs[0].Type != types.EventTypeWarning {
+			t.Errorf("events %+v, want one Warning with %q", evs, want)
+		}
+		e.createNode(t, Node("small2").Capacity("4", "4Gi", "").Label("size", "small").Obj())
+		if got := e.waitBound(t, "default", "big"); got != "small2" {
+			t.Errorf("bound to %q, want small2", got)
+		}
+		// The message never changed, so there is still one event.
+		if evs := e.events(t, "default", "big", sched.ReasonFailedScheduling); len(evs) != 1 {
+			t.Errorf("%d FailedScheduling events, want 1", len(evs))
+		}
+	})
+
+	t.Run("a pod of another scheduler is left alone", func(t *testing.T) {
+		p, err := sdk.Typed[*types.Pod](e.client).Namespace("default").Get(context.Background(), "other")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Spec.NodeName != "" || scheduledCondition(p) != nil || p.UID != other.UID {
+			t.Errorf("pod of another scheduler touched: node %q conditions %+v", p.Spec.NodeName, p.Status.Conditions)
+		}
+		if l := s.Queue().Lengths(); l != (sched.QueueLengths{}) {
+			t.Errorf("queue not empty: %+v", l)
+		}
+	})
+
+	t.Run("resources of bound pods are counted", func(t *testing.T) {
+		// small (1 cpu) is empty, small2 (4 cpu) holds big (2 cpu): three
+		// 1-cpu pods for size=small go one to small and two to small2.
+		for _, n := range []string{"s1", "s2", "s3"} {
+			e.createPod(t, Pod(n).Req("1", "").NodeSelector("size", "small").Obj())
+		}
+		count := map[string]int{}
+		for _, n := range []string{"s1", "s2", "s3"} {
+			count[e.waitBound(t, "default", n)]++
+		}
+		if count["small"] != 1 || count["small2"] != 2 {
+			t.Errorf("placement %v, want small 1, small2 2", count)
+		}
+		e.createPod(t, Pod("s4").Req("1", "").NodeSelector("size", "small").Obj())
+		p := e.waitPod(t, "default", "s4", "marked unschedulable", func(p *types.Pod) bool { return scheduledCondition(p) != nil })
+		if c := scheduledCondition(p); c.Message != "0/6 nodes are available: 3 node(s) didn't match Pod's node affinity/selector, 2 Insufficient cpu, 1 node(s) didn't have the container runtime." {
+			t.Errorf("message %q", c.Message)
+		}
+		// Deleting a pod frees its cpu (at once: there is no agent to end
+		// a graceful deletion): s4 takes its place.
+		now := int64(0)
+		if err := sdk.Typed[*types.Pod](e.client).Namespace("default").Delete(context.Background(), "s1", types.DeleteOptions{GracePeriodSeconds: &now}); err != nil {
+			t.Fatal(err)
+		}
+		e.waitBound(t, "default", "s4")
+	})
+}
+
+func TestSchedulerTaintEviction(t *testing.T) {
+	e := newEnv(t)
+	e.createNode(t, Node("n1").Obj())
+	e.start(t, sched.DefaultConfig())
+	e.createPod(t, Pod("plain").Obj())
+	e.createPod(t, Pod("tolerant").Toleration("maint", types.TolerationOpExists, "", types.TaintEffectNoExecute).Obj())
+	e.waitBound(t, "default", "plain")
+	e.waitBound(t, "default", "tolerant")
+
+	nodes := sdk.Typed[*types.Node](e.client)
+	n, err := nodes.Get(context.Background(), "n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Spec.Taints = append(n.Spec.Taints, types.Taint{Key: "maint", Effect: types.TaintEffectNoExecute})
+	if _, err := nodes.Update(context.Background(), n); err != nil {
+		t.Fatal(err)
+	}
+	e.waitPod(t, "default", "plain", "evicted", func(p *types.Pod) bool { return p == nil || p.DeletionTimestamp != nil })
+	e.waitPod(t, "default", "plain", "given an eviction event", func(*types.Pod) bool {
+		return len(e.events(t, "default", "plain", sched.ReasonEvicted)) > 0
+	})
+	p, err := sdk.Typed[*types.Pod](e.client).Namespace("default").Get(context.Background(), "tolerant")
+	if err != nil || p.DeletionTimestamp != nil {
+		t.Errorf("tolerant pod evicted: %v %v", err, p)
+	}
+}
