@@ -174,3 +174,51 @@ func TestKubectl(t *testing.T) {
 		}
 	})
 }
+
+// TestKubectlAndWharfApplyTakeTurns applies one object alternately with
+// kubectl and wharf: both read the same last-applied annotation, so a label
+// dropped from the manifest goes whoever applies, and labels added by
+// others stay.
+func TestKubectlAndWharfApplyTakeTurns(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	k := newKubectl(t, s)
+	full := writeFile(t, "full.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: turns\n  labels:\n    a: \"1\"\n    b: \"2\"\ndata:\n  x: \"1\"\n")
+	less := writeFile(t, "less.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: turns\n  labels:\n    a: \"1\"\ndata:\n  x: \"1\"\n")
+	labels := func() string {
+		t.Helper()
+		return k.must(t, "get", "cm", "turns", "-o", "jsonpath={.metadata.labels}").Stdout
+	}
+
+	steps := []struct {
+		tool, file, want, labels string
+	}{
+		{"kubectl", full, "created", `{"a":"1","b":"2"}`},
+		{"wharf", full, "unchanged", `{"a":"1","b":"2"}`},
+		{"wharf", less, "configured", `{"a":"1"}`},
+		{"kubectl", less, "unchanged", `{"a":"1"}`},
+		{"kubectl", full, "configured", `{"a":"1","b":"2"}`},
+		{"kubectl", less, "configured", `{"a":"1"}`},
+		{"wharf", less, "unchanged", `{"a":"1"}`},
+	}
+	for i, st := range steps {
+		var r result
+		if st.tool == "kubectl" {
+			r = k.must(t, "apply", "-f", st.file)
+		} else {
+			r = s.mustWharf(t, "apply", "-f", st.file)
+		}
+		if got := strings.TrimSpace(r.Stdout); got != "configmap/turns "+st.want {
+			t.Errorf("step %d: %s apply printed %q, want %q", i, st.tool, got, st.want)
+		}
+		if got := labels(); got != st.labels {
+			t.Errorf("step %d: labels after %s apply = %s, want %s", i, st.tool, got, st.labels)
+		}
+	}
+	// A label another writer added is not the manifest's to remove.
+	k.must(t, "label", "cm", "turns", "extra=kept")
+	s.mustWharf(t, "apply", "-f", full)
+	s.mustWharf(t, "apply", "-f", less)
+	if got := labels(); got != `{"a":"1","extra":"kept"}` {
+		t.Errorf("labels = %s, want a and extra", got)
+	}
+}

@@ -94,7 +94,7 @@ func applyOne(ctx context.Context, c *sdk.Client, m *manifest, ns string) (strin
 		meta, _ := modified["metadata"].(map[string]any)
 		meta["namespace"] = ns
 	}
-	modifiedJSON, err := json.Marshal(modified)
+	modifiedJSON, err := lastAppliedValue(modified)
 	if err != nil {
 		return "", err
 	}
@@ -162,23 +162,18 @@ func mergeApplied(res *types.Resource, live types.Object, modified map[string]an
 	var deletions map[string]any
 	original := live.GetObjectMeta().Annotations[lastAppliedAnnotation]
 	if original != "" {
-		patch, err := jsonpatch.CreateMergePatch([]byte(original), modifiedJSON)
-		if err != nil {
-			return "", nil, fmt.Errorf("compare with the last applied manifest: %w", err)
+		var orig map[string]any
+		if err := json.Unmarshal([]byte(original), &orig); err != nil {
+			return "", nil, fmt.Errorf("read the last applied manifest: %w", err)
 		}
-		var p map[string]any
-		if err := json.Unmarshal(patch, &p); err != nil {
-			return "", nil, err
-		}
-		deletions = onlyNulls(p)
+		deletions = removedFields(orig, modified)
 	}
-	if len(deletions) == 0 && sameJSON(original, modifiedJSON) && contains(liveTree, modified) {
+	if len(deletions) == 0 && sameApplied(original, modifiedJSON) && contains(liveTree, modified) {
 		return "unchanged", nil, nil
 	}
-	merged, err := jsonpatch.MergePatch(liveJSON, sentJSON)
-	if err != nil {
-		return "", nil, fmt.Errorf("merge the manifest: %w", err)
-	}
+	// Removals first, then the manifest: a removal never takes away what
+	// the manifest sets (the last-applied annotation among them).
+	merged := liveJSON
 	if len(deletions) > 0 {
 		d, err := json.Marshal(deletions)
 		if err != nil {
@@ -188,6 +183,10 @@ func mergeApplied(res *types.Resource, live types.Object, modified map[string]an
 			return "", nil, fmt.Errorf("remove fields no longer applied: %w", err)
 		}
 	}
+	merged, err = jsonpatch.MergePatch(merged, sentJSON)
+	if err != nil {
+		return "", nil, fmt.Errorf("merge the manifest: %w", err)
+	}
 	obj := res.New()
 	if err := json.Unmarshal(merged, obj); err != nil {
 		return "", nil, fmt.Errorf("merged object: %w", err)
@@ -195,11 +194,37 @@ func mergeApplied(res *types.Resource, live types.Object, modified map[string]an
 	return "configured", obj, nil
 }
 
-// sameJSON reports whether two JSON documents hold the same value.
-func sameJSON(a string, b []byte) bool {
-	var va, vb any
+// lastAppliedValue is the last-applied annotation recording modified,
+// byte for byte as kubectl writes it (compact JSON, sorted keys, an
+// annotations map even when empty, a final newline), so that kubectl
+// finds nothing to change after a wharf apply and the other way round.
+func lastAppliedValue(modified map[string]any) ([]byte, error) {
+	rec := cloneTree(modified)
+	if meta, ok := rec["metadata"].(map[string]any); ok {
+		if _, ok := meta["annotations"].(map[string]any); !ok {
+			meta["annotations"] = map[string]any{}
+		}
+	}
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// sameApplied reports whether two last-applied annotations record the
+// same manifest; an empty annotations map is the same as none.
+func sameApplied(a string, b []byte) bool {
+	var va, vb map[string]any
 	if json.Unmarshal([]byte(a), &va) != nil || json.Unmarshal(b, &vb) != nil {
 		return false
+	}
+	for _, v := range []map[string]any{va, vb} {
+		if meta, ok := v["metadata"].(map[string]any); ok {
+			if ann, ok := meta["annotations"].(map[string]any); ok && len(ann) == 0 {
+				delete(meta, "annotations")
+			}
+		}
 	}
 	return reflect.DeepEqual(va, vb)
 }
@@ -238,17 +263,26 @@ func contains(have, want any) bool {
 	return reflect.DeepEqual(have, want)
 }
 
-// onlyNulls keeps the null leaves of a merge patch: the removals.
-func onlyNulls(p map[string]any) map[string]any {
+// removedFields is a merge patch of nulls for the fields the last applied
+// manifest set and modified no longer sets. A map that is gone as a whole
+// yields nulls for the keys the last apply set in it, not for the map:
+// keys others added (labels, annotations of controllers) stay.
+func removedFields(original, modified map[string]any) map[string]any {
 	out := map[string]any{}
-	for k, v := range p {
-		switch v := v.(type) {
-		case nil:
-			out[k] = nil
-		case map[string]any:
-			if sub := onlyNulls(v); len(sub) > 0 {
+	for k, ov := range original {
+		mv, kept := modified[k]
+		om, oIsMap := ov.(map[string]any)
+		switch {
+		case oIsMap:
+			mm, _ := mv.(map[string]any)
+			if kept && mv != nil && mm == nil {
+				continue // now a scalar or list: the manifest replaces it
+			}
+			if sub := removedFields(om, mm); len(sub) > 0 {
 				out[k] = sub
 			}
+		case !kept:
+			out[k] = nil
 		}
 	}
 	return out

@@ -274,6 +274,14 @@ func TestMergeApplied(t *testing.T) {
 		{"same as last apply, server added a label", mk(v1, map[string]string{"x": "y", "added": "by-server"}, map[string]string{"a": "1", "b": "2"}), v1, "unchanged", "", ""},
 		{"field removed from manifest goes", mk(v1, map[string]string{"x": "y", "added": "by-server"}, map[string]string{"a": "1", "b": "2"}), v2, "configured", "map[a:1]", "map[added:by-server]"},
 		{"no last applied: merge only", mk("", map[string]string{"k": "v"}, map[string]string{"a": "0", "z": "9"}), v2, "configured", "map[a:1 z:9]", "map[k:v]"},
+		{"labels dropped from the manifest: only the applied ones go",
+			mk(v1, map[string]string{"x": "y", "added": "by-server"}, map[string]string{"a": "1", "b": "2"}),
+			`{"apiVersion":"v1","data":{"a":"1","b":"2"},"kind":"ConfigMap","metadata":{"name":"c","namespace":"default"}}`,
+			"configured", "map[a:1 b:2]", "map[added:by-server]"},
+		{"kubectl's last applied with empty annotations is the same manifest",
+			mk(`{"apiVersion":"v1","data":{"a":"1"},"kind":"ConfigMap","metadata":{"annotations":{},"name":"c","namespace":"default"}}`, nil, map[string]string{"a": "1"}),
+			`{"apiVersion":"v1","data":{"a":"1"},"kind":"ConfigMap","metadata":{"name":"c","namespace":"default"}}`,
+			"unchanged", "", ""},
 		{"live drifted from manifest", mk(v1, map[string]string{"x": "y"}, map[string]string{"a": "changed", "b": "2"}), v1, "configured", "map[a:1 b:2]", "map[x:y]"},
 	}
 	for _, tt := range tests {
@@ -303,6 +311,37 @@ func TestMergeApplied(t *testing.T) {
 				t.Errorf("last-applied annotation = %s", cm.Annotations[lastAppliedAnnotation])
 			}
 		})
+	}
+}
+
+// TestMergeAppliedKeepsOtherAnnotations: the annotations of controllers
+// survive an apply whose manifest has none, where the last apply (by
+// kubectl) recorded an empty annotations map.
+func TestMergeAppliedKeepsOtherAnnotations(t *testing.T) {
+	res, _ := types.LookupResource("configmaps")
+	last := `{"apiVersion":"v1","data":{"a":"1"},"kind":"ConfigMap","metadata":{"annotations":{},"name":"c","namespace":"default"}}`
+	live := &types.ConfigMap{
+		TypeMeta: types.TypeMeta{Kind: "ConfigMap", APIVersion: "v1"},
+		ObjectMeta: types.ObjectMeta{Name: "c", Namespace: "default", UID: "u1", ResourceVersion: "7",
+			Annotations: map[string]string{lastAppliedAnnotation: last, "controller/owned": "yes"}},
+		Data: map[string]string{"a": "1"},
+	}
+	manifest := `{"apiVersion":"v1","data":{"a":"2"},"kind":"ConfigMap","metadata":{"name":"c","namespace":"default"}}`
+	var m map[string]any
+	if err := json.Unmarshal([]byte(manifest), &m); err != nil {
+		t.Fatal(err)
+	}
+	sent := cloneTree(m)
+	sent["metadata"].(map[string]any)["annotations"] = map[string]any{lastAppliedAnnotation: manifest}
+	sentJSON, _ := json.Marshal(sent)
+	result, obj, err := mergeApplied(res, live, m, []byte(manifest), sentJSON)
+	if err != nil || result != "configured" {
+		t.Fatalf("mergeApplied = %s, %v", result, err)
+	}
+	cm := obj.(*types.ConfigMap)
+	want := map[string]string{lastAppliedAnnotation: manifest, "controller/owned": "yes"}
+	if fmt.Sprint(cm.Annotations) != fmt.Sprint(want) || cm.Data["a"] != "2" {
+		t.Errorf("annotations = %v, data = %v", cm.Annotations, cm.Data)
 	}
 }
 
