@@ -1,0 +1,365 @@
+// Package agent is the node agent's Pod sync loop: it watches the Pods bound
+// to its node (through the SDK informer), and turns each into containers or
+// Wasm modules through the runtimes.Runtime interface, writing what it
+// observes back as the Pod's status.
+//
+// The loop is level-triggered. Every sync of a Pod recomputes what should
+// run from the Pod object and compares it with what the runtimes report
+// (runtime.List), so a restarted agent adopts what is running. Everything
+// the agent needs to recover is in the containers' labels: the Pod's
+// namespace, name and uid, the container's name, whether it is an init
+// container and its restart count. Crash-loop back-off is derived from
+// the restart count and the last exit time, so it survives a restart too.
+//
+// Container IDs are "<pod uid>-<container name>-<restart count>": a
+// container that restarts gets a new ID, and the previous instance is kept
+// (for `logs --previous` and lastState) until the next restart.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/wharfhq/wharf/api/labels"
+	"github.com/wharfhq/wharf/api/types"
+	"github.com/wharfhq/wharf/nodes/volumes"
+	"github.com/wharfhq/wharf/runtimes"
+	"github.com/wharfhq/wharf/sdk"
+)
+
+// Defaults of Config fields left zero.
+const (
+	// DefaultBackoffBase and DefaultBackoffMax are the kubelet's crash-loop
+	// back-off: 10s doubling to 5 minutes.
+	DefaultBackoffBase = 10 * time.Second
+	DefaultBackoffMax  = 5 * time.Minute
+	// DefaultResync is how often every Pod is synced again and the
+	// runtimes are scanned for orphans.
+	DefaultResync = 30 * time.Second
+	// DefaultWorkers is how many Pods are synced at once.
+	DefaultWorkers = 8
+	// Component is the events' source.component.
+	Component = "wharf-agent"
+)
+
+// Runtime names, as used in Config.Runtimes and in a RuntimeClass handler.
+const (
+	RuntimeWasm      = "wasm"
+	RuntimeContainer = "container"
+)
+
+// Sentinel errors.
+var (
+	// ErrConfig: a Config field is missing or wrong.
+	ErrConfig = errors.New("invalid agent config")
+	// ErrNoRuntime: the Pod asks for a runtime this node does not have.
+	ErrNoRuntime = errors.New("runtime not available on this node")
+)
+
+// Config configures an Agent.
+type Config struct {
+	// NodeName is the Node this agent runs the Pods of. Required.
+	NodeName string
+	// Client talks to the API server. Required.
+	Client *sdk.Client
+	// Runtimes are keyed "wasm" and "container"; at least one is required.
+	Runtimes map[string]runtimes.Runtime
+	// DataDir holds the Pods' volumes (DataDir/pods/<uid>/volumes).
+	// Required.
+	DataDir string
+	// Logger gets the agent's messages; slog.Default() when nil.
+	Logger *slog.Logger
+	// Now returns the current time; time.Now when nil.
+	Now func() time.Time
+	// HostIP is the node's address reported as status.hostIP; the first
+	// non-loopback IPv4 address of the machine (or 127.0.0.1) when empty.
+	HostIP string
+	// PodIP returns the address reported as a Pod's status.podIP; the
+	// host IP when nil (Wasm Pods and host-network Pods are reached on the
+	// node's address).
+	PodIP func(pod *types.Pod) string
+	// BackoffBase and BackoffMax bound the crash-loop back-off
+	// (DefaultBackoffBase, DefaultBackoffMax when zero); tests make them
+	// small.
+	BackoffBase, BackoffMax time.Duration
+	// Resync is the period of the full resync (DefaultResync when zero).
+	Resync time.Duration
+	// Workers is how many Pods are synced in parallel (DefaultWorkers when
+	// zero).
+	Workers int
+}
+
+// Agent runs the Pods bound to one node.
+type Agent struct {
+	cfg     Config
+	log     *slog.Logger
+	client  *sdk.Client
+	pods    *sdk.Informer
+	cms     *sdk.Informer
+	secrets *sdk.Informer
+	rcs     *sdk.Informer
+	queue   *sdk.Queue
+	vols    *volumes.Manager
+	events  *recorder
+
+	mu      sync.Mutex
+	states  map[string]*podState // by pod uid
+	waiters map[string]bool      // container IDs with a Wait goroutine
+	written map[string]written   // last status written, by pod uid
+	runCtx  context.Context
+	wg      sync.WaitGroup
+}
+
+// written remembers a status write so that a sync that runs before the
+// informer has seen it does not write the same status again.
+type written struct {
+	status []byte
+	rv     string
+}
+
+// New checks cfg and returns an agent; start it with Run.
+func New(cfg Config) (*Agent, error) {
+	switch {
+	case cfg.NodeName == "":
+		return nil, fmt.Errorf("%w: NodeName is required", ErrConfig)
+	case cfg.Client == nil:
+		return nil, fmt.Errorf("%w: Client is required", ErrConfig)
+	case len(cfg.Runtimes) == 0:
+		return nil, fmt.Errorf("%w: at least one runtime is required", ErrConfig)
+	case cfg.DataDir == "":
+		return nil, fmt.Errorf("%w: DataDir is required", ErrConfig)
+	}
+	for name, rt := range cfg.Runtimes {
+		if rt == nil {
+			return nil, fmt.Errorf("%w: runtime %q is nil", ErrConfig, name)
+		}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.HostIP == "" {
+		cfg.HostIP = defaultHostIP()
+	}
+	if cfg.BackoffBase <= 0 {
+		cfg.BackoffBase = DefaultBackoffBase
+	}
+	if cfg.BackoffMax <= 0 {
+		cfg.BackoffMax = DefaultBackoffMax
+	}
+	if cfg.BackoffMax < cfg.BackoffBase {
+		cfg.BackoffMax = cfg.BackoffBase
+	}
+	if cfg.Resync <= 0 {
+		cfg.Resync = DefaultResync
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = DefaultWorkers
+	}
+	podsDir := filepath.Join(cfg.DataDir, "pods")
+	if err := os.MkdirAll(podsDir, 0o700); err != nil {
+		return nil, fmt.Errorf("agent data dir: %w", err)
+	}
+	vols, err := volumes.New(podsDir)
+	if err != nil {
+		return nil, fmt.Errorf("agent volumes: %w", err)
+	}
+	log := cfg.Logger.With("component", Component, "node", cfg.NodeName)
+	a := &Agent{
+		cfg:     cfg,
+		log:     log,
+		client:  cfg.Client,
+		queue:   sdk.NewQueue(sdk.WithBackoff(50*time.Millisecond, 10*time.Second)),
+		vols:    vols,
+		states:  map[string]*podState{},
+		waiters: map[string]bool{},
+		written: map[string]written{},
+	}
+	a.events = newRecorder(cfg.Client, cfg.NodeName, cfg.Now, log)
+	res := func(obj types.Object) *types.Resource {
+		r, ok := types.ResourceForObject(obj)
+		if !ok {
+			panic(fmt.Sprintf("agent: %T not registered", obj)) // programming error, not input
+		}
+		return r
+	}
+	a.pods = sdk.NewInformer(cfg.Client, res(&types.Pod{}), sdk.InformerOptions{
+		FieldSelector: "spec.nodeName=" + cfg.NodeName, Logger: log,
+		Indexers: map[string]sdk.IndexFunc{indexUID: uidIndex},
+	})
+	a.cms = sdk.NewInformer(cfg.Client, res(&types.ConfigMap{}), sdk.InformerOptions{Logger: log})
+	a.secrets = sdk.NewInformer(cfg.Client, res(&types.Secret{}), sdk.InformerOptions{Logger: log})
+	a.rcs = sdk.NewInformer(cfg.Client, res(&types.RuntimeClass{}), sdk.InformerOptions{Logger: log})
+	return a, nil
+}
+
+// indexUID indexes Pods by metadata.uid.
+const indexUID = "metadata.uid"
+
+func uidIndex(obj types.Object) []string { return []string{obj.GetObjectMeta().UID} }
+
+// defaultHostIP is the first non-loopback IPv4 address, or 127.0.0.1.
+func defaultHostIP() string {
+	addrs, err := net.InterfaceAddrs()
+	if err == nil {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+				return n.IP.String()
+			}
+		}
+	}
+	return "127.0.0.1"
+}
+
+// Run syncs Pods until ctx ends, then stops its loops (the Pods' containers
+// keep running, to be adopted by the next agent) and returns.
+func (a *Agent) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	a.mu.Lock()
+	if a.runCtx != nil {
+		a.mu.Unlock()
+		return errors.New("agent: already running")
+	}
+	a.runCtx = ctx
+	a.mu.Unlock()
+
+	enqueue := sdk.EnqueueHandler(a.queue)
+	a.pods.AddEventHandler(enqueue)
+	refs := sdk.HandlerFuncs{
+		AddFunc:    a.sourceChanged,
+		UpdateFunc: func(_, obj types.Object) { a.sourceChanged(obj) },
+		DeleteFunc: a.sourceChanged,
+	}
+	a.cms.AddEventHandler(refs)
+	a.secrets.AddEventHandler(refs)
+	a.rcs.AddEventHandler(sdk.HandlerFuncs{UpdateFunc: func(_, _ types.Object) { a.enqueueAll() }})
+
+	var infs sync.WaitGroup
+	for _, inf := range []*sdk.Informer{a.pods, a.cms, a.secrets, a.rcs} {
+		infs.Add(1)
+		go func() {
+			defer infs.Done()
+			if err := inf.Run(ctx); err != nil && ctx.Err() == nil {
+				a.log.Error("informer stopped", "resource", inf.Resource().Name, "err", err)
+			}
+		}()
+	}
+	defer infs.Wait()
+	for _, inf := range []*sdk.Informer{a.pods, a.cms, a.secrets, a.rcs} {
+		if err := inf.WaitForSync(ctx); err != nil {
+			return nil // ctx ended before the caches filled
+		}
+	}
+	a.log.Info("agent started", "runtimes", len(a.cfg.Runtimes))
+
+	a.wg.Add(2)
+	go func() {
+		defer a.wg.Done()
+		a.events.run(ctx)
+	}()
+	go func() {
+		defer a.wg.Done()
+		a.housekeeping(ctx)
+		t := time.NewTicker(a.cfg.Resync)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				a.housekeeping(ctx)
+			}
+		}
+	}()
+	a.queue.Run(ctx, a.cfg.Workers, a.sync)
+	a.wg.Wait()
+	return nil
+}
+
+// sourceChanged re-syncs the Pods of a ConfigMap's or Secret's namespace,
+// so env and volumes follow the object.
+func (a *Agent) sourceChanged(obj types.Object) {
+	ns := obj.GetObjectMeta().Namespace
+	for _, p := range a.pods.Lister().ListNamespace(ns, labels.Everything()) {
+		a.queue.Add(sdk.KeyFunc(p))
+	}
+}
+
+// enqueueAll queues every Pod of this node.
+func (a *Agent) enqueueAll() {
+	for _, p := range a.pods.Lister().List(labels.Everything()) {
+		a.queue.Add(sdk.KeyFunc(p))
+	}
+}
+
+// housekeeping queues every Pod, and the keys of containers and volume
+// dirs whose Pod is gone, so that sync removes them.
+func (a *Agent) housekeeping(ctx context.Context) {
+	a.enqueueAll()
+	for _, c := range a.listAll(ctx) {
+		uid := c.info.Labels[LabelPodUID]
+		if objs, _ := a.pods.Lister().ByIndex(indexUID, uid); len(objs) == 0 {
+			a.queue.Add(c.info.Labels[LabelPodNamespace] + "/" + c.info.Labels[LabelPodName])
+		} else {
+			a.ensureWaiter(c.rt, c.info, sdk.KeyFunc(objs[0]))
+		}
+	}
+	// Volume dirs of Pods with no containers left and no Pod object.
+	uids, err := a.vols.PodUIDs()
+	if err != nil {
+		a.log.Warn("list volume dirs", "err", err)
+		return
+	}
+	live := map[string]bool{}
+	for _, c := range a.listAll(ctx) {
+		live[c.info.Labels[LabelPodUID]] = true
+	}
+	for _, uid := range uids {
+		if objs, _ := a.pods.Lister().ByIndex(indexUID, uid); len(objs) == 0 && !live[uid] {
+			if err := a.vols.TearDown(uid); err != nil {
+				a.log.Warn("remove volumes of a gone pod", "uid", uid, "err", err)
+			}
+		}
+	}
+}
+
+// ensureWaiter starts, once per container ID, a goroutine that waits for
+// the container to exit and then queues its Pod.
+func (a *Agent) ensureWaiter(rt runtimes.Runtime, info runtimes.Info, key string) {
+	if info.State == runtimes.StateExited {
+		return
+	}
+	a.mu.Lock()
+	ctx := a.runCtx
+	if ctx == nil || a.waiters[info.ID] {
+		a.mu.Unlock()
+		return
+	}
+	a.waiters[info.ID] = true
+	a.wg.Add(1)
+	a.mu.Unlock()
+	go func() {
+		defer a.wg.Done()
+		_, err := rt.Wait(ctx, info.ID)
+		a.mu.Lock()
+		delete(a.waiters, info.ID)
+		a.mu.Unlock()
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil && !errors.Is(err, runtimes.ErrNotFound) {
+			a.log.Warn("wait for container", "id", info.ID, "err", err)
+		}
+		a.queue.Add(key)
+	}()
+}

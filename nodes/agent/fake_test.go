@@ -1,0 +1,256 @@
+package agent_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wharfhq/wharf/runtimes"
+)
+
+// fakeRuntime is a runtime for tests of the sync logic: a container's
+// args say what it does, nothing is executed.
+//
+//	exit N        exits with code N right after Start
+//	sleep D       exits 0 after D
+//	trap MSG      exits 1 with reason Error and message MSG (a Wasm trap)
+//	(anything)    runs until stopped; Stop ends it with 0 (it "handles" SIGTERM)
+//
+// An image containing "missing" fails to pull with ErrImagePull.
+type fakeRuntime struct {
+	name string
+
+	mu      sync.Mutex
+	ctrs    map[string]*fakeCtr
+	creates map[string]int // container name label -> creates
+	// execFunc answers Exec (probes, hooks); exit 0 when nil.
+	execFunc func(id string, cmd []string) int
+	execs    []string // "id: cmd" of each Exec
+	stops    []string // ids, in Stop order
+}
+
+type fakeCtr struct {
+	info runtimes.Info
+	spec runtimes.Spec
+	done chan struct{}
+}
+
+var (
+	_ runtimes.Runtime = (*fakeRuntime)(nil)
+	_ runtimes.Execer  = (*fakeRuntime)(nil)
+)
+
+func newFake(name string) *fakeRuntime {
+	return &fakeRuntime{name: name, ctrs: map[string]*fakeCtr{}, creates: map[string]int{}}
+}
+
+func (f *fakeRuntime) Name() string { return f.name }
+
+func (f *fakeRuntime) Pull(ctx context.Context, spec *runtimes.Spec, _ func(runtimes.PullProgress)) error {
+	if strings.Contains(spec.Image, "missing") {
+		return fmt.Errorf("pull %q: manifest unknown: %w", spec.Image, runtimes.ErrImagePull)
+	}
+	return nil
+}
+
+func (f *fakeRuntime) Create(ctx context.Context, id string, spec *runtimes.Spec) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.ctrs[id]; ok {
+		return fmt.Errorf("create %q: %w", id, runtimes.ErrExists)
+	}
+	labels := map[string]string{}
+	for k, v := range spec.Labels {
+		labels[k] = v
+	}
+	f.ctrs[id] = &fakeCtr{
+		info: runtimes.Info{ID: id, Image: spec.Image, State: runtimes.StateCreated, Labels: labels, CreatedAt: time.Now()},
+		spec: *spec,
+		done: make(chan struct{}),
+	}
+	f.creates[spec.Labels["wharf.dev/container-name"]]++
+	return nil
+}
+
+func (f *fakeRuntime) args(c *fakeCtr) []string {
+	return append(append([]string{}, c.spec.Command...), c.spec.Args...)
+}
+
+func (f *fakeRuntime) Start(ctx context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.ctrs[id]
+	if !ok {
+		return fmt.Errorf("start %q: %w", id, runtimes.ErrNotFound)
+	}
+	if c.info.State != runtimes.StateCreated {
+		return fmt.Errorf("start %q: %w", id, runtimes.ErrInvalidState)
+	}
+	c.info.State = runtimes.StateRunning
+	c.info.StartedAt = time.Now()
+	args := f.args(c)
+	mode := ""
+	if len(args) > 0 {
+		mode = args[0]
+	}
+	switch mode {
+	case "exit":
+		n, _ := strconv.Atoi(args[1])
+		f.exitLocked(c, n, "")
+	case "trap":
+		f.exitLocked(c, 1, strings.Join(args[1:], " "))
+	case "sleep":
+		d, _ := time.ParseDuration(args[1])
+		time.AfterFunc(d, func() {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.exitLocked(c, 0, "")
+		})
+	}
+	return nil
+}
+
+// exitLocked ends c with code; f.mu is held.
+func (f *fakeRuntime) exitLocked(c *fakeCtr, code int, msg string) {
+	if c.info.State == runtimes.StateExited {
+		return
+	}
+	reason := runtimes.ReasonCompleted
+	if code != 0 {
+		reason = runtimes.ReasonError
+	}
+	c.info.State = runtimes.StateExited
+	c.info.Exit = &runtimes.ExitStatus{ExitCode: code, Reason: reason, Message: msg,
+		StartedAt: c.info.StartedAt, FinishedAt: time.Now()}
+	close(c.done)
+}
+
+func (f *fakeRuntime) Wait(ctx context.Context, id string) (runtimes.ExitStatus, error) {
+	f.mu.Lock()
+	c, ok := f.ctrs[id]
+	f.mu.Unlock()
+	if !ok {
+		return runtimes.ExitStatus{}, fmt.Errorf("wait %q: %w", id, runtimes.ErrNotFound)
+	}
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		return runtimes.ExitStatus{}, ctx.Err()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return *c.info.Exit, nil
+}
+
+func (f *fakeRuntime) Stop(ctx context.Context, id string, grace time.Duration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.ctrs[id]
+	if !ok {
+		return fmt.Errorf("stop %q: %w", id, runtimes.ErrNotFound)
+	}
+	f.stops = append(f.stops, id)
+	if c.info.State == runtimes.StateCreated {
+		c.info.State = runtimes.StateExited
+		c.info.Exit = &runtimes.ExitStatus{ExitCode: 0, Reason: runtimes.ReasonCompleted}
+		close(c.done)
+		return nil
+	}
+	f.exitLocked(c, 0, "")
+	return nil
+}
+
+func (f *fakeRuntime) Remove(ctx context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.ctrs[id]
+	if !ok {
+		return fmt.Errorf("remove %q: %w", id, runtimes.ErrNotFound)
+	}
+	if c.info.State == runtimes.StateRunning {
+		return fmt.Errorf("remove %q: %w", id, runtimes.ErrInvalidState)
+	}
+	delete(f.ctrs, id)
+	return nil
+}
+
+func (f *fakeRuntime) Logs(ctx context.Context, id string, opts runtimes.LogOptions) (io.ReadCloser, error) {
+	return io.NopCloser(strings.NewReader("")), nil
+}
+
+func (f *fakeRuntime) Stats(ctx context.Context, id string) (runtimes.Stats, error) {
+	return runtimes.Stats{Timestamp: time.Now()}, nil
+}
+
+func (f *fakeRuntime) List(ctx context.Context) ([]runtimes.Info, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]runtimes.Info, 0, len(f.ctrs))
+	for _, c := range f.ctrs {
+		out = append(out, c.info)
+	}
+	return out, nil
+}
+
+func (f *fakeRuntime) Inspect(ctx context.Context, id string) (runtimes.Info, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.ctrs[id]
+	if !ok {
+		return runtimes.Info{}, fmt.Errorf("inspect %q: %w", id, runtimes.ErrNotFound)
+	}
+	return c.info, nil
+}
+
+func (f *fakeRuntime) Exec(ctx context.Context, id string, opts runtimes.ExecOptions) (int, error) {
+	f.mu.Lock()
+	c, ok := f.ctrs[id]
+	fn := f.execFunc
+	if ok {
+		f.execs = append(f.execs, id+": "+strings.Join(opts.Command, " "))
+	}
+	running := ok && c.info.State == runtimes.StateRunning
+	f.mu.Unlock()
+	if !running {
+		return -1, fmt.Errorf("exec in %q: %w", id, runtimes.ErrInvalidState)
+	}
+	if fn == nil {
+		return 0, nil
+	}
+	return fn(id, opts.Command), nil
+}
+
+// count returns how many containers the runtime holds in each state.
+func (f *fakeRuntime) count() (running, exited int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.ctrs {
+		switch c.info.State {
+		case runtimes.StateRunning:
+			running++
+		case runtimes.StateExited:
+			exited++
+		}
+	}
+	return running, exited
+}
+
+// spec returns the spec of the newest container whose ID has prefix.
+func (f *fakeRuntime) spec(containerName string) (runtimes.Spec, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var best *fakeCtr
+	for _, c := range f.ctrs {
+		if c.spec.Labels["wharf.dev/container-name"] == containerName && (best == nil || c.info.CreatedAt.After(best.info.CreatedAt)) {
+			best = c
+		}
+	}
+	if best == nil {
+		return runtimes.Spec{}, false
+	}
+	return best.spec, true
+}

@@ -1,0 +1,103 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/wharfhq/wharf/api/types"
+	"github.com/wharfhq/wharf/runtimes"
+)
+
+// Labels the agent puts on every container, read back after a restart.
+const (
+	LabelPodNamespace = "wharf.dev/pod-namespace"
+	LabelPodName      = "wharf.dev/pod-name"
+	LabelPodUID       = "wharf.dev/pod-uid"
+	LabelContainer    = "wharf.dev/container-name"
+	LabelRestartCount = "wharf.dev/restart-count"
+	// LabelInit is "true" on init containers.
+	LabelInit = "wharf.dev/init-container"
+)
+
+// instance is one container of a Pod as a runtime reports it.
+type instance struct {
+	rt      runtimes.Runtime
+	info    runtimes.Info
+	restart int32
+}
+
+// containerID is the runtime ID of a Pod's container at a restart count.
+func containerID(uid, name string, restart int32) string {
+	return fmt.Sprintf("%s-%s-%d", uid, name, restart)
+}
+
+// statusID is the containerID as shown in a status: "container://ID".
+func statusID(inst *instance) string {
+	return inst.rt.Name() + "://" + inst.info.ID
+}
+
+// containerLabels are the labels of a Pod's container.
+func containerLabels(pod *types.Pod, name string, init bool, restart int32) map[string]string {
+	l := map[string]string{
+		LabelPodNamespace: pod.Namespace,
+		LabelPodName:      pod.Name,
+		LabelPodUID:       pod.UID,
+		LabelContainer:    name,
+		LabelRestartCount: strconv.Itoa(int(restart)),
+	}
+	if init {
+		l[LabelInit] = "true"
+	}
+	return l
+}
+
+// listAll returns every container carrying the agent's labels, in every
+// runtime. A runtime that fails to list is logged and skipped.
+func (a *Agent) listAll(ctx context.Context) []*instance {
+	var out []*instance
+	names := make([]string, 0, len(a.cfg.Runtimes))
+	for n := range a.cfg.Runtimes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		rt := a.cfg.Runtimes[n]
+		infos, err := rt.List(ctx)
+		if err != nil {
+			a.log.Warn("list containers", "runtime", n, "err", err)
+			continue
+		}
+		for _, info := range infos {
+			if info.Labels[LabelPodUID] == "" {
+				continue // not ours
+			}
+			r, _ := strconv.Atoi(info.Labels[LabelRestartCount])
+			out = append(out, &instance{rt: rt, info: info, restart: int32(r)})
+		}
+	}
+	return out
+}
+
+// podContainers groups a Pod's containers by name, each list newest
+// (highest restart count) first. others are containers under the same
+// namespace/name that belong to another uid (an earlier Pod of that name).
+func (a *Agent) podContainers(ctx context.Context, ns, name, uid string) (mine map[string][]*instance, others []*instance) {
+	mine = map[string][]*instance{}
+	for _, c := range a.listAll(ctx) {
+		l := c.info.Labels
+		if l[LabelPodNamespace] != ns || l[LabelPodName] != name {
+			continue
+		}
+		if l[LabelPodUID] != uid {
+			others = append(others, c)
+			continue
+		}
+		mine[l[LabelContainer]] = append(mine[l[LabelContainer]], c)
+	}
+	for _, list := range mine {
+		sort.Slice(list, func(i, j int) bool { return list[i].restart > list[j].restart })
+	}
+	return mine, others
+}

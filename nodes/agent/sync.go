@@ -1,0 +1,469 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/wharfhq/wharf/api/types"
+	"github.com/wharfhq/wharf/runtimes"
+	"github.com/wharfhq/wharf/sdk"
+)
+
+// Waiting reasons, as the kubelet reports them.
+const (
+	ReasonContainerCreating     = "ContainerCreating"
+	ReasonPodInitializing       = "PodInitializing"
+	ReasonCrashLoopBackOff      = "CrashLoopBackOff"
+	ReasonErrImagePull          = "ErrImagePull"
+	ReasonImagePullBackOff      = "ImagePullBackOff"
+	ReasonCreateContainerConfig = "CreateContainerConfigError"
+	ReasonCreateContainer       = "CreateContainerError"
+	ReasonRunContainer          = "RunContainerError"
+	// ReasonRuntimeUnavailable: the Pod's runtime is not on this node.
+	ReasonRuntimeUnavailable = "RuntimeUnavailable"
+)
+
+// podState is what the agent keeps in memory about a Pod between syncs.
+// None of it is needed for correctness after a restart: it only shapes
+// the waiting reasons shown until the next attempt.
+type podState struct {
+	mu sync.Mutex
+	// waiting is the last failure to start each container, by name.
+	waiting map[string]*waitInfo
+}
+
+// waitInfo is why a container is not running, and when to try again.
+type waitInfo struct {
+	reason, message string
+	failures        int
+	retryAt         time.Time
+}
+
+// state returns the in-memory state of pod uid, creating it.
+func (a *Agent) state(uid string) *podState {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	st, ok := a.states[uid]
+	if !ok {
+		st = &podState{waiting: map[string]*waitInfo{}}
+		a.states[uid] = st
+	}
+	return st
+}
+
+// forget drops the in-memory state of pod uid.
+func (a *Agent) forget(uid string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.states, uid)
+	delete(a.written, uid)
+}
+
+// backoff is the crash-loop delay before restart number restart+1.
+func (a *Agent) backoff(restart int32) time.Duration {
+	d := a.cfg.BackoffBase
+	for range restart {
+		d *= 2
+		if d >= a.cfg.BackoffMax {
+			return a.cfg.BackoffMax
+		}
+	}
+	return d
+}
+
+// plan is the outcome of one sync: the status to report and when to look
+// again (0: only on the next event).
+type plan struct {
+	requeue time.Duration
+}
+
+func (p *plan) after(d time.Duration) {
+	if d <= 0 {
+		d = time.Millisecond
+	}
+	if p.requeue == 0 || d < p.requeue {
+		p.requeue = d
+	}
+}
+
+// sync reconciles one Pod key ("ns/name").
+func (a *Agent) sync(ctx context.Context, key string) error {
+	ns, name := sdk.SplitKey(key)
+	pod, err := sdk.ListerFor[*types.Pod](a.pods).Get(ns, name)
+	if err != nil && !sdk.IsNotFound(err) {
+		return err
+	}
+	uid := ""
+	if pod != nil {
+		uid = pod.UID
+	}
+	mine, others := a.podContainers(ctx, ns, name, uid)
+	// Containers of an earlier Pod of this name: nobody wants them.
+	for _, c := range others {
+		a.removeContainer(ctx, c, 0)
+	}
+	if pod == nil {
+		return nil // the others above were all there was
+	}
+	if pod.DeletionTimestamp != nil {
+		return a.terminate(ctx, pod, mine)
+	}
+	if pod.Status.Phase == types.PodSucceeded || pod.Status.Phase == types.PodFailed {
+		// A finished Pod keeps its containers (for logs) but runs nothing.
+		a.stopAll(ctx, pod, mine, 0)
+		return nil
+	}
+	for _, list := range mine {
+		for _, c := range list {
+			a.ensureWaiter(c.rt, c.info, key)
+		}
+	}
+	var p plan
+	status, err := a.reconcile(ctx, pod, mine, &p)
+	if err != nil {
+		return err
+	}
+	if err := a.writeStatus(ctx, pod, status); err != nil {
+		return err
+	}
+	if p.requeue > 0 {
+		a.queue.AddAfter(key, p.requeue)
+	}
+	return nil
+}
+
+// reconcile starts what should run and returns the Pod's new status.
+func (a *Agent) reconcile(ctx context.Context, pod *types.Pod, mine map[string][]*instance, p *plan) (*types.PodStatus, error) {
+	now := a.cfg.Now()
+	st := a.state(pod.UID)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+
+	rt, err := a.runtimeFor(pod)
+	if err != nil {
+		a.events.warn(pod, "", "Failed", err.Error())
+		return a.failedStatus(pod, mine, ReasonRuntimeUnavailable, err.Error()), nil
+	}
+	startTime := pod.Status.StartTime
+	if startTime == nil {
+		t := types.NewTime(now.UTC().Truncate(time.Second))
+		startTime = &t
+	}
+	if d := pod.Spec.ActiveDeadlineSeconds; d != nil {
+		end := startTime.Add(time.Duration(*d) * time.Second)
+		if !now.Before(end) {
+			msg := fmt.Sprintf("Pod was active on the node longer than the specified deadline (%ds)", *d)
+			a.stopAll(ctx, pod, mine, 0)
+			a.events.normal(pod, "", "DeadlineExceeded", msg)
+			mine, _ = a.podContainers(ctx, pod.Namespace, pod.Name, pod.UID)
+			return a.failedStatus(pod, mine, "DeadlineExceeded", msg), nil
+		}
+		p.after(end.Sub(now))
+	}
+
+	mounts, mountErr := a.setupVolumes(pod)
+	if mountErr != nil {
+		a.events.warn(pod, "", "FailedMount", mountErr.Error())
+		p.after(2 * time.Second)
+	}
+
+	// Init containers, in order, each to success.
+	initDone := true
+	initFailed := false
+	for i := range pod.Spec.InitContainers {
+		c := &pod.Spec.InitContainers[i]
+		list := mine[c.Name]
+		if len(list) > 0 && list[0].info.State == runtimes.StateExited && list[0].info.Exit != nil && list[0].info.Exit.ExitCode == 0 {
+			continue
+		}
+		initDone = false
+		if mountErr != nil {
+			break
+		}
+		if len(list) == 0 {
+			a.startContainer(ctx, pod, rt, c, true, 0, mounts, st, p, now)
+			break
+		}
+		latest := list[0]
+		if latest.info.State != runtimes.StateExited {
+			if latest.info.State == runtimes.StateCreated {
+				a.startCreated(ctx, pod, c, latest, st, p)
+			}
+			break
+		}
+		if pod.Spec.RestartPolicy == types.RestartPolicyNever {
+			initFailed = true
+			break
+		}
+		a.restartAfterBackoff(ctx, pod, rt, c, true, latest, mounts, st, p, now)
+		break
+	}
+	if initDone && mountErr == nil {
+		for i := range pod.Spec.Containers {
+			c := &pod.Spec.Containers[i]
+			list := mine[c.Name]
+			if len(list) == 0 {
+				a.startContainer(ctx, pod, rt, c, false, 0, mounts, st, p, now)
+				continue
+			}
+			latest := list[0]
+			switch latest.info.State {
+			case runtimes.StateCreated:
+				a.startCreated(ctx, pod, c, latest, st, p)
+			case runtimes.StateExited:
+				if shouldRestart(pod.Spec.RestartPolicy, latest.info.Exit) {
+					a.restartAfterBackoff(ctx, pod, rt, c, false, latest, mounts, st, p, now)
+				}
+			}
+		}
+	}
+	// What was started changed the picture: read it again.
+	mine, _ = a.podContainers(ctx, pod.Namespace, pod.Name, pod.UID)
+	for _, list := range mine {
+		for _, c := range list {
+			a.ensureWaiter(c.rt, c.info, sdk.KeyFunc(pod))
+		}
+	}
+	return a.buildStatus(pod, mine, st, startTime, initDone, initFailed, now), nil
+}
+
+// shouldRestart applies the restart policy to an exit.
+func shouldRestart(policy types.RestartPolicy, exit *runtimes.ExitStatus) bool {
+	switch policy {
+	case types.RestartPolicyNever:
+		return false
+	case types.RestartPolicyOnFailure:
+		return exit == nil || exit.ExitCode != 0
+	default:
+		return true
+	}
+}
+
+// restartAfterBackoff starts the next instance of an exited container once
+// its crash-loop back-off, counted from its exit, has passed.
+func (a *Agent) restartAfterBackoff(ctx context.Context, pod *types.Pod, rt runtimes.Runtime, c *types.Container, init bool,
+	latest *instance, mounts map[string]string, st *podState, p *plan, now time.Time) {
+	finished := latest.info.CreatedAt
+	if latest.info.Exit != nil && !latest.info.Exit.FinishedAt.IsZero() {
+		finished = latest.info.Exit.FinishedAt
+	}
+	delay := a.backoff(latest.restart)
+	if wait := finished.Add(delay).Sub(now); wait > 0 {
+		msg := fmt.Sprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)", delay, c.Name, pod.Name, pod.Namespace, pod.UID)
+		if w := st.waiting[c.Name]; w == nil || w.reason != ReasonCrashLoopBackOff {
+			a.events.warn(pod, c.Name, "BackOff", "Back-off restarting failed container "+c.Name+" in pod "+pod.Name+"_"+pod.Namespace+"("+pod.UID+")")
+		}
+		st.waiting[c.Name] = &waitInfo{reason: ReasonCrashLoopBackOff, message: msg, retryAt: now.Add(wait)}
+		p.after(wait)
+		return
+	}
+	a.startContainer(ctx, pod, rt, c, init, latest.restart+1, mounts, st, p, now)
+}
+
+// startContainer pulls, creates and starts one container instance. A
+// failure is recorded as the container's waiting reason and retried later.
+func (a *Agent) startContainer(ctx context.Context, pod *types.Pod, rt runtimes.Runtime, c *types.Container, init bool,
+	restart int32, mounts map[string]string, st *podState, p *plan, now time.Time) {
+	if w := st.waiting[c.Name]; w != nil && (w.reason == ReasonImagePullBackOff || w.reason == ReasonErrImagePull) && now.Before(w.retryAt) {
+		w.reason = ReasonImagePullBackOff
+		p.after(w.retryAt.Sub(now))
+		return
+	}
+	spec, err := a.buildSpec(pod, c, init, restart, mounts)
+	if err != nil {
+		a.setWaiting(pod, c, st, p, now, ReasonCreateContainerConfig, err.Error(), "Failed", "Error: "+err.Error())
+		return
+	}
+	pullStart := a.cfg.Now()
+	a.events.normal(pod, c.Name, "Pulling", fmt.Sprintf("Pulling image %q", c.Image))
+	if err := rt.Pull(ctx, spec, nil); err != nil {
+		if errors.Is(err, runtimes.ErrImagePull) || errors.Is(err, runtimes.ErrInvalidImage) {
+			a.setWaiting(pod, c, st, p, now, ReasonErrImagePull, err.Error(), "Failed",
+				fmt.Sprintf("Failed to pull image %q: %v", c.Image, err))
+			return
+		}
+		a.setWaiting(pod, c, st, p, now, ReasonErrImagePull, err.Error(), "Failed", "Error: "+err.Error())
+		return
+	}
+	a.events.normal(pod, c.Name, "Pulled", fmt.Sprintf("Successfully pulled image %q in %s", c.Image, a.cfg.Now().Sub(pullStart).Round(time.Millisecond)))
+	id := containerID(pod.UID, c.Name, restart)
+	if err := rt.Create(ctx, id, spec); err != nil {
+		if errors.Is(err, runtimes.ErrExists) {
+			return // created by an earlier sync that lost its answer; the next sync starts it
+		}
+		reason := ReasonCreateContainer
+		if errors.Is(err, runtimes.ErrInvalidImage) {
+			reason = ReasonErrImagePull
+		}
+		a.setWaiting(pod, c, st, p, now, reason, err.Error(), "Failed", "Error: "+err.Error())
+		return
+	}
+	a.events.normal(pod, c.Name, "Created", "Created container "+c.Name)
+	if err := rt.Start(ctx, id); err != nil {
+		a.setWaiting(pod, c, st, p, now, ReasonRunContainer, err.Error(), "Failed", "Error: "+err.Error())
+		return
+	}
+	a.events.normal(pod, c.Name, "Started", "Started container "+c.Name)
+	delete(st.waiting, c.Name)
+	a.pruneOld(ctx, pod, c.Name, restart)
+}
+
+// startCreated starts an instance left created (an agent stopped between
+// Create and Start).
+func (a *Agent) startCreated(ctx context.Context, pod *types.Pod, c *types.Container, inst *instance, st *podState, p *plan) {
+	if err := inst.rt.Start(ctx, inst.info.ID); err != nil {
+		a.setWaiting(pod, c, st, p, a.cfg.Now(), ReasonRunContainer, err.Error(), "Failed", "Error: "+err.Error())
+		return
+	}
+	a.events.normal(pod, c.Name, "Started", "Started container "+c.Name)
+	delete(st.waiting, c.Name)
+}
+
+// setWaiting records a start failure with its back-off and event.
+func (a *Agent) setWaiting(pod *types.Pod, c *types.Container, st *podState, p *plan, now time.Time, reason, msg, event, eventMsg string) {
+	w := st.waiting[c.Name]
+	if w == nil || w.reason != reason {
+		w = &waitInfo{}
+	}
+	w.reason, w.message = reason, msg
+	delay := a.backoff(int32(w.failures))
+	w.failures++
+	w.retryAt = now.Add(delay)
+	st.waiting[c.Name] = w
+	a.events.warn(pod, c.Name, event, eventMsg)
+	if reason == ReasonErrImagePull {
+		a.events.normal(pod, c.Name, "BackOff", fmt.Sprintf("Back-off pulling image %q", c.Image))
+	}
+	p.after(delay)
+}
+
+// pruneOld removes instances of a container older than the previous one.
+func (a *Agent) pruneOld(ctx context.Context, pod *types.Pod, name string, restart int32) {
+	if restart < 2 {
+		return
+	}
+	mine, _ := a.podContainers(ctx, pod.Namespace, pod.Name, pod.UID)
+	for _, c := range mine[name] {
+		if c.restart < restart-1 {
+			a.removeContainer(ctx, c, 0)
+		}
+	}
+}
+
+// removeContainer stops (within grace) and removes one container.
+func (a *Agent) removeContainer(ctx context.Context, c *instance, grace time.Duration) {
+	if c.info.State == runtimes.StateRunning {
+		if err := c.rt.Stop(ctx, c.info.ID, grace); err != nil && !errors.Is(err, runtimes.ErrNotFound) {
+			a.log.Warn("stop container", "id", c.info.ID, "err", err)
+		}
+	}
+	if err := c.rt.Remove(ctx, c.info.ID); err != nil && !errors.Is(err, runtimes.ErrNotFound) {
+		a.log.Warn("remove container", "id", c.info.ID, "err", err)
+	}
+}
+
+// stopAll stops every running container of a Pod, in parallel, each
+// within grace.
+func (a *Agent) stopAll(ctx context.Context, pod *types.Pod, mine map[string][]*instance, grace time.Duration) {
+	var wg sync.WaitGroup
+	for name, list := range mine {
+		for _, c := range list {
+			if c.info.State == runtimes.StateExited {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				a.events.normal(pod, name, "Killing", "Stopping container "+name)
+				if err := c.rt.Stop(ctx, c.info.ID, grace); err != nil && !errors.Is(err, runtimes.ErrNotFound) {
+					a.log.Warn("stop container", "id", c.info.ID, "err", err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+}
+
+// terminate stops a Pod being deleted within its grace period, removes its
+// containers and volumes, then deletes the object for good.
+func (a *Agent) terminate(ctx context.Context, pod *types.Pod, mine map[string][]*instance) error {
+	grace := time.Duration(0)
+	if g := pod.DeletionGracePeriodSeconds; g != nil && *g > 0 {
+		grace = time.Duration(*g) * time.Second
+	}
+	deadline := pod.DeletionTimestamp.Add(grace)
+	if pod.DeletionGracePeriodSeconds == nil {
+		deadline = a.cfg.Now().Add(grace)
+	}
+	// The deletionTimestamp is when the grace period ends (Kubernetes'
+	// convention); what is left of it bounds the stop.
+	left := deadline.Sub(a.cfg.Now())
+	if left < 0 {
+		left = 0
+	}
+	a.runPreStop(ctx, pod, mine, left)
+	left = deadline.Sub(a.cfg.Now())
+	if left < 0 {
+		left = 0
+	}
+	a.stopAll(ctx, pod, mine, left)
+	for _, list := range mine {
+		for _, c := range list {
+			a.removeContainer(ctx, c, 0)
+		}
+	}
+	if err := a.vols.TearDown(pod.UID); err != nil {
+		a.log.Warn("remove volumes", "pod", sdk.KeyFunc(pod), "err", err)
+	}
+	zero := int64(0)
+	err := sdk.Typed[*types.Pod](a.client).Namespace(pod.Namespace).Delete(ctx, pod.Name, types.DeleteOptions{
+		GracePeriodSeconds: &zero,
+		Preconditions:      &types.Preconditions{UID: &pod.UID},
+	})
+	if err != nil && !sdk.IsNotFound(err) && !sdk.IsConflict(err) {
+		return fmt.Errorf("delete pod %q in namespace %q: %w", pod.Name, pod.Namespace, err)
+	}
+	a.forget(pod.UID)
+	return nil
+}
+
+// runtimeFor picks the Pod's runtime: spec.runtimeClassName "wasm", or a
+// RuntimeClass whose handler is "wasm", means Wasm; anything else the
+// container runtime.
+func (a *Agent) runtimeFor(pod *types.Pod) (runtimes.Runtime, error) {
+	want := RuntimeContainer
+	if rc := pod.Spec.RuntimeClassName; rc != nil && *rc != "" {
+		switch *rc {
+		case RuntimeWasm, RuntimeContainer:
+			want = *rc
+		default:
+			obj, err := sdk.ListerFor[*types.RuntimeClass](a.rcs).Get("", *rc)
+			if err != nil {
+				return nil, fmt.Errorf("runtimeClass %q: %w", *rc, err)
+			}
+			want = obj.Handler
+		}
+	}
+	rt, ok := a.cfg.Runtimes[want]
+	if !ok {
+		return nil, fmt.Errorf("pod needs the %q runtime: %w (node %q has %s)", want, ErrNoRuntime, a.cfg.NodeName, a.runtimeNames())
+	}
+	return rt, nil
+}
+
+// runtimeNames lists the node's runtimes for messages.
+func (a *Agent) runtimeNames() string {
+	s := ""
+	for _, n := range []string{RuntimeContainer, RuntimeWasm} {
+		if _, ok := a.cfg.Runtimes[n]; ok {
+			if s != "" {
+				s += ", "
+			}
+			s += n
+		}
+	}
+	return s
+}
