@@ -58,7 +58,7 @@ func (r *Runtime) Create(ctx context.Context, id string, spec *runtimes.Spec) (r
 		r.mu.Unlock()
 		return fmt.Errorf("container %q: %w", id, runtimes.ErrExists)
 	}
-	r.ctrs[id] = c // reserved; invisible until c.lc is set
+	r.ctrs[id] = c // reserved; invisible until Create succeeds
 	r.mu.Unlock()
 	var lc *libcontainer.Container
 	defer func() {
@@ -160,15 +160,19 @@ func (r *Runtime) Create(ctx context.Context, id string, spec *runtimes.Spec) (r
 		return fmt.Errorf("container %q: %w: %w", id, errStart, err)
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.lc, c.proc = lc, proc
-	if err := c.save(); err != nil {
+	err = c.save()
+	c.mu.Unlock()
+	if err != nil {
 		_ = lc.Signal(killSignal)
 		_, _ = proc.Wait()
 		<-relay.done
 		return err
 	}
 	go r.waitChild(c, proc)
+	r.mu.Lock() // not under c.mu: see the lock order on Runtime
+	c.visible = true
+	r.mu.Unlock()
 	return nil
 }
 
@@ -449,6 +453,9 @@ func (r *Runtime) Stats(ctx context.Context, id string) (runtimes.Stats, error) 
 	c, err := r.get(id)
 	if err != nil {
 		return runtimes.Stats{}, err
+	}
+	if c.lc == nil { // adopted after its libcontainer state was lost
+		return runtimes.Stats{}, fmt.Errorf("container %q has no cgroup left: %w", id, runtimes.ErrInvalidState)
 	}
 	st, err := c.lc.Stats()
 	if err != nil {

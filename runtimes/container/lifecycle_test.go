@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -367,6 +368,45 @@ func TestLogsAcrossRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	if left := leftovers(t, e, "talker"); len(left) > 0 {
+		t.Fatalf("left behind:\n%s", strings.Join(left, "\n"))
+	}
+}
+
+func TestAdoptAfterAgentExit(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	imagesRoot := t.TempDir()
+	// The short-lived agent pulls on its own store (Create pulls IfNotPresent).
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), agentEnv+"="+strings.Join([]string{e.root, imagesRoot, e.ref, "orphan"}, "\n"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("agent process: %v\n%s", err, out)
+	}
+
+	// The agent that started the container is gone; a new one adopts it.
+	rt, err := container.New(e.root, e.images, container.WithCgroupParent("/wharf-test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := rt.Inspect(ctx, "orphan")
+	if err != nil || in.State != runtimes.StateRunning {
+		t.Fatalf("Inspect = %+v, %v; want running", in, err)
+	}
+	e.waitLogFrom(t, rt, "orphan", "ready")
+	if err := rt.Stop(ctx, "orphan", 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	st, err := rt.Wait(ctx, "orphan")
+	if err != nil || st.Reason != runtimes.ReasonUnknown || st.ExitCode != 137 {
+		t.Fatalf("Wait = %+v, %v; want the lost exit code reported as 137 Unknown", st, err)
+	}
+	if out := e.logsFrom(t, rt, "orphan"); out != "ready\ngot SIGTERM\n" {
+		t.Fatalf("log = %q: output after the agent exited was lost", out)
+	}
+	if err := rt.Remove(ctx, "orphan"); err != nil {
+		t.Fatal(err)
+	}
+	if left := leftovers(t, e, "orphan"); len(left) > 0 {
 		t.Fatalf("left behind:\n%s", strings.Join(left, "\n"))
 	}
 }

@@ -25,7 +25,41 @@ import (
 
 func TestMain(m *testing.M) {
 	container.Init() // the re-executed container init and log relay never return
+	if os.Getenv(agentEnv) != "" {
+		os.Exit(shortLivedAgent())
+	}
 	os.Exit(m.Run())
+}
+
+// agentEnv, when set in the environment of this test binary, makes it a
+// short-lived agent that starts one container and exits: a real agent
+// restart for TestAdoptAfterAgentExit. Its value is root, images root,
+// image ref and container id, separated by newlines.
+const agentEnv = "WHARF_CONTAINER_TEST_AGENT"
+
+func shortLivedAgent() int {
+	f := strings.Split(os.Getenv(agentEnv), "\n")
+	if len(f) != 4 {
+		fmt.Fprintln(os.Stderr, "bad", agentEnv)
+		return 2
+	}
+	ctx := context.Background()
+	images, err := image.NewStore(f[1])
+	if err == nil {
+		var rt *container.Runtime
+		rt, err = container.New(f[0], images, container.WithCgroupParent("/wharf-test"))
+		if err == nil {
+			err = rt.Create(ctx, f[3], &runtimes.Spec{Image: f[2], Args: []string{"trap"}})
+		}
+		if err == nil {
+			err = rt.Start(ctx, f[3])
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "agent:", err)
+		return 1
+	}
+	return 0
 }
 
 // appBinary builds testdata/app (a static Go program) once per test binary.
@@ -164,9 +198,15 @@ func (e *env) logs(t *testing.T, id string, opts runtimes.LogOptions) string {
 // waitLog follows id's log until a line contains want.
 func (e *env) waitLog(t *testing.T, id, want string) {
 	t.Helper()
+	e.waitLogFrom(t, e.rt, id, want)
+}
+
+// waitLogFrom is waitLog through rt.
+func (e *env) waitLogFrom(t *testing.T, rt *container.Runtime, id, want string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	rc, err := e.rt.Logs(ctx, id, runtimes.LogOptions{Follow: true})
+	rc, err := rt.Logs(ctx, id, runtimes.LogOptions{Follow: true})
 	if err != nil {
 		t.Fatalf("Logs %q: %v", id, err)
 	}

@@ -133,6 +133,9 @@ type execTemplate struct {
 type ctr struct {
 	id  string
 	dir string
+	// visible is false while Create is still building the container;
+	// guarded by Runtime.mu.
+	visible bool
 
 	// mu guards everything below except done and relayDone, which are
 	// closed once and only read otherwise.
@@ -193,7 +196,7 @@ func (r *Runtime) get(id string) (*ctr, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c, ok := r.ctrs[id]
-	if !ok || c.lc == nil {
+	if !ok || !c.visible {
 		return nil, fmt.Errorf("container %q: %w", id, runtimes.ErrNotFound)
 	}
 	return c, nil
@@ -214,7 +217,7 @@ func (r *Runtime) List(ctx context.Context) ([]runtimes.Info, error) {
 	r.mu.Lock()
 	cs := make([]*ctr, 0, len(r.ctrs))
 	for _, c := range r.ctrs {
-		if c.lc != nil {
+		if c.visible {
 			cs = append(cs, c)
 		}
 	}
@@ -256,6 +259,7 @@ func (r *Runtime) adopt() error {
 			lc = nil
 		}
 		c.lc = lc
+		c.visible = true
 		r.ctrs[id] = c
 		if c.rec.Exit != nil {
 			c.exited()
