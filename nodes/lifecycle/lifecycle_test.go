@@ -1,0 +1,220 @@
+package lifecycle
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wharfhq/wharf/api/types"
+	"github.com/wharfhq/wharf/nodes/membership"
+	"github.com/wharfhq/wharf/nodes/nodeinfo"
+	"github.com/wharfhq/wharf/nodes/nodeinfo/apitest"
+	"github.com/wharfhq/wharf/sdk"
+)
+
+// clock is a settable time source shared by the controller and the
+// registrars.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func member(t *testing.T, name string, tags map[string]string) *membership.Membership {
+	t.Helper()
+	m, err := membership.New(membership.Config{Name: name, BindAddr: "127.0.0.1:0", Tags: tags, Fast: true, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Shutdown() })
+	return m
+}
+
+// eventually polls cond until it holds or 20 s pass.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: never happened", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func pod(name, node string, phase types.PodPhase, tol ...types.Toleration) *types.Pod {
+	return &types.Pod{
+		ObjectMeta: types.ObjectMeta{Name: name, Namespace: "default"},
+		Spec: types.PodSpec{
+			NodeName:    node,
+			Containers:  []types.Container{{Name: "c", Image: "busybox"}},
+			Tolerations: tol,
+		},
+		Status: types.PodStatus{Phase: phase},
+	}
+}
+
+func TestLostNodeIsTaintedAndItsPodsEvicted(t *testing.T) {
+	env := apitest.Start(t, apitest.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	nodes := sdk.Typed[*types.Node](env.Client)
+	pods := sdk.Typed[*types.Pod](env.Client).Namespace("default")
+
+	registrar := func(name string) *nodeinfo.Registrar {
+		r, err := nodeinfo.New(nodeinfo.Config{NodeName: name, Client: env.Client, Runtimes: map[string]string{"wasm": ""}, Now: clk.Now, Logger: quiet()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Register(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	regA, regB := registrar("node-a"), registrar("node-b")
+
+	forever := types.Toleration{Key: types.TaintNodeUnreachable, Operator: types.TolerationOpExists, Effect: types.TaintEffectNoExecute}
+	for _, p := range []*types.Pod{
+		pod("running", "node-a", types.PodRunning),
+		pod("done", "node-a", types.PodSucceeded),
+		pod("tolerant", "node-a", types.PodRunning, forever),
+		pod("elsewhere", "node-b", types.PodRunning),
+	} {
+		st := p.Status
+		created, err := pods.Create(ctx, p)
+		if err != nil {
+			t.Fatalf("create pod %s: %v", p.Name, err)
+		}
+		created.Status = st
+		if _, err := pods.UpdateStatus(ctx, created); err != nil {
+			t.Fatalf("pod %s status: %v", p.Name, err)
+		}
+	}
+
+	srv := member(t, "server", map[string]string{membership.TagRole: membership.RoleServer})
+	agentA := member(t, "node-a", map[string]string{membership.TagRole: membership.RoleAgent, membership.TagNode: "node-a"})
+	if _, err := agentA.Join(ctx, []string{srv.Addr()}); err != nil {
+		t.Fatal(err)
+	}
+
+	c, err := New(Config{Client: env.Client, Members: srv, GracePeriod: 30 * time.Second, HeartbeatTimeout: 40 * time.Second,
+		Resync: 20 * time.Millisecond, Now: clk.Now, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := c.Run(ctx); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	defer func() { cancel(); <-done }()
+
+	getNode := func(name string) *types.Node {
+		n, err := nodes.Get(ctx, name)
+		if err != nil {
+			t.Fatalf("get node %s: %v", name, err)
+		}
+		return n
+	}
+	isLost := func(name string) bool {
+		n := getNode(name)
+		r := readyCondition(n)
+		return r != nil && r.Status == types.ConditionUnknown && r.Reason == ReasonNodeStatusUnknown && unreachableTaint(n) != nil
+	}
+	isBack := func(name string) bool {
+		n := getNode(name)
+		r := readyCondition(n)
+		return r != nil && r.Status == types.ConditionTrue && unreachableTaint(n) == nil
+	}
+	exists := func(name string) bool {
+		_, err := pods.Get(ctx, name)
+		if err != nil && !sdk.IsNotFound(err) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+
+	// The agent's serf member crashes: node-a is lost within seconds, its
+	// Pods stay until the grace period has passed.
+	if err := agentA.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "node-a Ready=Unknown and tainted", func() bool { return isLost("node-a") })
+	c.Sync(ctx)
+	if !exists("running") {
+		t.Fatal("pod evicted before the grace period passed")
+	}
+	if isLost("node-b") {
+		t.Fatal("node-b, whose heartbeat is fresh, was marked lost")
+	}
+
+	clk.Add(31 * time.Second)
+	if err := regB.Heartbeat(ctx); err != nil { // node-b stays current
+		t.Fatal(err)
+	}
+	eventually(t, "pod on the lost node deleted", func() bool { return !exists("running") })
+	c.Sync(ctx)
+	for _, name := range []string{"done", "tolerant", "elsewhere"} {
+		if !exists(name) {
+			t.Errorf("pod %s was deleted; finished, tolerating and other nodes' pods must stay", name)
+		}
+	}
+
+	// Heartbeat fallback: node-b has no serf member; its heartbeat ages.
+	clk.Add(41 * time.Second)
+	eventually(t, "node-b lost by heartbeat age", func() bool { return isLost("node-b") })
+	if err := regB.Heartbeat(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "node-b back after a heartbeat", func() bool { return isBack("node-b") })
+
+	// node-a comes back: a new member under the same node, and a heartbeat.
+	agentA2 := member(t, "node-a", map[string]string{membership.TagRole: membership.RoleAgent, membership.TagNode: "node-a"})
+	if _, err := agentA2.Join(ctx, []string{srv.Addr()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := regA.Heartbeat(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "node-a Ready and untainted again", func() bool { return isBack("node-a") })
+}
+
+func TestEvictAfter(t *testing.T) {
+	c := &Controller{cfg: Config{GracePeriod: 30 * time.Second}}
+	five := int64(5)
+	tests := []struct {
+		name   string
+		tol    []types.Toleration
+		want   time.Duration
+		wantOK bool
+	}{
+		{"no toleration", nil, 30 * time.Second, true},
+		{"tolerates for ever", []types.Toleration{{Key: types.TaintNodeUnreachable, Operator: types.TolerationOpExists}}, 0, false},
+		{"tolerates everything", []types.Toleration{{Operator: types.TolerationOpExists}}, 0, false},
+		{"tolerates 5s", []types.Toleration{{Key: types.TaintNodeUnreachable, Operator: types.TolerationOpExists, Effect: types.TaintEffectNoExecute, TolerationSeconds: &five}}, 5 * time.Second, true},
+		{"other effect", []types.Toleration{{Key: types.TaintNodeUnreachable, Operator: types.TolerationOpExists, Effect: types.TaintEffectNoSchedule}}, 30 * time.Second, true},
+		{"other key", []types.Toleration{{Key: "x", Operator: types.TolerationOpExists}}, 30 * time.Second, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := c.evictAfter(pod("p", "n", types.PodRunning, tt.tol...))
+			if got != tt.want || ok != tt.wantOK {
+				t.Errorf("evictAfter = %v, %v; want %v, %v", got, ok, tt.want, tt.wantOK)
+			}
+		})
+	}
+}
