@@ -39,6 +39,8 @@ var printers = map[string]printer{
 			wide("OS-Image", "string", "OS Image reported by the node."),
 			wide("Kernel-Version", "string", "Kernel Version reported by the node."),
 			wide("Container-Runtime", "string", "Container Runtime Version reported by the node."),
+			wide("Arch", "string", "CPU architecture reported by the node."),
+			wide("Runtimes", "string", "The Wharf runtimes the node offers (label wharf.dev/runtimes)."),
 		},
 		cells: typed(nodeCells),
 	},
@@ -344,8 +346,9 @@ func podCells(pod *types.Pod, now time.Time) []any {
 		initializing = true
 		break
 	}
-	if !initializing {
+	if !initializing || podInitialized(pod) {
 		restarts = 0
+		lastRestart = time.Time{}
 		hasRunning := false
 		for i := len(pod.Status.ContainerStatuses) - 1; i >= 0; i-- {
 			c := pod.Status.ContainerStatuses[i]
@@ -375,7 +378,9 @@ func podCells(pod *types.Pod, now time.Time) []any {
 			}
 		}
 	}
-	if pod.DeletionTimestamp != nil {
+	if pod.DeletionTimestamp != nil && pod.Status.Reason == "NodeLost" {
+		reason = "Unknown"
+	} else if pod.DeletionTimestamp != nil && pod.Status.Phase != types.PodSucceeded && pod.Status.Phase != types.PodFailed {
 		reason = "Terminating"
 	}
 	restartStr := strconv.Itoa(restarts)
@@ -398,6 +403,16 @@ func podCells(pod *types.Pod, now time.Time) []any {
 	}
 	return []any{pod.Name, fmt.Sprintf("%d/%d", ready, total), reason, restartStr,
 		Age(pod.CreationTimestamp, now), ip, node, "<none>", gates}
+}
+
+// podInitialized reports whether the Pod's Initialized condition is true.
+func podInitialized(pod *types.Pod) bool {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == types.PodInitialized {
+			return c.Status == types.ConditionTrue
+		}
+	}
+	return false
 }
 
 func podReady(pod *types.Pod) bool {
@@ -459,7 +474,27 @@ func nodeCells(n *types.Node, now time.Time) []any {
 	info := n.Status.NodeInfo
 	return []any{n.Name, strings.Join(status, ","), orNone(strings.Join(roles, ",")), Age(n.CreationTimestamp, now),
 		info.KubeletVersion, internal, external, orUnknown(info.OSImage), orUnknown(info.KernelVersion),
-		orUnknown(info.ContainerRuntimeVersion)}
+		orUnknown(info.ContainerRuntimeVersion), orUnknown(nodeArch(n)), nodeRuntimes(n)}
+}
+
+// Node labels the agent writes (nodes/nodeinfo, not imported: it depends
+// on the client, which depends on this package).
+const (
+	labelArch     = "kubernetes.io/arch"
+	labelRuntimes = "wharf.dev/runtimes"
+)
+
+func nodeArch(n *types.Node) string {
+	if a := n.Status.NodeInfo.Architecture; a != "" {
+		return a
+	}
+	return n.Labels[labelArch]
+}
+
+// nodeRuntimes lists the runtimes of the wharf.dev/runtimes label, whose
+// value separates them with dots (a label value cannot hold commas).
+func nodeRuntimes(n *types.Node) string {
+	return orNone(strings.ReplaceAll(n.Labels[labelRuntimes], ".", ","))
 }
 
 func orUnknown(s string) string {
