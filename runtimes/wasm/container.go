@@ -217,9 +217,9 @@ func argvFor(spec *runtimes.Spec, ref *moduleRef) []string {
 	return append(slices.Clone(entry), cmd...)
 }
 
-// envFor is the image's environment overridden by the spec's, in order,
-// without duplicate names.
-func envFor(spec *runtimes.Spec, ref *moduleRef) [][2]string {
+// envFor is the image's environment overridden by the spec's, then by
+// extra, in order, without duplicate names.
+func envFor(spec *runtimes.Spec, ref *moduleRef, extra []runtimes.EnvVar) [][2]string {
 	var out [][2]string
 	idx := map[string]int{}
 	set := func(k, v string) {
@@ -237,13 +237,16 @@ func envFor(spec *runtimes.Spec, ref *moduleRef) [][2]string {
 	for _, e := range spec.Env {
 		set(e.Name, e.Value)
 	}
+	for _, e := range extra {
+		set(e.Name, e.Value)
+	}
 	return out
 }
 
 // moduleConfig is the configuration of one instance: argv, env, the
 // preopened mounts, WASI clocks and randomness, and a sleep that ends
 // early when ctx does (so that a sleeping module can be stopped).
-func moduleConfig(ctx context.Context, spec *runtimes.Spec, ref *moduleRef, stdin io.Reader, stdout, stderr io.Writer) wazero.ModuleConfig {
+func moduleConfig(ctx context.Context, spec *runtimes.Spec, ref *moduleRef, extraEnv []runtimes.EnvVar, stdin io.Reader, stdout, stderr io.Writer) wazero.ModuleConfig {
 	cfg := wazero.NewModuleConfig().
 		WithName("").
 		WithArgs(argvFor(spec, ref)...).
@@ -258,7 +261,7 @@ func moduleConfig(ctx context.Context, spec *runtimes.Spec, ref *moduleRef, stdi
 			}
 		}).
 		WithRandSource(rand.Reader)
-	for _, kv := range envFor(spec, ref) {
+	for _, kv := range envFor(spec, ref, extraEnv) {
 		cfg = cfg.WithEnv(kv[0], kv[1])
 	}
 	if len(spec.Mounts) > 0 {
@@ -310,7 +313,7 @@ func (r *Runtime) Start(ctx context.Context, id string) error {
 	// Instantiate here, without running _start, so that Start reports a
 	// module that cannot be linked (an import the host lacks) and Stats
 	// sees the memory as soon as Start returns.
-	cfg := moduleConfig(runCtx, &c.spec, &c.ref, eofReader{}, w.Stdout(), w.Stderr()).WithStartFunctions()
+	cfg := moduleConfig(runCtx, &c.spec, &c.ref, nil, eofReader{}, w.Stdout(), w.Stderr()).WithStartFunctions()
 	inst, err := r.wz.InstantiateModule(experimental.WithMemoryAllocator(runCtx, c.mem), c.compile, cfg)
 	if err != nil {
 		cancel()

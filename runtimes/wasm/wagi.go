@@ -1,14 +1,272 @@
 package wasm
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
+	"net/textproto"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/wharfhq/wharf/runtimes"
+	"github.com/wharfhq/wharf/runtimes/logs"
 )
 
-// HTTPHandler is not implemented yet.
+// MaxResponseBytes bounds what one HTTP function instance may write to
+// stdout (headers and body).
+const MaxResponseBytes = 64 << 20
+
+// Function serves HTTP requests after the WAGI convention, with a fresh
+// instance of one compiled module per request: the request becomes CGI
+// environment variables (RFC 3875, plus WAGI's X_FULL_URL and
+// X_RAW_PATH_INFO) and stdin, the module's stdout is parsed as a CGI
+// response, and its stderr goes to the function's log. It is safe for
+// concurrent use.
+type Function struct {
+	r       *Runtime
+	spec    runtimes.Spec
+	ref     moduleRef
+	mod     wazero.CompiledModule
+	timeout time.Duration
+	log     *logs.Writer
+	logPath string
+}
+
+var _ http.Handler = (*Function)(nil)
+
+// HTTPHandler returns a [*Function] for spec: the module is fetched and
+// compiled now (once per node, shared with containers of the same module),
+// so that a request only instantiates it. Each request is bounded by
+// spec.Deadline (or the runtime's request timeout) and by
+// spec.Resources.MemoryLimitBytes. Its stderr is appended to a log under
+// the runtime's root, one per image and label set (see
+// [Function.LogPath]).
 func (r *Runtime) HTTPHandler(ctx context.Context, spec *runtimes.Spec) (http.Handler, error) {
-	return nil, errors.New("wasm: HTTP functions not implemented yet")
+	ref, err := r.resolve(ctx, spec, nil, false)
+	if err != nil {
+		return nil, fmt.Errorf("wasm function %q: %w", spec.Image, err)
+	}
+	mod, err := r.prepare(ctx, spec, ref)
+	if err != nil {
+		return nil, fmt.Errorf("wasm function %q: %w", spec.Image, err)
+	}
+	dir := filepath.Join(r.root, "functions")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("wasm function %q: %w", spec.Image, err)
+	}
+	f := &Function{r: r, spec: cloneSpec(spec), ref: *ref, mod: mod, timeout: r.reqTimeout,
+		logPath: filepath.Join(dir, functionKey(spec)+".log")}
+	if spec.Deadline > 0 {
+		f.timeout = spec.Deadline
+	}
+	if f.log, err = logs.NewWriter(f.logPath); err != nil {
+		return nil, fmt.Errorf("wasm function %q: %w", spec.Image, err)
+	}
+	return f, nil
+}
+
+// functionKey names a function's log by its image and labels.
+func functionKey(spec *runtimes.Spec) string {
+	h := sha256.New()
+	h.Write([]byte(spec.Image))
+	keys := slices.Sorted(func(yield func(string) bool) {
+		for k := range spec.Labels {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	for _, k := range keys {
+		fmt.Fprintf(h, "\x00%s=%s", k, spec.Labels[k])
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// LogPath is the CRI-format log file (see runtimes/logs) that receives the
+// stderr of every request's instance.
+func (f *Function) LogPath() string { return f.logPath }
+
+// Close closes the function's log. Requests still in flight may lose
+// their stderr.
+func (f *Function) Close() error { return f.log.Close() }
+
+// ServeHTTP runs one instance of the module for req.
+func (f *Function) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	ctx, cancel := context.WithTimeout(req.Context(), f.timeout)
+	defer cancel()
+	mem := newMemoryLimit(f.spec.Resources.MemoryLimitBytes)
+	out := &cappedBuffer{max: MaxResponseBytes}
+	body := req.Body
+	if body == nil {
+		body = http.NoBody
+	}
+	stderr := f.log.Stderr()
+	cfg := moduleConfig(ctx, &f.spec, &f.ref, cgiEnv(req), body, out, stderr)
+	inst, err := f.r.wz.InstantiateModule(experimental.WithMemoryAllocator(ctx, mem), f.mod, cfg)
+	if inst != nil {
+		inst.Close(context.Background())
+	}
+	if err != nil {
+		st := classify(err, mem, false, errors.Is(ctx.Err(), context.DeadlineExceeded), f.timeout)
+		if st.ExitCode != 0 {
+			f.fail(w, req, st, out)
+			return
+		}
+	}
+	if err := writeCGIResponse(w, out.Bytes()); err != nil {
+		fmt.Fprintf(stderr, "%s %s: %v\n", req.Method, req.URL.Path, err)
+		http.Error(w, "function returned a malformed response", http.StatusInternalServerError)
+	}
+}
+
+// fail answers for an instance that did not complete: 504 past the
+// deadline, 500 otherwise, with a short message; the whole story goes to
+// the function's log.
+func (f *Function) fail(w http.ResponseWriter, req *http.Request, st runtimes.ExitStatus, out *cappedBuffer) {
+	stderr := f.log.Stderr()
+	msg := st.Message
+	if msg == "" {
+		msg = fmt.Sprintf("exited with code %d", st.ExitCode)
+	}
+	if out.overflow {
+		msg = fmt.Sprintf("response larger than %d bytes", MaxResponseBytes)
+	}
+	fmt.Fprintf(stderr, "%s %s: %s: %s\n", req.Method, req.URL.Path, st.Reason, msg)
+	switch {
+	case req.Context().Err() != nil:
+		// The client has gone; nobody reads an answer.
+	case st.Reason == runtimes.ReasonDeadlineExceeded:
+		http.Error(w, "function timed out", http.StatusGatewayTimeout)
+	default:
+		http.Error(w, "function failed: "+st.Reason+": "+firstLine(msg), http.StatusInternalServerError)
+	}
+}
+
+// cgiEnv is the CGI environment of req.
+func cgiEnv(req *http.Request) []runtimes.EnvVar {
+	host, port, err := net.SplitHostPort(req.Host)
+	if err != nil {
+		host, port = req.Host, "80"
+		if req.TLS != nil {
+			port = "443"
+		}
+	}
+	scheme := "http"
+	if req.TLS != nil {
+		scheme = "https"
+	}
+	remoteHost, _, err := net.SplitHostPort(req.RemoteAddr)
+	if err != nil {
+		remoteHost = req.RemoteAddr
+	}
+	env := []runtimes.EnvVar{
+		{Name: "GATEWAY_INTERFACE", Value: "CGI/1.1"},
+		{Name: "SERVER_SOFTWARE", Value: "wharf"},
+		{Name: "REQUEST_METHOD", Value: req.Method},
+		{Name: "SCRIPT_NAME", Value: ""},
+		{Name: "PATH_INFO", Value: req.URL.Path},
+		{Name: "X_RAW_PATH_INFO", Value: req.URL.EscapedPath()},
+		{Name: "QUERY_STRING", Value: req.URL.RawQuery},
+		{Name: "SERVER_NAME", Value: host},
+		{Name: "SERVER_PORT", Value: port},
+		{Name: "SERVER_PROTOCOL", Value: req.Proto},
+		{Name: "REMOTE_ADDR", Value: remoteHost},
+		{Name: "REMOTE_HOST", Value: remoteHost},
+		{Name: "X_FULL_URL", Value: scheme + "://" + req.Host + req.URL.RequestURI()},
+		{Name: "CONTENT_TYPE", Value: req.Header.Get("Content-Type")},
+	}
+	if req.ContentLength >= 0 {
+		env = append(env, runtimes.EnvVar{Name: "CONTENT_LENGTH", Value: strconv.FormatInt(req.ContentLength, 10)})
+	}
+	for _, k := range slices.Sorted(func(yield func(string) bool) {
+		for k := range req.Header {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		switch k {
+		case "Content-Type", "Content-Length", "Proxy-Authorization":
+			continue
+		}
+		name := "HTTP_" + strings.ToUpper(strings.ReplaceAll(k, "-", "_"))
+		env = append(env, runtimes.EnvVar{Name: name, Value: strings.Join(req.Header[k], ", ")})
+	}
+	return env
+}
+
+// writeCGIResponse parses a CGI response (header lines, a blank line, the
+// body) and writes it: a Status header sets the code, a Location without
+// one answers 302.
+func writeCGIResponse(w http.ResponseWriter, out []byte) error {
+	end := headerEnd(out)
+	if end < 0 {
+		return errors.New("malformed CGI response: no blank line after the headers")
+	}
+	tp := textproto.NewReader(bufio.NewReader(bytes.NewReader(out[:end])))
+	hdr, err := tp.ReadMIMEHeader()
+	if err != nil {
+		return fmt.Errorf("malformed CGI response headers: %w", err)
+	}
+	code := http.StatusOK
+	if s := hdr.Get("Status"); s != "" {
+		num, _, _ := strings.Cut(strings.TrimSpace(s), " ")
+		code, err = strconv.Atoi(num)
+		if err != nil || code < 100 || code > 999 {
+			return fmt.Errorf("malformed CGI Status header %q", s)
+		}
+		hdr.Del("Status")
+	} else if hdr.Get("Location") != "" {
+		code = http.StatusFound
+	}
+	for k, vs := range hdr {
+		w.Header()[k] = vs
+	}
+	w.WriteHeader(code)
+	_, _ = w.Write(out[end:])
+	return nil
+}
+
+// headerEnd returns the offset just past the blank line (LF or CRLF) that
+// ends the headers in out, or -1.
+func headerEnd(out []byte) int {
+	for i := 0; i < len(out); {
+		j := bytes.IndexByte(out[i:], '\n')
+		if j < 0 {
+			return -1
+		}
+		if line := out[i : i+j]; len(line) == 0 || string(line) == "\r" {
+			return i + j + 1
+		}
+		i += j + 1
+	}
+	return -1
+}
+
+// cappedBuffer is a bytes.Buffer that refuses to grow past max.
+type cappedBuffer struct {
+	bytes.Buffer
+	max      int
+	overflow bool
+}
+
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > b.max {
+		b.overflow = true
+		return 0, errors.New("response too large")
+	}
+	return b.Buffer.Write(p)
 }

@@ -1,0 +1,174 @@
+package wasm
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wharfhq/wharf/runtimes"
+	"github.com/wharfhq/wharf/runtimes/logs"
+	"github.com/wharfhq/wharf/runtimes/wasm/wasmtest"
+)
+
+func handler(t testing.TB, r *Runtime, spec *runtimes.Spec) *Function {
+	t.Helper()
+	h, err := r.HTTPHandler(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := h.(*Function)
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+func TestWAGI(t *testing.T) {
+	r := newRuntime(t)
+	srv := httptest.NewServer(handler(t, r, &runtimes.Spec{
+		Image: "file://" + goApp,
+		Args:  []string{"wagi"},
+		Env:   []runtimes.EnvVar{{Name: "GREETING", Value: "hi"}, {Name: "REQUEST_METHOD", Value: "spoofed"}},
+	}))
+	defer srv.Close()
+	port := srv.URL[strings.LastIndexByte(srv.URL, ':')+1:]
+
+	tests := []struct {
+		name     string
+		method   string
+		path     string
+		body     string
+		header   map[string]string
+		code     int
+		contains []string
+	}{
+		{"get with query", "GET", "/hello/world?a=1&b=two", "", map[string]string{"X-Test": "yes"}, 200, []string{
+			"REQUEST_METHOD=GET\n", "PATH_INFO=/hello/world\n", "QUERY_STRING=a=1&b=two\n",
+			"SERVER_NAME=127.0.0.1\n", "SERVER_PORT=" + port + "\n", "SERVER_PROTOCOL=HTTP/1.1\n",
+			"SCRIPT_NAME=\n", "X_FULL_URL=" + srv.URL + "/hello/world?a=1&b=two\n", "HTTP_X_TEST=yes\n",
+			"GREETING=hi\n", "remote=true\n", "body=\n",
+		}},
+		{"post body", "POST", "/submit", "name=wharf", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 200, []string{
+			"REQUEST_METHOD=POST\n", "CONTENT_TYPE=application/x-www-form-urlencoded\n", "CONTENT_LENGTH=10\n",
+			"body=name=wharf\n",
+		}},
+		{"status header", "GET", "/missing", "", map[string]string{"X-Status": "404 Not Found"}, 404, []string{"PATH_INFO=/missing\n"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range tc.header {
+				req.Header.Set(k, v)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tc.code {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.code, b)
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != "text/plain" {
+				t.Errorf("content type %q", ct)
+			}
+			if m := resp.Header.Get("X-Method"); m != tc.method {
+				t.Errorf("X-Method header %q", m)
+			}
+			if resp.Header.Get("Status") != "" {
+				t.Error("the Status pseudo-header was passed through")
+			}
+			for _, c := range tc.contains {
+				if !bytes.Contains(b, []byte(c)) {
+					t.Errorf("body lacks %q:\n%s", c, b)
+				}
+			}
+		})
+	}
+	if n := r.Compiles(); n != 1 {
+		t.Fatalf("compiled %d times for %d requests, want once", n, len(tests))
+	}
+}
+
+func TestWAGIStderrGoesToLog(t *testing.T) {
+	r := newRuntime(t)
+	f := handler(t, r, &runtimes.Spec{Image: "file://" + goApp, Args: []string{"wagi"}})
+	rec := httptest.NewRecorder()
+	f.ServeHTTP(rec, httptest.NewRequest("GET", "/logged", nil))
+	if rec.Code != 200 {
+		t.Fatalf("status %d", rec.Code)
+	}
+	var buf bytes.Buffer
+	if err := logs.Read(context.Background(), f.LogPath(), runtimes.LogOptions{Stream: "stderr"}, &buf); err != nil {
+		t.Fatal(err)
+	}
+	if buf.String() != "served /logged\n" {
+		t.Fatalf("function log %q", buf.String())
+	}
+}
+
+func TestWAGIFailures(t *testing.T) {
+	r := newRuntime(t)
+	tests := []struct {
+		name     string
+		spec     runtimes.Spec
+		code     int
+		contains string
+		header   [2]string
+	}{
+		{"trap", runtimes.Spec{Image: writeModule(t, wasmtest.Unreachable())}, 500, "wasm error: unreachable", [2]string{}},
+		{"exit code", runtimes.Spec{Image: writeModule(t, wasmtest.Exit(3))}, 500, "exited with code 3", [2]string{}},
+		{"go panic", runtimes.Spec{Image: "file://" + goApp, Args: []string{"panic"}}, 500, "exited with code 2", [2]string{}},
+		{"endless loop", runtimes.Spec{Image: writeModule(t, wasmtest.Loop()), Deadline: 50 * time.Millisecond}, 504, "timed out", [2]string{}},
+		{"memory bomb", runtimes.Spec{Image: writeModule(t, wasmtest.GrowForever(16)),
+			Resources: runtimes.Resources{MemoryLimitBytes: 1 << 20}}, 500, "OOMKilled", [2]string{}},
+		{"no blank line", runtimes.Spec{Image: writeModule(t, wasmtest.Print("Content-Type: text/plain\n"))}, 500, "malformed", [2]string{}},
+		{"redirect", runtimes.Spec{Image: "file://" + goApp, Args: []string{"redirect"}}, 302, "", [2]string{"Location", "/elsewhere"}},
+		{"minimal", runtimes.Spec{Image: writeModule(t, wasmtest.Print("Content-Type: text/plain\r\n\r\nhello\n"))}, 200, "hello\n", [2]string{"Content-Type", "text/plain"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := handler(t, r, &tc.spec)
+			// Twice: a failed request leaves the handler usable.
+			for range 2 {
+				rec := httptest.NewRecorder()
+				f.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+				if rec.Code != tc.code || !strings.Contains(rec.Body.String(), tc.contains) {
+					t.Fatalf("status %d body %q, want %d with %q", rec.Code, rec.Body.String(), tc.code, tc.contains)
+				}
+				if tc.header[0] != "" && rec.Header().Get(tc.header[0]) != tc.header[1] {
+					t.Fatalf("header %s = %q", tc.header[0], rec.Header().Get(tc.header[0]))
+				}
+			}
+		})
+	}
+}
+
+func TestWAGIConcurrent(t *testing.T) {
+	r := newRuntime(t)
+	f := handler(t, r, &runtimes.Spec{Image: "file://" + goApp, Args: []string{"wagi"}})
+	var wg sync.WaitGroup
+	errs := make(chan string, 16)
+	for i := range 16 {
+		wg.Go(func() {
+			rec := httptest.NewRecorder()
+			path := "/req/" + string(rune('a'+i))
+			f.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+			if rec.Code != 200 || !strings.Contains(rec.Body.String(), "PATH_INFO="+path+"\n") {
+				errs <- rec.Body.String()
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Errorf("bad response: %q", e)
+	}
+}
