@@ -328,3 +328,35 @@ spec:
 		t.Errorf("get svc,cm -o json is not one List of 2: %v\n%s", err, r.Stdout)
 	}
 }
+
+// TestCLINamespaces: -n picks the namespace of manifests without one, and
+// a manifest of another namespace than an explicit -n is an error.
+func TestCLINamespaces(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	s.mustWharf(t, "create", "-f", writeFile(t, "ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team\n"))
+	plain := writeFile(t, "plain.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\n")
+	inTeam := writeFile(t, "team.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: in-team\n  namespace: team\n")
+
+	s.mustWharf(t, "-n", "team", "apply", "-f", plain)
+	s.mustWharf(t, "apply", "-f", inTeam)
+	r := s.wharf(t, "-n", "default", "apply", "-f", inTeam)
+	if r.Code != 1 || !strings.Contains(r.Stderr, `pass --namespace=team`) || strings.Count(r.Stderr, "\n") != 1 {
+		t.Errorf("apply of a team manifest with -n default: %s", r)
+	}
+	r = s.mustWharf(t, "get", "cm", "-n", "team", "-o", "name")
+	if got := strings.Fields(r.Stdout); !slices.Equal(got, []string{"configmap/in-team", "configmap/plain"}) {
+		t.Errorf("configmaps in team = %q", got)
+	}
+	r = s.wharf(t, "get", "cm")
+	if r.Code != 0 || r.Stdout != "" || strings.TrimSpace(r.Stderr) != "No resources found in default namespace." {
+		t.Errorf("configmaps in default: %s", r)
+	}
+	r = s.mustWharf(t, "get", "cm", "-A")
+	var ns []string
+	for _, row := range rows(r.Stdout) {
+		ns = append(ns, row[0]+"/"+row[1])
+	}
+	if !slices.Equal(ns, []string{"team/in-team", "team/plain"}) {
+		t.Errorf("get cm -A rows %q", ns)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -54,8 +55,9 @@ type wharfServer struct {
 	URL     string
 	DataDir string
 
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the process has exited
+	cmd     *exec.Cmd
+	done    chan struct{} // closed when the process has exited
+	waitErr error         // how it exited, once done is closed
 
 	mu     sync.Mutex
 	stderr bytes.Buffer // everything the process logged
@@ -90,7 +92,7 @@ func startServer(t *testing.T, dataDir string) *wharfServer {
 				sent = true
 			}
 		}
-		_ = s.cmd.Wait()
+		s.waitErr = s.cmd.Wait()
 	}()
 	t.Cleanup(func() {
 		s.kill()
@@ -114,6 +116,13 @@ func (s *wharfServer) kill() {
 		_ = s.cmd.Process.Kill()
 	}
 	<-s.done
+}
+
+// stop sends SIGTERM and returns how the process exited.
+func (s *wharfServer) stop() error {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	<-s.done
+	return s.waitErr
 }
 
 func (s *wharfServer) logs() string {

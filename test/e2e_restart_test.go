@@ -52,9 +52,23 @@ func TestKillAndRestart(t *testing.T) {
 	if !strings.Contains(r.Stdout, "configmap/web-config configured") {
 		t.Errorf("apply after restart: %s", r)
 	}
+	// A second server on the same data dir is refused in plain words.
+	r = run(t, nil, "", wharfBin, "up", "--data-dir", dir, "--listen", "127.0.0.1:0")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "in use by another wharf process") {
+		t.Errorf("second wharf up on %s: %s", dir, r)
+	}
 	updated := s2.mustWharf(t, "get", "cm", "web-config", "-o", "yaml").Stdout
 	if rvOld, rvNew := resourceVersion(t, before), resourceVersion(t, updated); rvNew <= rvOld {
 		t.Errorf("resourceVersion after restart and update = %d, not above %d", rvNew, rvOld)
+	}
+
+	// SIGTERM is a graceful stop: exit code 0, and the data stays.
+	if err := s2.stop(); err != nil {
+		t.Errorf("wharf up after SIGTERM: %v\n%s", err, s2.logs())
+	}
+	s3 := startServer(t, dir)
+	if got := s3.mustWharf(t, "get", "cm", "web-config", "-o", "yaml").Stdout; got != updated {
+		t.Errorf("web-config after a graceful restart:\n%s\nwant\n%s", got, updated)
 	}
 }
 

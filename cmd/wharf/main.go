@@ -39,6 +39,9 @@ type app struct {
 	server    string
 	namespace string
 	token     string
+	// namespaceSet: --namespace was given, so manifests of another
+	// namespace are an error (as with kubectl).
+	namespaceSet bool
 
 	in          io.Reader
 	out, errOut io.Writer
@@ -122,6 +125,9 @@ Start a single-machine cluster with "wharf up", then drive it with
   wharf get pods`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
+			a.namespaceSet = cmd.Flags().Changed("namespace")
+		},
 	}
 	server := os.Getenv(serverEnv)
 	if server == "" {

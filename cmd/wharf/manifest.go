@@ -77,6 +77,14 @@ func readManifests(a *app, paths []string, recursive bool) ([]*manifest, error) 
 	if len(out) == 0 {
 		return nil, fmt.Errorf("no objects found in %s", strings.Join(paths, ", "))
 	}
+	if a.namespaceSet {
+		for _, m := range out {
+			if ns := m.obj.GetObjectMeta().Namespace; m.res.Namespaced && ns != "" && ns != a.namespace {
+				return nil, fmt.Errorf("%s: the namespace of %s %q is %q, not %q as --namespace says; pass --namespace=%s or leave --namespace out",
+					m.source, kindName(m.res), m.obj.GetObjectMeta().Name, ns, a.namespace, ns)
+			}
+		}
+	}
 	return out, nil
 }
 

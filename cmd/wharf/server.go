@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -101,6 +102,11 @@ func serve(ctx context.Context, a *app, o *serveOptions, roles ...Role) error {
 	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
+	unlock, err := lockDataDir(o.dataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	st, err := badger.Open(filepath.Join(o.dataDir, "store"))
 	if err != nil {
 		return fmt.Errorf("open the store in %s: %w", o.dataDir, err)
@@ -163,4 +169,26 @@ func dialAddr(addr net.Addr) string {
 		return addr.String()
 	}
 	return net.JoinHostPort("127.0.0.1", fmt.Sprint(tcp.Port))
+}
+
+// errDataDirInUse: another process serves from the data directory.
+var errDataDirInUse = errors.New("is in use by another wharf process")
+
+// lockDataDir takes an exclusive lock on dir/wharf.lock for the life of
+// the process, so that a second `wharf up` on the same directory gets a
+// plain error rather than one from deep inside the store.
+func lockDataDir(dir string) (unlock func(), err error) {
+	path := filepath.Join(dir, "wharf.lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock the data dir: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("data dir %s %w (lock %s)", dir, errDataDirInUse, path)
+		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return func() { f.Close() }, nil // closing the file drops the lock
 }
