@@ -360,3 +360,46 @@ func TestCLINamespaces(t *testing.T) {
 		t.Errorf("get cm -A rows %q", ns)
 	}
 }
+
+// TestDescribeEvents: describe lists the events whose involvedObject is
+// the object (by UID), with wharf and with kubectl.
+func TestDescribeEvents(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	cm := writeFile(t, "cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: watched\ndata:\n  a: b\n")
+	s.mustWharf(t, "apply", "-f", cm)
+	var obj struct {
+		Metadata struct {
+			UID string `json:"uid"`
+		} `json:"metadata"`
+	}
+	if err := json.Unmarshal([]byte(s.mustWharf(t, "get", "cm", "watched", "-o", "json").Stdout), &obj); err != nil {
+		t.Fatal(err)
+	}
+	event := func(name, uid, reason string) string {
+		return "apiVersion: v1\nkind: Event\nmetadata:\n  name: " + name + "\ninvolvedObject:\n  apiVersion: v1\n  kind: ConfigMap\n" +
+			"  name: watched\n  namespace: default\n  uid: " + uid + "\nreason: " + reason + "\nmessage: " + reason + " happened\n" +
+			"type: Warning\ncount: 3\nfirstTimestamp: \"2026-01-01T10:00:00Z\"\nlastTimestamp: \"2026-01-01T10:05:00Z\"\nsource:\n  component: e2e\n"
+	}
+	s.mustWharf(t, "create", "-f", writeFile(t, "ev.yaml", event("watched.1", obj.Metadata.UID, "Probed")+"---\n"+
+		event("watched.2", "some-other-uid", "OlderObject")))
+
+	check := func(tool, out string) {
+		t.Helper()
+		_, events, ok := strings.Cut(out, "Events:")
+		if !ok {
+			t.Fatalf("%s describe: no Events section:\n%s", tool, out)
+		}
+		if got := header(strings.TrimLeft(events, "\n")); !slices.Equal(got, []string{"Type", "Reason", "Age", "From", "Message"}) {
+			t.Errorf("%s describe: events header %q:\n%s", tool, got, out)
+		}
+		if !strings.Contains(events, "Warning") || !strings.Contains(events, "Probed happened") ||
+			!strings.Contains(events, "(x3 over") || !strings.Contains(events, "e2e") {
+			t.Errorf("%s describe: event missing:\n%s", tool, out)
+		}
+		if strings.Contains(events, "OlderObject") {
+			t.Errorf("%s describe lists an event of another object (other UID):\n%s", tool, out)
+		}
+	}
+	check("wharf", s.mustWharf(t, "describe", "configmap", "watched").Stdout)
+	check("kubectl", newKubectl(t, s).must(t, "describe", "configmap", "watched").Stdout)
+}
