@@ -403,3 +403,42 @@ func TestDescribeEvents(t *testing.T) {
 	check("wharf", s.mustWharf(t, "describe", "configmap", "watched").Stdout)
 	check("kubectl", newKubectl(t, s).must(t, "describe", "configmap", "watched").Stdout)
 }
+
+// TestCLIPodTables checks the pod and namespace tables against kubectl's
+// columns, in both tools.
+func TestCLIPodTables(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	s.mustWharf(t, "apply", "-f", writeFile(t, "pod.yaml", `apiVersion: v1
+kind: Pod
+metadata:
+  name: solo
+spec:
+  runtimeClassName: wasm
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: ghcr.io/wharfhq/examples/hello-wasi:latest
+`))
+	k := newKubectl(t, s)
+	tests := []struct {
+		args   []string
+		header []string
+		first  string
+	}{
+		{[]string{"get", "pod", "solo"}, []string{"NAME", "READY", "STATUS", "RESTARTS", "AGE"}, "solo"},
+		{[]string{"get", "pod", "solo", "-o", "wide"}, []string{"NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NOMINATED", "NODE", "READINESS", "GATES"}, "solo"},
+		{[]string{"get", "namespace", "default"}, []string{"NAME", "STATUS", "AGE"}, "default"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			for tool, r := range map[string]result{"wharf": s.mustWharf(t, tt.args...), "kubectl": k.must(t, tt.args...)} {
+				if got := header(r.Stdout); !slices.Equal(got, tt.header) {
+					t.Errorf("%s: header = %q, want %q", tool, got, tt.header)
+				}
+				if rs := rows(r.Stdout); len(rs) != 1 || rs[0][0] != tt.first {
+					t.Errorf("%s: rows %q, want one named %s", tool, rs, tt.first)
+				}
+			}
+		})
+	}
+}
