@@ -117,10 +117,9 @@ func TestStateErrors(t *testing.T) {
 func leftovers(t *testing.T, e *env, id string) []string {
 	t.Helper()
 	var found []string
-	cgs, _ := filepath.Glob("/sys/fs/cgroup/*/wharf-test/" + id)
-	found = append(found, cgs...)
-	if cg, err := os.Stat("/sys/fs/cgroup/wharf-test/" + id); err == nil && cg.IsDir() {
-		found = append(found, "/sys/fs/cgroup/wharf-test/"+id)
+	for _, pattern := range []string{"/sys/fs/cgroup/*/", "/sys/fs/cgroup/"} {
+		cgs, _ := filepath.Glob(pattern + cgroupParent + "/" + id)
+		found = append(found, cgs...)
 	}
 	dir := filepath.Join(e.root, "containers", id)
 	mi, err := os.ReadFile("/proc/self/mountinfo")
@@ -179,10 +178,7 @@ func TestRemoveLeavesNothing(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rt := e.rt
 			if tt.options != nil {
-				var err error
-				if rt, err = container.New(e.root, e.images, append(tt.options, container.WithCgroupParent("/wharf-test"))...); err != nil {
-					t.Fatal(err)
-				}
+				rt = e.newRuntime(t, tt.options...)
 			}
 			id := fmt.Sprintf("gone-%d", i)
 			s := e.spec("write", "/upper-file", "x")
@@ -230,10 +226,7 @@ func TestListAfterRestart(t *testing.T) {
 	}
 
 	// A second Runtime on the same root stands for a restarted agent.
-	rt2, err := container.New(e.root, e.images, container.WithCgroupParent("/wharf-test"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rt2 := e.newRuntime(t)
 	infos, err := rt2.List(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -336,10 +329,7 @@ func TestLogsAcrossRestart(t *testing.T) {
 
 	// The restarted agent stops the container; what it prints then still
 	// reaches the log, and a follow ends once the container has exited.
-	rt2, err := container.New(e.root, e.images, container.WithCgroupParent("/wharf-test"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rt2 := e.newRuntime(t)
 	if err := rt2.Stop(ctx, "talker", 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -378,16 +368,13 @@ func TestAdoptAfterAgentExit(t *testing.T) {
 	imagesRoot := t.TempDir()
 	// The short-lived agent pulls on its own store (Create pulls IfNotPresent).
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), agentEnv+"="+strings.Join([]string{e.root, imagesRoot, e.ref, "orphan"}, "\n"))
+	cmd.Env = append(os.Environ(), agentEnv+"="+strings.Join([]string{e.root, imagesRoot, e.ref, "orphan", cgroupParent}, "\n"))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("agent process: %v\n%s", err, out)
 	}
 
 	// The agent that started the container is gone; a new one adopts it.
-	rt, err := container.New(e.root, e.images, container.WithCgroupParent("/wharf-test"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rt := e.newRuntime(t)
 	in, err := rt.Inspect(ctx, "orphan")
 	if err != nil || in.State != runtimes.StateRunning {
 		t.Fatalf("Inspect = %+v, %v; want running", in, err)

@@ -28,18 +28,53 @@ func TestMain(m *testing.M) {
 	if os.Getenv(agentEnv) != "" {
 		os.Exit(shortLivedAgent())
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	// The per-run parent cgroups are empty once every test has removed its
+	// containers.
+	parents, _ := filepath.Glob("/sys/fs/cgroup/*/" + cgroupParent)
+	for _, p := range append(parents, "/sys/fs/cgroup/"+cgroupParent) {
+		_ = os.Remove(p)
+	}
+	if code == 0 {
+		if leaked := leakedGoroutines(); leaked != "" {
+			fmt.Fprintf(os.Stderr, "goroutines of runtimes/container still running after the tests:\n%s\n", leaked)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// leakedGoroutines returns the stacks of goroutines still running code of
+// this package (waiters, log closers, deadline timers), giving them a few
+// seconds to end, since every test removes what it created.
+func leakedGoroutines() string {
+	var stacks string
+	for range 50 {
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		stacks = ""
+		for _, g := range strings.Split(string(buf), "\n\n") {
+			if strings.Contains(g, "wharf/runtimes/container.") && !strings.Contains(g, "leakedGoroutines") {
+				stacks += g + "\n\n"
+			}
+		}
+		if stacks == "" {
+			return ""
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return stacks
 }
 
 // agentEnv, when set in the environment of this test binary, makes it a
 // short-lived agent that starts one container and exits: a real agent
 // restart for TestAdoptAfterAgentExit. Its value is root, images root,
-// image ref and container id, separated by newlines.
+// image ref, container id and cgroup parent, separated by newlines.
 const agentEnv = "WHARF_CONTAINER_TEST_AGENT"
 
 func shortLivedAgent() int {
 	f := strings.Split(os.Getenv(agentEnv), "\n")
-	if len(f) != 4 {
+	if len(f) != 5 {
 		fmt.Fprintln(os.Stderr, "bad", agentEnv)
 		return 2
 	}
@@ -47,7 +82,7 @@ func shortLivedAgent() int {
 	images, err := image.NewStore(f[1])
 	if err == nil {
 		var rt *container.Runtime
-		rt, err = container.New(f[0], images, container.WithCgroupParent("/wharf-test"))
+		rt, err = container.New(f[0], images, container.WithCgroupParent("/"+f[4]))
 		if err == nil {
 			err = rt.Create(ctx, f[3], &runtimes.Spec{Image: f[2], Args: []string{"trap"}})
 		}
@@ -126,11 +161,23 @@ func newEnvTB(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	root := t.TempDir()
-	rt, err := container.New(root, images, container.WithCgroupParent("/wharf-test"))
+	e := &env{images: images, root: root, ref: ref, host: host}
+	e.rt = e.newRuntime(t)
+	return e
+}
+
+// cgroupParent holds this test process's containers' cgroups (relative to
+// each hierarchy's root), so that concurrent or crashed runs do not meet.
+var cgroupParent = fmt.Sprintf("wharf-test-%d", os.Getpid())
+
+// newRuntime opens a Runtime on e's root, as a (restarted) agent would.
+func (e *env) newRuntime(t testing.TB, opts ...container.Option) *container.Runtime {
+	t.Helper()
+	rt, err := container.New(e.root, e.images, append(opts, container.WithCgroupParent("/"+cgroupParent))...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{rt: rt, images: images, root: root, ref: ref, host: host}
+	return rt
 }
 
 // spec is a spec for the fixture image running app with args.

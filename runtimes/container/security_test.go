@@ -20,9 +20,9 @@ import (
 // controller's hierarchy, or v2name in the unified one.
 func cgroupValue(t *testing.T, id, controller, v1name, v2name string) string {
 	t.Helper()
-	p := filepath.Join("/sys/fs/cgroup", controller, "wharf-test", id, v1name)
+	p := filepath.Join("/sys/fs/cgroup", controller, cgroupParent, id, v1name)
 	if cgroups.IsCgroup2UnifiedMode() {
-		p = filepath.Join("/sys/fs/cgroup/wharf-test", id, v2name)
+		p = filepath.Join("/sys/fs/cgroup", cgroupParent, id, v2name)
 	}
 	b, err := os.ReadFile(p)
 	if err != nil {
