@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/wharfhq/wharf/jobs/controller"
+	"github.com/wharfhq/wharf/jobs/deployment"
 	"github.com/wharfhq/wharf/jobs/replicaset"
 	"github.com/wharfhq/wharf/sdk"
 )
@@ -51,6 +52,7 @@ var controllers = []struct {
 	new  newFunc
 }{
 	{replicaset.Name, adapt(replicaset.New)},
+	{deployment.Name, adapt(deployment.New)},
 }
 
 // Names returns the names of all controllers, in the order Run builds them.

@@ -1,0 +1,380 @@
+package deployment_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/wharfhq/wharf/api/types"
+	"github.com/wharfhq/wharf/jobs/controller"
+	"github.com/wharfhq/wharf/jobs/controller/controllertest"
+	"github.com/wharfhq/wharf/jobs/deployment"
+	"github.com/wharfhq/wharf/jobs/replicaset"
+	"github.com/wharfhq/wharf/sdk"
+)
+
+const ns = "default"
+
+func build(cc *controller.Context) ([]controller.Runner, error) {
+	d, err := deployment.New(cc)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := replicaset.New(cc)
+	if err != nil {
+		return nil, err
+	}
+	return []controller.Runner{d, rs}, nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func newDeployment(name string, n int32, image string) *types.Deployment {
+	lbl := map[string]string{"app": name}
+	return &types.Deployment{
+		ObjectMeta: types.ObjectMeta{Name: name, Namespace: ns},
+		Spec: types.DeploymentSpec{
+			Replicas: ptr(n),
+			Selector: &types.LabelSelector{MatchLabels: lbl},
+			Template: types.PodTemplateSpec{
+				ObjectMeta: types.ObjectMeta{Labels: lbl},
+				Spec:       types.PodSpec{Containers: []types.Container{{Name: "c", Image: image}}},
+			},
+		},
+	}
+}
+
+func dClient(env *controllertest.Env) *sdk.TypedClient[*types.Deployment] {
+	return sdk.Typed[*types.Deployment](env.Client).Namespace(ns)
+}
+
+func getD(env *controllertest.Env, name string) *types.Deployment {
+	env.T.Helper()
+	d, err := dClient(env).Get(context.Background(), name)
+	if err != nil {
+		env.T.Fatal(err)
+	}
+	return d
+}
+
+// update applies mutate to the Deployment, retrying on conflicts.
+func update(env *controllertest.Env, name string, mutate func(d *types.Deployment)) {
+	env.T.Helper()
+	for attempt := 0; ; attempt++ {
+		d := getD(env, name)
+		mutate(d)
+		_, err := dClient(env).Update(context.Background(), d)
+		if err == nil {
+			return
+		}
+		if !sdk.IsConflict(err) || attempt > 20 {
+			env.T.Fatalf("update deployment %s: %v", name, err)
+		}
+	}
+}
+
+func replicaSets(env *controllertest.Env, sel string) []*types.ReplicaSet {
+	env.T.Helper()
+	l, err := sdk.Typed[*types.ReplicaSet](env.Client).Namespace(ns).List(context.Background(), sdk.ListOptions{LabelSelector: sel})
+	if err != nil {
+		env.T.Fatal(err)
+	}
+	return l.Items
+}
+
+func condition(d *types.Deployment, t types.DeploymentConditionType) *types.DeploymentCondition {
+	for i := range d.Status.Conditions {
+		if d.Status.Conditions[i].Type == t {
+			return &d.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+// rolledOut is kubectl rollout status's test of a finished rollout.
+func rolledOut(d *types.Deployment) bool {
+	c := condition(d, types.DeploymentProgressing)
+	n := *d.Spec.Replicas
+	return d.Status.ObservedGeneration >= d.Generation && d.Status.UpdatedReplicas == n &&
+		d.Status.Replicas == n && d.Status.AvailableReplicas == n &&
+		c != nil && c.Reason == deployment.ReasonNewRSAvailable
+}
+
+// rollOut marks Pods ready (as agents would) until the rollout is done.
+func rollOut(env *controllertest.Env, name string) *types.Deployment {
+	env.T.Helper()
+	var d *types.Deployment
+	env.Eventually("rollout of "+name, func() (bool, error) {
+		env.MarkAllReady(ns, "app="+name)
+		d = getD(env, name)
+		return rolledOut(d), fmt.Errorf("status %+v", d.Status)
+	})
+	return d
+}
+
+func TestCreateRollsOut(t *testing.T) {
+	env := controllertest.NewEnv(t)
+	env.Start(build)
+	if _, err := dClient(env).Create(env.Ctx(), newDeployment("web", 3, "nginx:1")); err != nil {
+		t.Fatal(err)
+	}
+	d := rollOut(env, "web")
+	if got := d.Annotations[deployment.RevisionAnnotation]; got != "1" {
+		t.Errorf("deployment revision %q, want 1", got)
+	}
+	if c := condition(d, types.DeploymentAvailable); c == nil || c.Status != types.ConditionTrue || c.Reason != "MinimumReplicasAvailable" {
+		t.Errorf("Available condition %+v", c)
+	}
+	rss := replicaSets(env, "app=web")
+	if len(rss) != 1 {
+		t.Fatalf("%d replicasets, want 1", len(rss))
+	}
+	rs := rss[0]
+	hash := rs.Labels[controller.PodTemplateHashLabel]
+	if hash == "" || rs.Name != "web-"+hash || rs.Spec.Selector.MatchLabels[controller.PodTemplateHashLabel] != hash ||
+		rs.Spec.Template.Labels[controller.PodTemplateHashLabel] != hash {
+		t.Errorf("replicaset %s: hash label %q not on name, selector and template", rs.Name, hash)
+	}
+	if rs.Annotations[deployment.RevisionAnnotation] != "1" || !types.IsControlledBy(rs, d) {
+		t.Errorf("replicaset annotations %v, owners %+v", rs.Annotations, rs.OwnerReferences)
+	}
+	if d.Status.UnavailableReplicas != 0 || d.Status.ReadyReplicas != 3 {
+		t.Errorf("status %+v", d.Status)
+	}
+}
+
+// TestRollingUpdateSteps follows a rolling update with maxSurge 1 and
+// maxUnavailable 0 step by step: at each step the controller may add one
+// new Pod, and removes an old one only once a new one is ready.
+func TestRollingUpdateSteps(t *testing.T) {
+	env := controllertest.NewEnv(t)
+	env.Start(build)
+	d := newDeployment("api", 4, "app:1")
+	d.Spec.Strategy = types.DeploymentStrategy{
+		Type:          types.RollingUpdateDeploymentStrategyType,
+		RollingUpdate: &types.RollingUpdateDeployment{MaxSurge: ptr(types.FromInt(1)), MaxUnavailable: ptr(types.FromInt(0))},
+	}
+	if _, err := dClient(env).Create(env.Ctx(), d); err != nil {
+		t.Fatal(err)
+	}
+	rollOut(env, "api")
+	update(env, "api", func(d *types.Deployment) { d.Spec.Template.Spec.Containers[0].Image = "app:2" })
+
+	steps := []struct{ newPods, oldPods int }{{1, 4}, {2, 3}, {3, 2}, {4, 1}, {4, 0}}
+	for i, s := range steps {
+		var pods []types.Pod
+		env.Eventually(fmt.Sprintf("step %d: %d new and %d old pods", i, s.newPods, s.oldPods), func() (bool, error) {
+			pods = activePods(env, "app=api")
+			n, o := countByImage(pods)
+			return n == s.newPods && o == s.oldPods, fmt.Errorf("%d new, %d old", n, o)
+		})
+		ready := 0
+		for _, p := range pods {
+			if controller.IsPodReady(&p) {
+				ready++
+			}
+		}
+		if len(pods) > 5 || ready < 4 {
+			t.Fatalf("step %d: %d pods (max 5 with maxSurge 1), %d ready (min 4 with maxUnavailable 0)", i, len(pods), ready)
+		}
+		env.MarkAllReady(ns, "app=api")
+	}
+	d = rollOut(env, "api")
+	if got := d.Annotations[deployment.RevisionAnnotation]; got != "2" {
+		t.Errorf("revision %q after one update, want 2", got)
+	}
+	if rss := replicaSets(env, "app=api"); len(rss) != 2 {
+		t.Errorf("%d replicasets, want the new one and the old one scaled to 0", len(rss))
+	}
+}
+
+func activePods(env *controllertest.Env, sel string) []types.Pod {
+	var out []types.Pod
+	for _, p := range env.Pods(ns, sel) {
+		if p.DeletionTimestamp == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// countByImage counts Pods of image app:2 (new) and others (old).
+func countByImage(pods []types.Pod) (newPods, oldPods int) {
+	for _, p := range pods {
+		if p.Spec.Containers[0].Image == "app:2" {
+			newPods++
+		} else {
+			oldPods++
+		}
+	}
+	return newPods, oldPods
+}
+
+// TestRecreate checks on the watch stream that no new Pod is created
+// while an old one exists.
+func TestRecreate(t *testing.T) {
+	env := controllertest.NewEnv(t)
+	env.Start(build)
+	d := newDeployment("db", 2, "app:1")
+	d.Spec.Strategy = types.DeploymentStrategy{Type: types.RecreateDeploymentStrategyType}
+	if _, err := dClient(env).Create(env.Ctx(), d); err != nil {
+		t.Fatal(err)
+	}
+	rollOut(env, "db")
+	pods := sdk.Typed[*types.Pod](env.Client).Namespace(ns)
+	l, err := pods.List(env.Ctx(), sdk.ListOptions{LabelSelector: "app=db"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := pods.Watch(env.Ctx(), sdk.ListOptions{LabelSelector: "app=db", ResourceVersion: l.ResourceVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	update(env, "db", func(d *types.Deployment) { d.Spec.Template.Spec.Containers[0].Image = "app:2" })
+
+	old := map[string]bool{}
+	for _, p := range l.Items {
+		old[p.Name] = true
+	}
+	newSeen := map[string]bool{}
+	for len(newSeen) < 2 {
+		ev, ok := <-w.Events()
+		if !ok {
+			t.Fatalf("watch ended: %v", w.Err())
+		}
+		p := ev.Object
+		switch {
+		case ev.Type == types.Deleted:
+			delete(old, p.Name)
+		case p.Spec.Containers[0].Image == "app:2":
+			if len(old) > 0 {
+				t.Fatalf("new pod %s created while old pods %v exist", p.Name, old)
+			}
+			newSeen[p.Name] = true
+		}
+	}
+	rollOut(env, "db")
+}
+
+func TestRollbackReusesOldReplicaSet(t *testing.T) {
+	env := controllertest.NewEnv(t)
+	env.Start(build)
+	ctx := env.Ctx()
+	if _, err := dClient(env).Create(ctx, newDeployment("svc", 2, "app:1")); err != nil {
+		t.Fatal(err)
+	}
+	rollOut(env, "svc")
+	first := replicaSets(env, "app=svc")[0]
+	update(env, "svc", func(d *types.Deployment) { d.Spec.Template.Spec.Containers[0].Image = "app:2" })
+	rollOut(env, "svc")
+
+	if _, err := deployment.Rollback(ctx, env.Client, ns, "svc", 7); !errors.Is(err, deployment.ErrRevisionNotFound) {
+		t.Fatalf("rollback to a missing revision: %v, want ErrRevisionNotFound", err)
+	}
+	msg, err := deployment.Rollback(ctx, env.Client, ns, "svc", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg != "deployment.apps/svc rolled back" {
+		t.Errorf("message %q", msg)
+	}
+	d := rollOut(env, "svc")
+	if img := d.Spec.Template.Spec.Containers[0].Image; img != "app:1" {
+		t.Fatalf("template image %q after undo, want app:1", img)
+	}
+	env.Eventually("revision 3 on the first replicaset", func() (bool, error) {
+		rss := replicaSets(env, "app=svc")
+		for _, rs := range rss {
+			if rs.UID == first.UID {
+				return rs.Annotations[deployment.RevisionAnnotation] == "3" && getD(env, "svc").Annotations[deployment.RevisionAnnotation] == "3" &&
+					len(rss) == 2, fmt.Errorf("%d replicasets, first has annotations %v", len(rss), rs.Annotations)
+			}
+		}
+		return false, errors.New("first replicaset gone")
+	})
+	_, hist, err := deployment.History(ctx, env.Client, ns, "svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 2 || hist[0].Revision != 2 || hist[1].Revision != 3 {
+		t.Errorf("history %+v, want revisions 2 and 3", hist)
+	}
+	if first := replicaSets(env, "app=svc"); first[0].Annotations[deployment.RevisionHistoryAnnotation] == "" &&
+		first[1].Annotations[deployment.RevisionHistoryAnnotation] == "" {
+		t.Errorf("no revision-history annotation on the reused replicaset")
+	}
+}
+
+func TestPauseHoldsRollout(t *testing.T) {
+	env := controllertest.NewEnv(t)
+	env.Start(build)
+	if _, err := dClient(env).Create(env.Ctx(), newDeployment("p", 2, "app:1")); err != nil {
+		t.Fatal(err)
+	}
+	rollOut(env, "p")
+	update(env, "p", func(d *types.Deployment) { d.Spec.Paused = true })
+	update(env, "p", func(d *types.Deployment) {
+		d.Spec.Template.Spec.Containers[0].Image = "app:2"
+		d.Spec.Replicas = ptr(int32(3))
+	})
+	env.Eventually("paused deployment observed and scaled", func() (bool, error) {
+		d := getD(env, "p")
+		c := condition(d, types.DeploymentProgressing)
+		return d.Status.ObservedGeneration == d.Generation && c != nil && c.Reason == deployment.ReasonPaused &&
+			len(activePods(env, "app=p")) == 3, fmt.Errorf("status %+v", d.Status)
+	})
+	if rss := replicaSets(env, "app=p"); len(rss) != 1 {
+		t.Fatalf("%d replicasets while paused, want 1 (no rollout)", len(rss))
+	}
+	update(env, "p", func(d *types.Deployment) { d.Spec.Paused = false })
+	d := rollOut(env, "p")
+	if d.Spec.Template.Spec.Containers[0].Image != "app:2" || len(replicaSets(env, "app=p")) != 2 {
+		t.Fatalf("after resume: image %s, %d replicasets", d.Spec.Template.Spec.Containers[0].Image, len(replicaSets(env, "app=p")))
+	}
+}
+
+func TestRevisionHistoryLimitAndRestart(t *testing.T) {
+	env := controllertest.NewEnv(t)
+	env.Start(build)
+	d := newDeployment("h", 1, "app:1")
+	d.Spec.RevisionHistoryLimit = ptr(int32(1))
+	if _, err := dClient(env).Create(env.Ctx(), d); err != nil {
+		t.Fatal(err)
+	}
+	rollOut(env, "h")
+	for i := range 3 {
+		// kubectl rollout restart: a template annotation change.
+		update(env, "h", func(d *types.Deployment) {
+			if d.Spec.Template.Annotations == nil {
+				d.Spec.Template.Annotations = map[string]string{}
+			}
+			d.Spec.Template.Annotations["kubectl.kubernetes.io/restartedAt"] = fmt.Sprint("2026-01-01T00:00:0", i, "Z")
+		})
+		rollOut(env, "h")
+	}
+	env.Eventually("old replicasets cleaned up", func() (bool, error) {
+		rss := replicaSets(env, "app=h")
+		return len(rss) == 2, fmt.Errorf("%d replicasets, want 2 (the new one and one old)", len(rss))
+	})
+	if got := getD(env, "h").Annotations[deployment.RevisionAnnotation]; got != "4" {
+		t.Errorf("revision %q after three restarts, want 4", got)
+	}
+}
+
+func TestProgressDeadlineExceeded(t *testing.T) {
+	env := controllertest.NewEnv(t)
+	env.Start(build)
+	d := newDeployment("slow", 1, "app:1")
+	d.Spec.ProgressDeadlineSeconds = ptr(int32(1))
+	if _, err := dClient(env).Create(env.Ctx(), d); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing marks the Pod ready: the deadline passes.
+	env.Eventually("ProgressDeadlineExceeded", func() (bool, error) {
+		d := getD(env, "slow")
+		c := condition(d, types.DeploymentProgressing)
+		return c != nil && c.Status == types.ConditionFalse && c.Reason == deployment.ReasonTimedOut, fmt.Errorf("conditions %+v", d.Status.Conditions)
+	})
+}
