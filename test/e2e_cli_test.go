@@ -267,6 +267,10 @@ func TestCLIGetAll(t *testing.T) {
 	if r.Stdout != "" || strings.TrimSpace(r.Stderr) != "No resources found in default namespace." {
 		t.Errorf("get all on an empty namespace: %s", r)
 	}
+	// --server takes HOST:PORT without a scheme, as kubectl does.
+	if r := run(t, nil, "", wharfBin, "--server", strings.TrimPrefix(s.URL, "http://"), "get", "all"); r.Code != 0 {
+		t.Errorf("--server HOST:PORT: %s", r)
+	}
 	job := `apiVersion: batch/v1
 kind: Job
 metadata:

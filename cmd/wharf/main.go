@@ -193,7 +193,11 @@ func (a *app) Client() (*sdk.Client, error) {
 	if a.token != "" {
 		opts = append(opts, sdk.WithBearerToken(a.token))
 	}
-	c, err := sdk.New(a.server, opts...)
+	server := a.server
+	if !strings.Contains(server, "://") {
+		server = "http://" + server // "127.0.0.1:6443", as kubectl takes it
+	}
+	c, err := sdk.New(server, opts...)
 	if err != nil {
 		return nil, err
 	}
