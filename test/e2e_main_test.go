@@ -41,7 +41,11 @@ func runMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	wharfBin = filepath.Join(dir, "wharf")
-	build := exec.Command("go", "build", "-o", wharfBin, "github.com/wharfhq/wharf/cmd/wharf")
+	args := []string{"build", "-o", wharfBin}
+	if os.Getenv("WHARF_E2E_RACE") == "1" {
+		args = append(args, "-race") // the race detector in the server and CLI processes
+	}
+	build := exec.Command("go", append(args, "github.com/wharfhq/wharf/cmd/wharf")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: building wharf:", err)
@@ -96,6 +100,9 @@ func startServer(t *testing.T, dataDir string) *wharfServer {
 	}()
 	t.Cleanup(func() {
 		s.kill()
+		if strings.Contains(s.logs(), "WARNING: DATA RACE") {
+			t.Errorf("wharf up (%s) reported a data race", dataDir)
+		}
 		if t.Failed() {
 			t.Logf("wharf up (%s) logged:\n%s", dataDir, s.logs())
 		}
