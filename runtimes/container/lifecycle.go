@@ -190,10 +190,13 @@ func (r *Runtime) Start(ctx context.Context, id string) error {
 	if c.rec.State != runtimes.StateCreated {
 		return fmt.Errorf("container %q is %s: %w", id, c.rec.State, runtimes.ErrInvalidState)
 	}
+	// Taken before the process runs: it may end (and be seen to end)
+	// before Exec returns.
+	startedAt := time.Now()
 	if err := c.lc.Exec(); err != nil {
 		return fmt.Errorf("container %q: %w: %w", id, runtimes.ErrInvalidState, err)
 	}
-	c.rec.StartedAt = time.Now()
+	c.rec.StartedAt = startedAt
 	c.rec.State = runtimes.StateRunning
 	r.armDeadline(c)
 	return c.save()
@@ -217,15 +220,21 @@ func (r *Runtime) armDeadline(c *ctr) {
 
 // waitChild reaps a container init this process started.
 func (r *Runtime) waitChild(c *ctr, proc *libcontainer.Process) {
-	ps, err := proc.Wait()
+	ps, _ := proc.Wait()
+	at := time.Now()
 	code := 255
 	if ps != nil {
 		code = exitCode(ps)
-	} else if err != nil {
-		code = 255
 	}
-	r.finish(c, code, true)
+	drainLog(c)
+	r.finishAt(c, code, true, at)
 }
+
+// drainLog waits (boundedly, see waitRelay) until the log relay has
+// written the container's last output, so that whoever Wait wakes reads
+// the whole log. The pid namespace ends with its init, so the relay's
+// pipes close at once.
+func drainLog(c *ctr) { _ = waitRelay(context.Background(), c) }
 
 func exitCode(ps *os.ProcessState) int {
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
@@ -262,7 +271,9 @@ func (r *Runtime) watchAdopted(c *ctr) {
 				break
 			}
 		}
-		r.finish(c, 0, false)
+		at := time.Now()
+		drainLog(c)
+		r.finishAt(c, 0, false, at)
 	}()
 }
 
@@ -271,7 +282,10 @@ func (r *Runtime) watchAdopted(c *ctr) {
 const lostExit = 137
 
 // finish records how the container ended (once) and wakes waiters.
-func (r *Runtime) finish(c *ctr, code int, known bool) {
+func (r *Runtime) finish(c *ctr, code int, known bool) { r.finishAt(c, code, known, time.Now()) }
+
+// finishAt is finish with the time the process was seen to end.
+func (r *Runtime) finishAt(c *ctr, code int, known bool, at time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.rec.Exit != nil {
@@ -280,7 +294,7 @@ func (r *Runtime) finish(c *ctr, code int, known bool) {
 	if c.deadline != nil {
 		c.deadline.Stop()
 	}
-	exit := &runtimes.ExitStatus{ExitCode: code, StartedAt: c.rec.StartedAt, FinishedAt: time.Now()}
+	exit := &runtimes.ExitStatus{ExitCode: code, StartedAt: c.rec.StartedAt, FinishedAt: at}
 	switch {
 	case c.lc != nil && oomKilled(c.lc):
 		exit.ExitCode, exit.Reason = lostExit, runtimes.ReasonOOMKilled

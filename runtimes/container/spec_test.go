@@ -99,6 +99,9 @@ func TestFilesystem(t *testing.T) {
 		{"read bind mount", []string{"cat", "/config/in"}, false, 0, "from host"},
 		{"generated hostname file", []string{"cat", "/etc/hostname"}, false, 0, "fs-5\n"},
 		{"generated hosts file", []string{"cat", "/etc/hosts"}, false, 0, "localhost"},
+		{"/dev/null on a read-only root", []string{"write", "/dev/null", "x"}, true, 0, "written"},
+		{"/dev/shm writable on a read-only root", []string{"write", "/dev/shm/x", "x"}, true, 0, "written"},
+		{"resolv.conf present", []string{"cat", "/etc/resolv.conf"}, false, 0, ""},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -31,6 +32,18 @@ func main() {
 		wd, _ := os.Getwd()
 		host, _ := os.Hostname()
 		fmt.Printf("cwd: %s\nhost: %s\nuid: %d gid: %d groups: %v\n", wd, host, os.Getuid(), os.Getgid(), groups())
+		fmt.Fprintln(os.Stderr, "to stderr")
+	case "rtecho": // the runtimetest Echo contract
+		for _, a := range args {
+			fmt.Println("arg=" + a)
+		}
+		env := os.Environ()
+		sort.Strings(env)
+		for _, kv := range env {
+			if strings.HasPrefix(kv, "RT_") {
+				fmt.Println("env=" + kv)
+			}
+		}
 		fmt.Fprintln(os.Stderr, "to stderr")
 	case "sleep": // sleep DURATION
 		d, _ := time.ParseDuration(args[0])
