@@ -272,3 +272,35 @@ func TestConcurrentWriters(t *testing.T) {
 		t.Fatalf("lines garbled or lost: %d bytes", buf.Len())
 	}
 }
+
+func TestFollowEndsWhenRemoved(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.log")
+	w, err := NewWriter(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	io.WriteString(w.Stdout(), "only line\n")
+	started := make(chan struct{})
+	out := &signalWriter{first: started}
+	done := make(chan error)
+	go func() { done <- Read(context.Background(), path, runtimes.LogOptions{Follow: true}, out) }()
+	<-started // the follower has the file open and has read the line
+	if err := Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// signalWriter closes first on its first write.
+type signalWriter struct {
+	first chan struct{}
+	once  sync.Once
+}
+
+func (w *signalWriter) Write(p []byte) (int, error) {
+	w.once.Do(func() { close(w.first) })
+	return len(p), nil
+}

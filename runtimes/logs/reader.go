@@ -97,7 +97,7 @@ func (p *pipeReader) Close() error {
 // kubelet does for `kubectl logs`: the line content, each line prefixed
 // with its timestamp when opts.Timestamps is set, partial entries joined.
 // With opts.Follow it then waits for new entries until the log is marked
-// done and drained, or ctx ends (which returns ctx's error).
+// done and drained, or removed, or ctx ends (which returns ctx's error).
 func Read(ctx context.Context, path string, opts runtimes.LogOptions, w io.Writer) error {
 	_, err := ReadFrom(ctx, path, 0, opts, w)
 	return err
@@ -159,6 +159,11 @@ func ReadFrom(ctx context.Context, path string, offset int64, opts runtimes.LogO
 			continue
 		}
 		if done {
+			return offset, nil
+		}
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			// The log was removed with its container: nothing more
+			// will come.
 			return offset, nil
 		}
 		timer.Reset(PollInterval)

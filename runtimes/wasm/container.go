@@ -437,7 +437,7 @@ func (r *Runtime) Stop(ctx context.Context, id string, grace time.Duration) erro
 		c.exit = &runtimes.ExitStatus{ExitCode: ExitCodeKilled, Reason: runtimes.ReasonError,
 			Message: "stopped before it started", FinishedAt: now}
 		close(c.done)
-		err := r.persist(c)
+		err := errors.Join(logs.MarkDone(c.logPath()), r.persist(c))
 		c.mu.Unlock()
 		return err
 	}

@@ -142,6 +142,10 @@ func TestStopCreated(t *testing.T) {
 	if err := r.Start(ctx, "c"); !errors.Is(err, runtimes.ErrInvalidState) {
 		t.Fatalf("start after stop: %v", err)
 	}
+	// Its log is complete: a follower ends at once.
+	if out := readLogs(t, r, "c", runtimes.LogOptions{Follow: true}); out != "" {
+		t.Fatalf("logs %q", out)
+	}
 }
 
 func TestStats(t *testing.T) {
@@ -280,5 +284,24 @@ func TestRestartListsPreviousContainers(t *testing.T) {
 	}
 	if st, err := r2.Wait(ctx, "created"); err != nil || st.ExitCode != 0 {
 		t.Fatalf("created after restart: %+v %v", st, err)
+	}
+}
+
+func TestStartError(t *testing.T) {
+	r := newRuntime(t)
+	ctx := context.Background()
+	if err := r.Create(ctx, "m", &runtimes.Spec{Image: writeModule(t, wasmtest.MissingImport())}); err != nil {
+		t.Fatal(err)
+	}
+	err := r.Start(ctx, "m")
+	if err == nil || !strings.Contains(err.Error(), "module[env]") {
+		t.Fatalf("start: %v", err)
+	}
+	st, err := r.Wait(ctx, "m")
+	if err != nil || st.Reason != runtimes.ReasonStartError || !strings.Contains(st.Message, "module[env]") {
+		t.Fatalf("wait: %+v %v", st, err)
+	}
+	if out := readLogs(t, r, "m", runtimes.LogOptions{Follow: true}); !strings.Contains(out, "module[env]") {
+		t.Fatalf("logs %q", out)
 	}
 }

@@ -93,6 +93,8 @@ func TestHTTPSource(t *testing.T) {
 			[]string{"version"}},
 		{"corrupt", runtimes.Spec{Image: writeModule(t, wasmtest.Exit(1)[:30])}, runtimes.ErrInvalidImage,
 			[]string{"does not compile"}},
+		{"reactor", runtimes.Spec{Image: writeModule(t, wasmtest.Reactor())}, runtimes.ErrInvalidImage,
+			[]string{"no _start"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

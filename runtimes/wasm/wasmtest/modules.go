@@ -15,6 +15,10 @@ import "encoding/binary"
 //	func 1: wasi_snapshot_preview1.fd_write(i32, i32, i32, i32) -> i32
 //	func 2: _start()
 type module struct {
+	// extraImport adds a third import, env.missing, that no host provides.
+	extraImport bool
+	// export is the name _start is exported under ("" means "_start").
+	export         string
 	memMin, memMax uint32 // memMax 0 means no maximum
 	data           []byte // placed at address 0
 	body           []byte // _start's instructions, without the final end
@@ -77,13 +81,22 @@ func (m module) encode() []byte {
 		0x60, 1, typeI32, 0,
 		0x60, 4, typeI32, typeI32, typeI32, typeI32, 1, typeI32})
 	var imp []byte
-	imp = append(imp, 2)
+	nimports := byte(2)
+	if m.extraImport {
+		nimports++
+	}
+	imp = append(imp, nimports)
 	imp = name(imp, "wasi_snapshot_preview1")
 	imp = name(imp, "proc_exit")
 	imp = append(imp, 0x00, 1)
 	imp = name(imp, "wasi_snapshot_preview1")
 	imp = name(imp, "fd_write")
 	imp = append(imp, 0x00, 2)
+	if m.extraImport {
+		imp = name(imp, "env")
+		imp = name(imp, "missing")
+		imp = append(imp, 0x00, 0)
+	}
 	b = section(b, 2, imp)
 	b = section(b, 3, []byte{1, 0})
 	mem := []byte{1}
@@ -96,7 +109,11 @@ func (m module) encode() []byte {
 	b = section(b, 5, mem)
 	var exp []byte
 	exp = append(exp, 2)
-	exp = append(name(exp, "_start"), 0x00, 2)
+	export := m.export
+	if export == "" {
+		export = "_start"
+	}
+	exp = append(name(exp, export), 0x00, nimports)
 	exp = append(name(exp, "memory"), 0x02, 0)
 	b = section(b, 7, exp)
 	fn := append([]byte{0}, m.body...) // no locals
@@ -165,3 +182,11 @@ func GrowForever(pages int32) []byte {
 
 // MinMemory is a module that declares minPages of memory and exits 0.
 func MinMemory(minPages uint32) []byte { return module{memMin: minPages}.encode() }
+
+// MissingImport is a module that imports env.missing, which no host
+// provides: it compiles but cannot be instantiated.
+func MissingImport() []byte { return module{memMin: 1, extraImport: true}.encode() }
+
+// Reactor is a module that exports _initialize instead of _start: not a
+// WASI command.
+func Reactor() []byte { return module{memMin: 1, export: "_initialize"}.encode() }
