@@ -124,19 +124,21 @@ func appConfig() v1.ConfigFile {
 	}}
 }
 
-// appImage is the fixture image: /app plus the dirs it needs.
-func appImage(t testing.TB, cfg v1.ConfigFile) v1.Image {
+// appImage is the fixture image: /app plus the dirs it needs, then any
+// further layers.
+func appImage(t testing.TB, cfg v1.ConfigFile, more ...v1.Layer) v1.Image {
 	t.Helper()
 	bin, err := appBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return imagetest.Image(t, cfg, imagetest.Layer(t,
+	base := imagetest.Layer(t,
 		imagetest.File("app", string(bin), 0o755),
 		imagetest.Dir("work"), imagetest.Dir("etc"), imagetest.Dir("tmp"),
 		imagetest.File("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n", 0o644),
 		imagetest.File("etc/group", "root:x:0:\nnogroup:x:65534:\n", 0o644),
-	))
+	)
+	return imagetest.Image(t, cfg, append([]v1.Layer{base}, more...)...)
 }
 
 // env is one test's runtime, image store and pushed fixture image.

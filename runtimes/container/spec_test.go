@@ -3,6 +3,7 @@ package container_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/wharfhq/wharf/runtimes"
+	"github.com/wharfhq/wharf/runtimes/container"
 	"github.com/wharfhq/wharf/runtimes/image"
 	"github.com/wharfhq/wharf/runtimes/image/imagetest"
 )
@@ -119,6 +121,10 @@ func TestFilesystem(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(rw, "out")); err != nil || string(b) != "from container" {
 		t.Errorf("host side of the rw mount: %q, %v", b, err)
 	}
+	// "writable root" wrote /x into its own layer, not the shared image.
+	if st := e.run(t, "fs-private", e.spec("cat", "/x")); st.ExitCode != 1 {
+		t.Errorf("a file another container wrote is visible: exit %d", st.ExitCode)
+	}
 }
 
 func TestImageErrors(t *testing.T) {
@@ -188,5 +194,65 @@ func TestLoadedArchive(t *testing.T) {
 	s := &runtimes.Spec{Image: refs[0], PullPolicy: image.PullNever, Args: []string{"exit", "4"}}
 	if st := e.run(t, "loaded", s); st.ExitCode != 4 {
 		t.Fatalf("exit = %d, want 4", st.ExitCode)
+	}
+}
+
+func TestLayeredImage(t *testing.T) {
+	e := newEnv(t)
+	ref := e.host + "/layered:v1"
+	imagetest.Push(t, ref, appImage(t, appConfig(),
+		imagetest.Layer(t, imagetest.File("etc/gone", "g", 0o644), imagetest.Dir("opaque"),
+			imagetest.File("opaque/old", "o", 0o644), imagetest.File("kept", "k1", 0o644)),
+		imagetest.Layer(t, imagetest.File("etc/.wh.gone", "", 0o644),
+			imagetest.File("opaque/.wh..wh..opq", "", 0o644), imagetest.File("opaque/new", "n", 0o644),
+			imagetest.File("kept", "k2", 0o644)),
+	))
+	roots := []struct {
+		name string
+		rt   *container.Runtime
+	}{
+		{"overlay", e.rt},
+		{"copy", e.newRuntime(t, container.WithoutOverlay())},
+	}
+	files := []struct {
+		path string
+		code int
+		out  string
+	}{
+		{"/etc/gone", 1, "no such file"},
+		{"/opaque/old", 1, "no such file"},
+		{"/opaque/new", 0, "n"},
+		{"/kept", 0, "k2"},
+	}
+	for i, root := range roots {
+		for j, f := range files {
+			t.Run(root.name+f.path, func(t *testing.T) {
+				id := fmt.Sprintf("layers-%d-%d", i, j)
+				s := &runtimes.Spec{Image: ref, Args: []string{"cat", f.path}}
+				ctx := context.Background()
+				if err := root.rt.Pull(ctx, s, nil); err != nil {
+					t.Fatal(err)
+				}
+				if err := root.rt.Create(ctx, id, s); err != nil {
+					t.Fatal(err)
+				}
+				defer func() {
+					if err := root.rt.Remove(ctx, id); err != nil {
+						t.Error(err)
+					}
+				}()
+				if err := root.rt.Start(ctx, id); err != nil {
+					t.Fatal(err)
+				}
+				st, err := root.rt.Wait(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out := e.logsFrom(t, root.rt, id)
+				if st.ExitCode != f.code || !strings.Contains(out, f.out) {
+					t.Fatalf("cat %s: exit %d, output %q; want %d and %q", f.path, st.ExitCode, out, f.code, f.out)
+				}
+			})
+		}
 	}
 }
