@@ -2,6 +2,8 @@ package test
 
 import (
 	"encoding/json"
+	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -220,5 +222,79 @@ func TestKubectlAndWharfApplyTakeTurns(t *testing.T) {
 	s.mustWharf(t, "apply", "-f", less)
 	if got := labels(); got != `{"a":"1","extra":"kept"}` {
 		t.Errorf("labels = %s, want a and extra", got)
+	}
+}
+
+// ageField matches an AGE cell ("0s", "3m30s", "2d"): the one thing two
+// listings a moment apart may print differently.
+var ageField = regexp.MustCompile(`^([0-9]+[smhdy])+$`)
+
+// tableFields is a table's lines as fields, without the AGE cells.
+func tableFields(out string) [][]string {
+	var t [][]string
+	for _, l := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+		var f []string
+		for _, c := range strings.Fields(l) {
+			if !ageField.MatchString(c) {
+				f = append(f, c)
+			}
+		}
+		t = append(t, f)
+	}
+	return t
+}
+
+// TestTablesLikeKubectl prints the same listings with wharf and kubectl
+// and compares them cell by cell (ages aside).
+func TestTablesLikeKubectl(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	k := newKubectl(t, s)
+	pod := `apiVersion: v1
+kind: Pod
+metadata:
+  name: solo
+  labels:
+    app: solo
+    tier: front
+spec:
+  runtimeClassName: wasm
+  containers:
+  - name: main
+    image: ghcr.io/wharfhq/examples/hello-wasi:latest
+`
+	cron := `apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: nightly
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers:
+          - name: c
+            image: docker.io/library/busybox:1.36
+`
+	s.mustWharf(t, "apply", "-f", writeFile(t, "all.yaml", appManifest+"---\n"+pod+"---\n"+cron))
+	for _, args := range [][]string{
+		{"get", "pods", "--show-labels"},
+		{"get", "pods", "-L", "app,tier,missing"},
+		{"get", "pods", "--no-headers"},
+		{"get", "pod", "solo", "-o", "wide"},
+		{"get", "deploy,svc,cm"},
+		{"get", "cm", "-A", "--show-labels"},
+		{"get", "cronjobs", "-o", "wide"},
+		{"get", "namespaces"},
+		{"get", "deploy", "-o", "name"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			w := s.mustWharf(t, args...)
+			kc := k.must(t, args...)
+			if got, want := tableFields(w.Stdout), tableFields(kc.Stdout); !reflect.DeepEqual(got, want) {
+				t.Errorf("wharf printed\n%s\nkubectl printed\n%s", w.Stdout, kc.Stdout)
+			}
+		})
 	}
 }

@@ -16,6 +16,9 @@ type getOptions struct {
 	fieldSelector string
 	allNamespaces bool
 	watch         bool
+	noHeaders     bool
+	showLabels    bool
+	labelColumns  []string
 }
 
 func newGetCmd(a *app) *cobra.Command {
@@ -33,7 +36,13 @@ func newGetCmd(a *app) *cobra.Command {
   wharf get pod web -o yaml
 
   # Pods with a label, on one node, then keep watching
-  wharf get pods -l app=web --field-selector spec.nodeName=node-1 -w`,
+  wharf get pods -l app=web --field-selector spec.nodeName=node-1 -w
+
+  # Everything a workload is made of, with the labels
+  wharf get all --show-labels
+
+  # The value of the app label as a column, no header
+  wharf get pods -L app --no-headers`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runGet(cmd.Context(), a, o, args)
@@ -45,6 +54,9 @@ func newGetCmd(a *app) *cobra.Command {
 	f.StringVar(&o.fieldSelector, "field-selector", "", "field selector (e.g. spec.nodeName=node-1)")
 	f.BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "list across all namespaces")
 	f.BoolVarP(&o.watch, "watch", "w", false, "after listing, watch for changes")
+	f.BoolVar(&o.noHeaders, "no-headers", false, "print tables without their header line")
+	f.BoolVar(&o.showLabels, "show-labels", false, "add a LABELS column to tables")
+	f.StringSliceVarP(&o.labelColumns, "label-columns", "L", nil, "add a column with the value of each of these labels")
 	return cmd
 }
 
@@ -97,7 +109,8 @@ func getTables(ctx context.Context, a *app, o *getOptions, c *sdk.Client, target
 	for _, t := range targets {
 		rc := c.Resource(t.res).Namespace(o.listNamespace(a, t))
 		opts := sdk.ListOptions{LabelSelector: o.selector, FieldSelector: o.fieldSelector}
-		p := &tablePrinter{w: newTabWriter(a.out), wide: o.output == outputWide, blankFirst: rows > 0}
+		p := &tablePrinter{w: newTabWriter(a.out), wide: o.output == outputWide, blankFirst: rows > 0,
+			headerDone: o.noHeaders, showLabels: o.showLabels, labelColumns: o.labelColumns}
 		if multi {
 			p.kind = kindName(t.res)
 		}

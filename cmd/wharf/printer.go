@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -47,9 +48,13 @@ type tablePrinter struct {
 	// blankFirst prints an empty line before the header (a table follows
 	// another).
 	blankFirst bool
-	columns    []int // indexes of the shown columns
-	nameColumn int   // index of the Name column, -1 if none
-	headerDone bool
+	// showLabels adds a LABELS column; labelColumns adds a column per
+	// label key (-L).
+	showLabels   bool
+	labelColumns []string
+	columns      []int // indexes of the shown columns
+	nameColumn   int   // index of the Name column, -1 if none
+	headerDone   bool
 }
 
 // setColumns picks the columns to show from t's definitions (kept from the
@@ -84,17 +89,29 @@ func (p *tablePrinter) print(t *sdk.Table) error {
 		for _, i := range p.columns {
 			hdr = append(hdr, strings.ToUpper(t.ColumnDefinitions[i].Name))
 		}
+		for _, key := range p.labelColumns {
+			hdr = append(hdr, strings.ToUpper(key[strings.LastIndex(key, "/")+1:]))
+		}
+		if p.showLabels {
+			hdr = append(hdr, "LABELS")
+		}
 		fmt.Fprintln(p.w, strings.Join(hdr, "\t"))
 		p.headerDone = true
 	}
 	for _, row := range t.Rows {
-		var cells []string
-		if p.withNamespace {
+		var (
+			cells []string
+			meta  types.ObjectMeta
+		)
+		if p.withNamespace || p.showLabels || len(p.labelColumns) > 0 {
 			m, err := row.RowMeta()
 			if err != nil {
 				return err
 			}
-			cells = append(cells, m.Namespace)
+			meta = m
+		}
+		if p.withNamespace {
+			cells = append(cells, meta.Namespace)
 		}
 		for _, i := range p.columns {
 			var v any
@@ -107,9 +124,29 @@ func (p *tablePrinter) print(t *sdk.Table) error {
 			}
 			cells = append(cells, cell)
 		}
+		for _, key := range p.labelColumns {
+			cells = append(cells, meta.Labels[key]) // empty when unset, as kubectl
+		}
+		if p.showLabels {
+			cells = append(cells, labelsString(meta.Labels))
+		}
 		fmt.Fprintln(p.w, strings.Join(cells, "\t"))
 	}
 	return p.w.Flush()
+}
+
+// labelsString prints labels as kubectl's LABELS column: sorted k=v
+// pairs joined by commas, or <none>.
+func labelsString(labels map[string]string) string {
+	if len(labels) == 0 {
+		return "<none>"
+	}
+	pairs := make([]string, 0, len(labels))
+	for k, v := range labels {
+		pairs = append(pairs, k+"="+v)
+	}
+	slices.Sort(pairs)
+	return strings.Join(pairs, ",")
 }
 
 // formatCell prints one table cell as kubectl does.
