@@ -4,16 +4,31 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/wharfhq/wharf/runtimes"
+	"github.com/wharfhq/wharf/runtimes/runtimetest"
 )
+
+func TestMain(m *testing.M) {
+	base := runtime.NumGoroutine()
+	code := m.Run()
+	if code == 0 {
+		if err := runtimetest.CheckGoroutines(base); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 var t0 = time.Date(2025, 1, 2, 15, 4, 5, 0, time.UTC)
 

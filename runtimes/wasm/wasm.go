@@ -11,6 +11,26 @@
 // host. The same compiled modules also serve HTTP requests one instance
 // per request (see [Runtime.HTTPHandler]).
 //
+// Of a Spec, the runtime uses Image, PullPolicy, Command and Args (argv,
+// with Kubernetes' override rules), Env (after the image's), Mounts (as
+// WASI preopened directories), Resources.MemoryLimitBytes (linear memory,
+// rounded down to 64 KiB pages), Deadline and Labels. A module has no
+// working directory, host name, network, users or capabilities, so
+// WorkingDir, Hostname, NetNSPath and Security do not apply; CPUMillis and
+// PidsLimit are not enforced (a module runs on one goroutine; Deadline
+// bounds its time).
+//
+// How a run ends, as the agent reports it:
+//
+//	_start returns or proc_exit(0)        0    Completed
+//	proc_exit(n)                          n    Error
+//	trap (unreachable, bad access, ...)   134  Error, the trap and its stack in Message
+//	memory.grow refused at the limit      137  OOMKilled, the limit in Message
+//	Stop                                  137  Error, "stopped"
+//	Deadline passed                       137  DeadlineExceeded
+//	cannot be instantiated (imports)      128  StartError
+//	the agent restarted meanwhile         -1   Unknown
+//
 // Layout under the root:
 //
 //	modules/sha256/<hex>         module bytes, verified by digest

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/wharfhq/wharf/runtimes"
+	"github.com/wharfhq/wharf/runtimes/runtimetest"
 	"github.com/wharfhq/wharf/runtimes/wasm/wasmtest"
 )
 
@@ -26,6 +28,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	base := goruntime.NumGoroutine()
 	dir, err := os.MkdirTemp("", "wasm-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -41,6 +44,12 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	sharedCache.Close(context.Background())
 	os.RemoveAll(dir)
+	if code == 0 {
+		if err := runtimetest.CheckGoroutines(base); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 
@@ -192,5 +201,29 @@ func TestLifecycleErrors(t *testing.T) {
 	}
 	if err := r.Create(ctx, "../x", spec); err == nil {
 		t.Fatal("create accepted an id with a slash")
+	}
+}
+
+func TestCompilationCacheOnDisk(t *testing.T) {
+	root := t.TempDir()
+	r, err := New(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := run(t, r, "a", &runtimes.Spec{Image: writeModule(t, wasmtest.Exit(0))}); st.ExitCode != 0 {
+		t.Fatalf("exit %+v", st)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var files int
+	filepath.WalkDir(filepath.Join(root, "cache"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			files++
+		}
+		return nil
+	})
+	if files == 0 {
+		t.Fatal("no compiled code was cached on disk")
 	}
 }
