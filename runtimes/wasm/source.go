@@ -48,7 +48,8 @@ type moduleRef struct {
 }
 
 // Pull fetches the module spec.Image names, honouring spec.PullPolicy
-// (IfNotPresent when empty), and keeps it content-addressed under root.
+// (when empty: Always for file:// URLs, IfNotPresent otherwise), and keeps
+// it content-addressed under root.
 func (r *Runtime) Pull(ctx context.Context, spec *runtimes.Spec, progress func(runtimes.PullProgress)) error {
 	_, err := r.resolve(ctx, spec, progress, true)
 	return err
@@ -65,6 +66,11 @@ func (r *Runtime) resolve(ctx context.Context, spec *runtimes.Spec, progress fun
 	ref, err := r.readRef(spec.Image)
 	present := err == nil && r.hasModule(ref.Digest)
 	policy := spec.PullPolicy
+	if policy == "" && strings.HasPrefix(spec.Image, "file://") {
+		// A local file is cheap to read again, and during development
+		// it changes under the same name.
+		policy = image.PullAlways
+	}
 	switch {
 	case policy == image.PullNever && !present:
 		return nil, fmt.Errorf("module %q: %w: not present and pull policy is Never", spec.Image, runtimes.ErrImagePull)

@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -196,4 +198,26 @@ func appendLayer(t *testing.T, img v1.Image, l v1.Layer) v1.Image {
 		t.Fatal(err)
 	}
 	return out
+}
+
+func TestFileSourceReloadedOnPull(t *testing.T) {
+	r := newRuntime(t)
+	ctx := context.Background()
+	p := t.TempDir() + "/dev.wasm"
+	spec := &runtimes.Spec{Image: "file://" + p}
+	for i, code := range []int32{1, 2} {
+		if err := os.WriteFile(p, wasmtest.Exit(code), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Pull(ctx, spec, nil); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := run(t, r, fmt.Sprint("dev", i), spec); st.ExitCode != int(code) {
+			t.Fatalf("run %d: exit %+v, want %d", i, st, code)
+		}
+	}
+	never := &runtimes.Spec{Image: spec.Image, PullPolicy: "Never"}
+	if err := r.Pull(ctx, never, nil); err != nil {
+		t.Fatalf("Never with the module present: %v", err)
+	}
 }
