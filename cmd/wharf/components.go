@@ -38,6 +38,9 @@ type Env struct {
 	Logger *slog.Logger
 	// NodeName names this machine's Node (agent components).
 	NodeName string
+	// Cluster is the process's serf membership and cluster flags (see
+	// agent.go); nil when the process runs none.
+	Cluster *Cluster
 }
 
 // Component is one long-running part of a process. Run blocks until ctx

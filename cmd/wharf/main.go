@@ -60,6 +60,8 @@ var verbs = []func(*app) *cobra.Command{
 	newDescribeCmd,
 	newDeleteCmd,
 	newVersionCmd,
+	newScaleCmd,
+	newRolloutCmd,
 }
 
 func main() {
@@ -81,6 +83,10 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0
+	}
+	var coded interface{ ExitCode() int } // `wharf exec`: the command's exit code
+	if errors.As(err, &coded) {
+		return coded.ExitCode()
 	}
 	var quiet errAlreadyReported
 	if !errors.As(err, &quiet) {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -15,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wharfhq/wharf/api/server"
+	"github.com/wharfhq/wharf/nodes/agentapi"
 	"github.com/wharfhq/wharf/sdk"
 	"github.com/wharfhq/wharf/storage/badger"
 )
@@ -31,6 +33,7 @@ type serveOptions struct {
 	listen   string
 	logLevel string
 	nodeName string
+	cluster  clusterOptions // serf membership and local node (agent.go)
 }
 
 func (o *serveOptions) addFlags(cmd *cobra.Command) {
@@ -59,6 +62,7 @@ gracefully on SIGINT or SIGTERM.`,
 		},
 	}
 	o.addFlags(cmd)
+	o.cluster.addServerFlags(cmd, defaultSerfBind)
 	return cmd
 }
 
@@ -82,6 +86,8 @@ stops gracefully on SIGINT or SIGTERM.`,
 	}
 	o.addFlags(cmd)
 	cmd.Flags().StringVar(&o.nodeName, "node-name", "", "name of this machine's Node (default: the host name)")
+	o.cluster.addServerFlags(cmd, defaultUpSerfBind)
+	o.cluster.addNodeFlags(cmd, "agent-listen", defaultUpAgentListen)
 	return cmd
 }
 
@@ -113,7 +119,8 @@ func serve(ctx context.Context, a *app, o *serveOptions, roles ...Role) error {
 	}
 	defer st.Close()
 
-	srv, err := server.New(server.Config{Store: st, Logger: logger.With("component", "api"), Version: version})
+	nodeProxy := agentapi.NewProxy(nil) // pods/log and pods/exec, to the Pod's agent
+	srv, err := server.New(server.Config{Store: st, Logger: logger.With("component", "api"), Version: version, NodeProxy: nodeProxy})
 	if err != nil {
 		return err
 	}
@@ -143,6 +150,7 @@ func serve(ctx context.Context, a *app, o *serveOptions, roles ...Role) error {
 		wg.Wait()
 		return err
 	}
+	nodeProxy.SetNodes(agentapi.NodesFromClient(client))
 	env := Env{
 		DataDir:   o.dataDir,
 		APIURL:    apiURL,
@@ -151,6 +159,13 @@ func serve(ctx context.Context, a *app, o *serveOptions, roles ...Role) error {
 		Logger:    logger,
 		NodeName:  o.nodeName,
 	}
+	leave, err := startServerCluster(ctx, &env, &o.cluster, ln.Addr(), slices.Contains(roles, RoleAgent))
+	if err != nil {
+		cancel()
+		wg.Wait()
+		return err
+	}
+	defer leave()
 	compErr := runComponents(ctx, env, roles...)
 	if compErr == nil {
 		<-ctx.Done() // components may all be done (or none registered): keep serving

@@ -129,7 +129,13 @@ func (c *Controller) Run(ctx context.Context) error {
 	c.logger.Debug("controller started", "workers", c.workers)
 	c.queue.Run(ctx, c.workers, func(ctx context.Context, key string) error {
 		err := c.reconcile(ctx, key)
-		if err != nil && ctx.Err() == nil {
+		switch {
+		case err == nil || ctx.Err() != nil:
+		case sdk.IsConflict(err):
+			// A write raced the cache (often our own previous write):
+			// usual, retried at once from the newer state.
+			c.logger.Debug("reconcile conflict, will retry", "key", key, "err", err)
+		default:
 			c.logger.Warn("reconcile failed, will retry", "key", key, "retries", c.queue.NumRequeues(key), "err", err)
 		}
 		return err

@@ -165,6 +165,8 @@ func New(cfg Config) (*Membership, error) {
 		ml.AdvertiseAddr, ml.AdvertisePort = ah, ap
 	} else if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
 		ml.AdvertiseAddr = host
+	} else if ip != nil && ip.IsUnspecified() {
+		ml.AdvertiseAddr = HostIP()
 	}
 	if cfg.EncryptKey != "" {
 		key, err := DecodeKey(cfg.EncryptKey)
@@ -402,4 +404,20 @@ func cloneTags(t map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// HostIP returns the machine's first non-loopback IPv4 address, or
+// 127.0.0.1 when it has none: the address a wildcard listener is reached
+// at.
+func HostIP() string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return "127.0.0.1"
+	}
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsLoopback() && ipn.IP.To4() != nil {
+			return ipn.IP.String()
+		}
+	}
+	return "127.0.0.1"
 }

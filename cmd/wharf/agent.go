@@ -1,0 +1,513 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wharfhq/wharf/api/types"
+	"github.com/wharfhq/wharf/nodes/agent"
+	"github.com/wharfhq/wharf/nodes/agentapi"
+	"github.com/wharfhq/wharf/nodes/lifecycle"
+	"github.com/wharfhq/wharf/nodes/membership"
+	"github.com/wharfhq/wharf/nodes/nodeinfo"
+	"github.com/wharfhq/wharf/runtimes"
+	"github.com/wharfhq/wharf/runtimes/container"
+	"github.com/wharfhq/wharf/runtimes/image"
+	"github.com/wharfhq/wharf/runtimes/wasm"
+	"github.com/wharfhq/wharf/sdk"
+)
+
+// The container runtime re-executes this binary as the container init and
+// as a log relay; those processes must branch off before anything else
+// runs, so this is an init function (it returns at once in a normal run).
+func init() { container.Init() }
+
+func init() {
+	verbs = append(verbs, newAgentCmd)
+	registerComponent(Component{Name: "node-lifecycle", Roles: []Role{RoleServer}, Run: runLifecycle})
+	registerComponent(Component{Name: "node", Roles: []Role{RoleAgent}, Run: runNode})
+}
+
+// Defaults of the cluster flags.
+const (
+	defaultSerfBind      = "0.0.0.0:7946"
+	defaultUpSerfBind    = "127.0.0.1:0"
+	defaultAgentListen   = "0.0.0.0:10250"
+	defaultUpAgentListen = "127.0.0.1:0"
+	defaultAgentDataDir  = "./wharf-agent-data"
+)
+
+// clusterOptions are the membership flags of `wharf server`, `wharf up`
+// and `wharf agent`, and the node flags of `wharf up` and `wharf agent`.
+type clusterOptions struct {
+	serfBind      string
+	serfAdvertise string
+	join          []string
+	encrypt       string
+	gracePeriod   time.Duration
+
+	listen   string
+	labels   string
+	taints   string
+	runtimes string
+}
+
+// addServerFlags adds the membership and lifecycle flags of a server.
+func (o *clusterOptions) addServerFlags(cmd *cobra.Command, serfBind string) {
+	f := cmd.Flags()
+	f.StringVar(&o.serfBind, "serf-bind", serfBind, "address for cluster gossip (serf), UDP and TCP (port 0 picks one)")
+	f.StringVar(&o.serfAdvertise, "serf-advertise", "", "gossip address other members reach this one at (default: from --serf-bind)")
+	f.StringSliceVar(&o.join, "join", nil, "HOST:PORT of a cluster member to join (repeatable)")
+	f.StringVar(&o.encrypt, "encrypt", "", "gossip encryption key, base64 of 32 bytes (the same on every member)")
+	f.DurationVar(&o.gracePeriod, "node-grace-period", lifecycle.DefaultGracePeriod, "how long a lost node keeps its Pods before they are replaced elsewhere")
+}
+
+// addNodeFlags adds the flags of the local node; listenFlag names the
+// flag of the agent API's address.
+func (o *clusterOptions) addNodeFlags(cmd *cobra.Command, listenFlag, listen string) {
+	f := cmd.Flags()
+	f.StringVar(&o.listen, listenFlag, listen, "address of the agent's HTTP API (logs, exec; port 0 picks one)")
+	f.StringVar(&o.labels, "labels", "", "extra Node labels, k=v,...")
+	f.StringVar(&o.taints, "taints", "", "Node taints set at registration, k=v:Effect,...")
+	f.StringVar(&o.runtimes, "runtimes", "", "runtimes to offer, among wasm,container (default: what this machine can run)")
+}
+
+// Cluster is what the cluster wiring gives the components (Env.Cluster).
+type Cluster struct {
+	// Membership is this process's serf member.
+	Membership *membership.Membership
+	// Options are the cluster flags.
+	Options *clusterOptions
+	// Version is Wharf's version.
+	Version string
+}
+
+// startMembership starts this process's serf member and joins the given
+// members (in the background: a server may be the first member).
+func startMembership(ctx context.Context, o *clusterOptions, name, dataDir string, tags map[string]string, logger *slog.Logger) (*membership.Membership, error) {
+	if err := os.MkdirAll(filepath.Join(dataDir, "serf"), 0o700); err != nil {
+		return nil, fmt.Errorf("serf dir: %w", err)
+	}
+	m, err := membership.New(membership.Config{
+		Name:          name,
+		BindAddr:      o.serfBind,
+		AdvertiseAddr: o.serfAdvertise,
+		Tags:          tags,
+		EncryptKey:    o.encrypt,
+		SnapshotPath:  filepath.Join(dataDir, "serf", "snapshot"),
+		Logger:        logger.With("component", "membership"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("cluster member started", "name", name, "gossip", m.Addr())
+	return m, nil
+}
+
+// startServerCluster runs the serf member of `wharf server`/`wharf up`:
+// role server, advertising the API at apiURL (and, for `wharf up`, the
+// local node). It returns a function that leaves the cluster.
+func startServerCluster(ctx context.Context, env *Env, o *clusterOptions, listenAddr net.Addr, withNode bool) (func(), error) {
+	name := "server-" + env.NodeName
+	tags := map[string]string{membership.TagRole: membership.RoleServer, membership.TagArch: runtime.GOARCH, membership.TagOS: runtime.GOOS}
+	if withNode {
+		name = env.NodeName
+		tags[membership.TagNode] = env.NodeName
+	}
+	m, err := startMembership(ctx, o, name, env.DataDir, tags, env.Logger)
+	if err != nil {
+		return nil, err
+	}
+	// The API as other machines reach it: a wildcard listener is reached at
+	// the gossip address's host.
+	api := env.APIURL
+	if tcp, ok := listenAddr.(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+		host := membership.HostIP()
+		if h, _, err := net.SplitHostPort(m.Addr()); err == nil {
+			host = h
+		}
+		api = "http://" + net.JoinHostPort(host, strconv.Itoa(tcp.Port))
+	}
+	tags[membership.TagAPI] = api
+	if err := m.SetTags(tags); err != nil {
+		_ = m.Shutdown()
+		return nil, err
+	}
+	if len(o.join) > 0 {
+		go func() {
+			if _, err := m.Join(ctx, o.join); err != nil && ctx.Err() == nil {
+				env.Logger.Warn("joining the cluster failed", "err", err)
+			}
+		}()
+	}
+	env.Cluster = &Cluster{Membership: m, Options: o, Version: version}
+	return func() {
+		if err := m.Leave(); err != nil {
+			env.Logger.Warn("leaving the cluster", "err", err)
+		}
+	}, nil
+}
+
+// runLifecycle is the node lifecycle controller component.
+func runLifecycle(ctx context.Context, env *Env) error {
+	cfg := lifecycle.Config{Client: env.Client, Informers: env.Informers, Logger: env.Logger}
+	if env.Cluster != nil {
+		cfg.Members = env.Cluster.Membership
+		cfg.GracePeriod = env.Cluster.Options.gracePeriod
+	}
+	c, err := lifecycle.New(cfg)
+	if err != nil {
+		return err
+	}
+	return c.Run(ctx)
+}
+
+// canRunContainers says whether this machine can run containers: root and
+// a writable cgroup file system.
+func canRunContainers() (bool, string) {
+	if os.Geteuid() != 0 {
+		return false, "not root"
+	}
+	if err := cgroupsUsable("/sys/fs/cgroup"); err != nil {
+		return false, "cgroups not writable: " + err.Error()
+	}
+	return true, ""
+}
+
+func cgroupsUsable(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s is not a directory", path)
+	}
+	probe := filepath.Join(path, "cpu")
+	if _, err := os.Stat(probe); err != nil {
+		// cgroup v2 (unified): the root holds cgroup.controllers.
+		if _, err2 := os.Stat(filepath.Join(path, "cgroup.controllers")); err2 != nil {
+			return fmt.Errorf("no cgroup controllers under %s", path)
+		}
+	}
+	return nil
+}
+
+// moduleVersion returns the version of a dependency compiled into this
+// binary ("" when unknown).
+func moduleVersion(path string) string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	for _, d := range bi.Deps {
+		if d.Path == path {
+			return d.Version
+		}
+	}
+	return ""
+}
+
+// buildRuntimes makes the runtimes named in want ("" = every runtime the
+// machine can run) over one image store under dir.
+func buildRuntimes(dir, want string, logger *slog.Logger) (map[string]runtimes.Runtime, map[string]string, error) {
+	okContainers, why := canRunContainers()
+	names := []string{"wasm"}
+	if want == "" {
+		if okContainers {
+			names = append(names, "container")
+		} else {
+			logger.Info("the container runtime is off on this machine", "reason", why)
+		}
+	} else {
+		names = nil
+		for _, n := range strings.Split(want, ",") {
+			switch n = strings.TrimSpace(n); n {
+			case "wasm":
+			case "container":
+				if !okContainers {
+					return nil, nil, fmt.Errorf("--runtimes: this machine cannot run containers (%s)", why)
+				}
+			default:
+				return nil, nil, fmt.Errorf("--runtimes: unknown runtime %q (use wasm, container)", n)
+			}
+			if !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return nil, nil, errors.New("--runtimes: name at least one runtime")
+	}
+	store, err := image.NewStore(filepath.Join(dir, "images"))
+	if err != nil {
+		return nil, nil, err
+	}
+	rts := map[string]runtimes.Runtime{}
+	versions := map[string]string{}
+	for _, n := range names {
+		switch n {
+		case "wasm":
+			r, err := wasm.New(filepath.Join(dir, "wasm"), wasm.WithImageStore(store))
+			if err != nil {
+				return nil, nil, err
+			}
+			rts[n], versions[n] = r, "wazero-"+moduleVersion("github.com/tetratelabs/wazero")
+		case "container":
+			r, err := container.New(filepath.Join(dir, "container"), store)
+			if err != nil {
+				return nil, nil, err
+			}
+			rts[n], versions[n] = r, "runc-"+moduleVersion("github.com/opencontainers/runc")
+		}
+	}
+	return rts, versions, nil
+}
+
+// parseLabels parses k=v,... .
+func parseLabels(s string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range strings.Split(s, ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--labels: %q is not key=value", kv)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// parseTaints parses k[=v]:Effect,... .
+func parseTaints(s string) ([]types.Taint, error) {
+	var out []types.Taint
+	for _, t := range strings.Split(s, ",") {
+		if t = strings.TrimSpace(t); t == "" {
+			continue
+		}
+		kv, eff, ok := strings.Cut(t, ":")
+		k, v, _ := strings.Cut(kv, "=")
+		switch e := types.TaintEffect(eff); {
+		case !ok || k == "":
+			return nil, fmt.Errorf("--taints: %q is not key[=value]:Effect", t)
+		case e != types.TaintEffectNoSchedule && e != types.TaintEffectPreferNoSchedule && e != types.TaintEffectNoExecute:
+			return nil, fmt.Errorf("--taints: %q: effect must be NoSchedule, PreferNoSchedule or NoExecute", t)
+		}
+		out = append(out, types.Taint{Key: k, Value: v, Effect: types.TaintEffect(eff)})
+	}
+	return out, nil
+}
+
+// runNode is the node component: runtimes, the agent API, Node
+// registration and heartbeat, and the Pod sync loop (nodes/agent).
+func runNode(ctx context.Context, env *Env) error {
+	if env.Cluster == nil {
+		return errors.New("node: no cluster membership (internal wiring error)")
+	}
+	o := env.Cluster.Options
+	labels, err := parseLabels(o.labels)
+	if err != nil {
+		return err
+	}
+	taints, err := parseTaints(o.taints)
+	if err != nil {
+		return err
+	}
+	rts, versions, err := buildRuntimes(filepath.Join(env.DataDir, "runtimes"), o.runtimes, env.Logger)
+	if err != nil {
+		return err
+	}
+	api, err := agentapi.New(agentapi.Config{Runtimes: rts, Logger: env.Logger})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("agent API: listen on %s: %w", o.listen, err)
+	}
+	m := env.Cluster.Membership
+	hostIP, _, _ := net.SplitHostPort(m.Addr())
+	tcp := ln.Addr().(*net.TCPAddr)
+	agentAddr := ln.Addr().String()
+	if tcp.IP.IsUnspecified() {
+		agentAddr = net.JoinHostPort(hostIP, strconv.Itoa(tcp.Port))
+	}
+	env.Logger.Info("agent API listening", "addr", agentAddr)
+
+	tags := m.Tags()
+	tags[membership.TagNode] = env.NodeName
+	tags[membership.TagAgent] = agentAddr
+	tags[membership.TagRuntimes] = nodeinfo.RuntimesLabelValue(slices.Collect(maps.Keys(rts)))
+	tags[membership.TagArch], tags[membership.TagOS] = runtime.GOARCH, runtime.GOOS
+	if err := m.SetTags(tags); err != nil {
+		ln.Close()
+		return err
+	}
+
+	reg, err := nodeinfo.New(nodeinfo.Config{
+		NodeName: env.NodeName, Client: env.Client, Labels: labels, Taints: taints, Runtimes: versions,
+		InternalIP: hostIP, AgentAddress: agentAddr, Version: env.Cluster.Version, Logger: env.Logger,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	podSync, err := agent.New(agent.Config{
+		NodeName: env.NodeName, Client: env.Client, Runtimes: rts,
+		DataDir: filepath.Join(env.DataDir, "agent"), Logger: env.Logger, HostIP: hostIP,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	hs := &http.Server{Handler: api, ReadHeaderTimeout: 30 * time.Second}
+	var (
+		wg   sync.WaitGroup
+		errs = make([]error, 3)
+	)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs[0] = fmt.Errorf("agent API: %w", err)
+			cancel()
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		errs[1] = reg.Run(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		if err := podSync.Run(ctx); err != nil && ctx.Err() == nil {
+			errs[2] = fmt.Errorf("pod sync: %w", err)
+			cancel()
+		}
+	}()
+	<-ctx.Done()
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	_ = hs.Shutdown(sctx)
+	scancel()
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// agentOptions are the flags of `wharf agent`.
+type agentOptions struct {
+	cluster  clusterOptions
+	nodeName string
+	dataDir  string
+	logLevel string
+}
+
+func newAgentCmd(a *app) *cobra.Command {
+	o := &agentOptions{}
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Run a node agent that joins a Wharf cluster",
+		Long: `Run this machine's node agent: it joins the cluster through any member
+(--join), finds the API server from the servers' gossip tags, registers
+its Node and runs the Pods the scheduler binds to it, with the wasm
+runtime and, where root and cgroups allow, the container runtime. Its
+HTTP API (--agent-listen) serves logs and exec, proxied by the API
+server. It stops on SIGINT or SIGTERM and rejoins after a restart from
+the serf snapshot in --data-dir.`,
+		Example: `  # Join the server at 10.0.0.1 (its gossip port is 7946)
+  wharf agent --join 10.0.0.1:7946 --node-name worker-1
+
+  # A Wasm-only node with a label, a taint and gossip encryption
+  wharf agent --join 10.0.0.1:7946 --runtimes wasm --labels zone=a \
+    --taints dedicated=wasm:NoSchedule --encrypt "$(cat gossip.key)"`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runAgent(cmd.Context(), a, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.nodeName, "node-name", "", "name of this machine's Node (default: the host name)")
+	f.StringVar(&o.dataDir, "data-dir", defaultAgentDataDir, "directory for runtimes, images, Pod volumes and the serf snapshot")
+	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	o.cluster.addServerFlags(cmd, defaultSerfBind)
+	o.cluster.addNodeFlags(cmd, "listen", defaultAgentListen)
+	_ = f.MarkHidden("node-grace-period") // a server flag
+	return cmd
+}
+
+// runAgent runs `wharf agent` until ctx ends.
+func runAgent(ctx context.Context, a *app, o *agentOptions) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return fmt.Errorf("--log-level %q: use debug, info, warn or error", o.logLevel)
+	}
+	logger := slog.New(slog.NewTextHandler(a.errOut, &slog.HandlerOptions{Level: level}))
+	if o.nodeName == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return fmt.Errorf("node name: %w (set --node-name)", err)
+		}
+		o.nodeName = strings.ToLower(h)
+	}
+	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	tags := map[string]string{membership.TagRole: membership.RoleAgent, membership.TagNode: o.nodeName}
+	m, err := startMembership(ctx, &o.cluster, o.nodeName, o.dataDir, tags, logger)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := m.Leave(); err != nil {
+			logger.Warn("leaving the cluster", "err", err)
+		}
+	}()
+	if len(o.cluster.join) > 0 {
+		if _, err := m.Join(ctx, o.cluster.join); err != nil {
+			return err
+		}
+	}
+	logger.Info("waiting for a server in the cluster")
+	apiURL, err := m.WaitForServer(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	logger.Info("found the API server", "api", apiURL)
+	client, err := sdk.New(apiURL, sdk.WithUserAgent("wharf-agent/"+version))
+	if err != nil {
+		return err
+	}
+	env := Env{
+		DataDir:   o.dataDir,
+		APIURL:    apiURL,
+		Client:    client,
+		Informers: sdk.NewInformerFactory(client),
+		Logger:    logger,
+		NodeName:  o.nodeName,
+		Cluster:   &Cluster{Membership: m, Options: &o.cluster, Version: version},
+	}
+	err = runComponents(ctx, env, RoleAgent)
+	logger.Info("stopped")
+	return err
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"net/url"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wharfhq/wharf/nodes/agentapi"
+)
+
+type execOptions struct {
+	container string
+	stdin     bool
+	tty       bool
+}
+
+// exitCodeError ends the process with the exit code of a command run by
+// `wharf exec`, after its output was printed.
+type exitCodeError struct{ code int }
+
+func (e exitCodeError) Error() string { return "command terminated with a non-zero exit code" }
+
+// ExitCode is the code the process exits with.
+func (e exitCodeError) ExitCode() int { return e.code }
+
+func newExecCmd(a *app) *cobra.Command {
+	o := &execOptions{}
+	cmd := &cobra.Command{
+		Use:   "exec POD [-c CONTAINER] [-i] -- COMMAND [ARG...]",
+		Short: "Run a command in a running container of a Pod",
+		Long: `Run a command in a running container of a Pod, with its stdout and
+stderr here and, with -i, this terminal's stdin. wharf exits with the
+command's exit code. Containers can exec; Wasm modules cannot.`,
+		Example: `  # List the root directory of pod web's only container
+  wharf exec web -- ls /
+
+  # Feed stdin to a command in container app
+  echo hello | wharf exec -i web -c app -- cat`,
+		Args: cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.ArgsLenAtDash() != 1 {
+				return errUsage("wharf exec POD -- COMMAND [ARG...]: put -- between the Pod and the command")
+			}
+			return runExec(cmd.Context(), a, o, args[0], args[1:])
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.container, "container", "c", "", "container name (default: the Pod's only container)")
+	f.BoolVarP(&o.stdin, "stdin", "i", false, "pass stdin to the command")
+	f.BoolVarP(&o.tty, "tty", "t", false, "ask for a terminal (the runtime may not provide one)")
+	return cmd
+}
+
+type usageError string
+
+func (e usageError) Error() string { return string(e) }
+
+func errUsage(msg string) error { return usageError(msg) }
+
+func runExec(ctx context.Context, a *app, o *execOptions, pod string, command []string) error {
+	q := url.Values{"command": command, "stdout": {"true"}, "stderr": {"true"}}
+	if o.container != "" {
+		q.Set("container", o.container)
+	}
+	if o.stdin {
+		q.Set("stdin", "true")
+	}
+	if o.tty {
+		q.Set("tty", "true")
+	}
+	u, err := podURL(a, pod, "exec", q)
+	if err != nil {
+		return err
+	}
+	req := agentapi.ExecRequest{URL: u, Header: authHeader(a), Stdout: a.out, Stderr: a.errOut}
+	if o.stdin {
+		req.Stdin = a.in
+	}
+	code, err := agentapi.Exec(ctx, req)
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return exitCodeError{code: code}
+	}
+	return nil
+}
