@@ -29,6 +29,7 @@ import (
 
 	"github.com/wharfhq/wharf/api/labels"
 	"github.com/wharfhq/wharf/api/types"
+	"github.com/wharfhq/wharf/nodes/probe"
 	"github.com/wharfhq/wharf/nodes/volumes"
 	"github.com/wharfhq/wharf/runtimes"
 	"github.com/wharfhq/wharf/sdk"
@@ -94,6 +95,10 @@ type Config struct {
 	// Workers is how many Pods are synced in parallel (DefaultWorkers when
 	// zero).
 	Workers int
+	// DisablePodNetNS turns off the per-Pod network namespace the agent
+	// creates for container Pods when it runs as root (see netns.go); each
+	// container then gets its own.
+	DisablePodNetNS bool
 }
 
 // Agent runs the Pods bound to one node.
@@ -108,13 +113,17 @@ type Agent struct {
 	queue   *sdk.Queue
 	vols    *volumes.Manager
 	events  *recorder
+	probes  *probe.Manager
 
 	mu      sync.Mutex
 	states  map[string]*podState // by pod uid
 	waiters map[string]bool      // container IDs with a Wait goroutine
 	written map[string]written   // last status written, by pod uid
-	runCtx  context.Context
-	wg      sync.WaitGroup
+	// failedOut marks "<container id>/<kind>" probes past their failure
+	// threshold (a startup probe that has not succeeded yet is not).
+	failedOut map[string]bool
+	runCtx    context.Context
+	wg        sync.WaitGroup
 }
 
 // written remembers a status write so that a sync that runs before the
@@ -183,7 +192,10 @@ func New(cfg Config) (*Agent, error) {
 		states:  map[string]*podState{},
 		waiters: map[string]bool{},
 		written: map[string]written{},
+
+		failedOut: map[string]bool{},
 	}
+	a.probes = probe.NewManager(a.probeChanged, a.probeFailed)
 	a.events = newRecorder(cfg.Client, cfg.NodeName, cfg.Now, log)
 	res := func(obj types.Object) *types.Resource {
 		r, ok := types.ResourceForObject(obj)
@@ -282,6 +294,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 	}()
 	a.queue.Run(ctx, a.cfg.Workers, a.sync)
+	a.probes.StopAll()
 	a.wg.Wait()
 	return nil
 }
@@ -331,6 +344,20 @@ func (a *Agent) housekeeping(ctx context.Context) {
 			}
 		}
 	}
+	for _, uid := range a.netnsUIDs() {
+		if objs, _ := a.pods.Lister().ByIndex(indexUID, uid); len(objs) == 0 && !live[uid] {
+			if err := a.removeNetNS(uid); err != nil {
+				a.log.Warn("remove network namespace of a gone pod", "uid", uid, "err", err)
+			}
+		}
+	}
+}
+
+// podNetNS reports whether container Pods get a shared network namespace
+// made by the agent (it needs root).
+func (a *Agent) podNetNS() bool {
+	_, ok := a.cfg.Runtimes[RuntimeContainer]
+	return ok && !a.cfg.DisablePodNetNS && os.Geteuid() == 0
 }
 
 // ensureWaiter starts, once per container ID, a goroutine that waits for

@@ -105,7 +105,7 @@ func TestContainerRunToCompletion(t *testing.T) {
 	c := newCtrEnv(t)
 	e := newEnv(t)
 	cleanupContainers(t, c.rt)
-	e.startAgent(t, t.TempDir(), map[string]runtimes.Runtime{"container": c.rt}, nil)
+	e.startAgent(t, dataDir(t), map[string]runtimes.Runtime{"container": c.rt}, nil)
 
 	e.create(t, c.pod("ok", types.RestartPolicyNever, []string{"exit", "0"}))
 	e.create(t, c.pod("bad", types.RestartPolicyNever, []string{"exit", "7"}))

@@ -224,6 +224,13 @@ func (f *fakeRuntime) Exec(ctx context.Context, id string, opts runtimes.ExecOpt
 	return fn(id, opts.Command), nil
 }
 
+// created returns how many containers of that name were created.
+func (f *fakeRuntime) created(name string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.creates[name]
+}
+
 // count returns how many containers the runtime holds in each state.
 func (f *fakeRuntime) count() (running, exited int) {
 	f.mu.Lock()

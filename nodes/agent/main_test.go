@@ -7,10 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/wharfhq/wharf/api/types"
 	"github.com/wharfhq/wharf/nodes/agent"
@@ -73,10 +77,16 @@ type running struct {
 	a      *agent.Agent
 	cancel context.CancelFunc
 	done   chan error
+	once   sync.Once
 }
 
 // stop ends the agent and waits for Run to return.
 func (r *running) stop(t testing.TB) {
+	t.Helper()
+	r.once.Do(func() { r.stopOnce(t) })
+}
+
+func (r *running) stopOnce(t testing.TB) {
 	t.Helper()
 	r.cancel()
 	select {
@@ -85,7 +95,8 @@ func (r *running) stop(t testing.TB) {
 			t.Errorf("Run: %v", err)
 		}
 	case <-time.After(30 * time.Second):
-		t.Fatal("agent did not stop")
+		buf := make([]byte, 1<<20)
+		t.Fatalf("agent did not stop:\n%s", buf[:runtime.Stack(buf, true)])
 	}
 }
 
@@ -103,6 +114,11 @@ func (e *env) startAgent(t testing.TB, dataDir string, rts map[string]runtimes.R
 		BackoffMax:  400 * time.Millisecond,
 		Resync:      time.Second,
 	}
+	for _, rt := range rts {
+		if _, fake := rt.(*fakeRuntime); fake {
+			cfg.DisablePodNetNS = true // nothing runs in it
+		}
+	}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -113,14 +129,22 @@ func (e *env) startAgent(t testing.TB, dataDir string, rts map[string]runtimes.R
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{a: a, cancel: cancel, done: make(chan error, 1)}
 	go func() { r.done <- a.Run(ctx) }()
+	t.Cleanup(func() { r.stop(t) })
+	return r
+}
+
+// dataDir is an agent data dir whose Pod network namespaces are
+// unmounted when the test ends, before the directory is removed.
+func dataDir(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
 	t.Cleanup(func() {
-		select {
-		case <-r.done:
-		default:
-			r.stop(t)
+		ents, _ := os.ReadDir(filepath.Join(dir, "netns"))
+		for _, e := range ents {
+			_ = unix.Unmount(filepath.Join(dir, "netns", e.Name()), unix.MNT_DETACH)
 		}
 	})
-	return r
+	return dir
 }
 
 // pod is a Pod bound to the test node with one container per args list.

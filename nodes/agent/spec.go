@@ -20,7 +20,7 @@ import (
 var ErrConfigSource = errors.New("missing configuration source")
 
 // buildSpec turns a Pod's container into a runtime Spec.
-func (a *Agent) buildSpec(pod *types.Pod, c *types.Container, init bool, restart int32, mounts map[string]string) (*runtimes.Spec, error) {
+func (a *Agent) buildSpec(pod *types.Pod, c *types.Container, init bool, restart int32, mounts map[string]string, netns string) (*runtimes.Spec, error) {
 	env, err := a.resolveEnv(pod, c)
 	if err != nil {
 		return nil, err
@@ -48,6 +48,7 @@ func (a *Agent) buildSpec(pod *types.Pod, c *types.Container, init bool, restart
 		WorkingDir: c.WorkingDir,
 		Hostname:   podHostname(pod),
 		Labels:     containerLabels(pod, c.Name, init, restart),
+		NetNSPath:  netns,
 	}
 	if spec.PullPolicy == "" {
 		spec.PullPolicy = string(types.PullIfNotPresent)

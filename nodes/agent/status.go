@@ -62,8 +62,8 @@ func (a *Agent) containerStatus(pod *types.Pod, c *types.Container, list []*inst
 	}
 	switch latest.info.State {
 	case runtimes.StateRunning:
-		t := true
-		cs.Started = &t
+		started := a.started(c, latest)
+		cs.Started = &started
 		cs.State.Running = &types.ContainerStateRunning{StartedAt: sec(latest.info.StartedAt)}
 		cs.Ready = a.ready(pod, c, latest)
 	case runtimes.StateCreated:
@@ -165,7 +165,7 @@ func (a *Agent) failedStatus(pod *types.Pod, mine map[string][]*instance, reason
 		t := sec(now)
 		startTime = &t
 	}
-	s := a.buildStatus(pod, mine, &podState{waiting: map[string]*waitInfo{}}, startTime, false, false, now)
+	s := a.buildStatus(pod, mine, &podState{waiting: map[string]*waitInfo{}, probeKilled: map[string]bool{}}, startTime, false, false, now)
 	s.Phase, s.Reason, s.Message = types.PodFailed, reason, msg
 	for i := range s.Conditions {
 		switch s.Conditions[i].Type {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -33,6 +34,9 @@ type podState struct {
 	mu sync.Mutex
 	// waiting is the last failure to start each container, by name.
 	waiting map[string]*waitInfo
+	// probeKilled marks container IDs stopped for failing a probe: their
+	// exit counts as a failure whatever its code.
+	probeKilled map[string]bool
 }
 
 // waitInfo is why a container is not running, and when to try again.
@@ -48,7 +52,7 @@ func (a *Agent) state(uid string) *podState {
 	defer a.mu.Unlock()
 	st, ok := a.states[uid]
 	if !ok {
-		st = &podState{waiting: map[string]*waitInfo{}}
+		st = &podState{waiting: map[string]*waitInfo{}, probeKilled: map[string]bool{}}
 		a.states[uid] = st
 	}
 	return st
@@ -114,6 +118,9 @@ func (a *Agent) sync(ctx context.Context, key string) error {
 	if pod.Status.Phase == types.PodSucceeded || pod.Status.Phase == types.PodFailed {
 		// A finished Pod keeps its containers (for logs) but runs nothing.
 		a.stopAll(ctx, pod, mine, 0)
+		if err := a.removeNetNS(pod.UID); err != nil {
+			a.log.Warn("remove network namespace", "pod", key, "err", err)
+		}
 		return nil
 	}
 	for _, list := range mine {
@@ -135,6 +142,17 @@ func (a *Agent) sync(ctx context.Context, key string) error {
 	return nil
 }
 
+// podSync is one sync of one Pod.
+type podSync struct {
+	pod    *types.Pod
+	rt     runtimes.Runtime
+	mounts map[string]string // volume name -> host path
+	netns  string            // network namespace path, "" for a fresh one
+	st     *podState
+	plan   *plan
+	now    time.Time
+}
+
 // reconcile starts what should run and returns the Pod's new status.
 func (a *Agent) reconcile(ctx context.Context, pod *types.Pod, mine map[string][]*instance, p *plan) (*types.PodStatus, error) {
 	now := a.cfg.Now()
@@ -149,7 +167,7 @@ func (a *Agent) reconcile(ctx context.Context, pod *types.Pod, mine map[string][
 	}
 	startTime := pod.Status.StartTime
 	if startTime == nil {
-		t := types.NewTime(now.UTC().Truncate(time.Second))
+		t := sec(now)
 		startTime = &t
 	}
 	if d := pod.Spec.ActiveDeadlineSeconds; d != nil {
@@ -163,11 +181,25 @@ func (a *Agent) reconcile(ctx context.Context, pod *types.Pod, mine map[string][
 		}
 		p.after(end.Sub(now))
 	}
+	ps := &podSync{pod: pod, rt: rt, st: st, plan: p, now: now}
 
-	mounts, mountErr := a.setupVolumes(pod)
-	if mountErr != nil {
-		a.events.warn(pod, "", "FailedMount", mountErr.Error())
+	var setupErr error
+	ps.mounts, setupErr = a.setupVolumes(pod)
+	if setupErr != nil {
+		a.events.warn(pod, "", "FailedMount", setupErr.Error())
 		p.after(2 * time.Second)
+	}
+	if rt.Name() == RuntimeContainer {
+		switch {
+		case pod.Spec.HostNetwork:
+			ps.netns = fmt.Sprintf("/proc/%d/ns/net", os.Getpid())
+		case a.podNetNS() && setupErr == nil:
+			ps.netns, setupErr = a.ensureNetNS(pod.UID)
+			if setupErr != nil {
+				a.events.warn(pod, "", "FailedCreatePodSandBox", setupErr.Error())
+				p.after(2 * time.Second)
+			}
+		}
 	}
 
 	// Init containers, in order, each to success.
@@ -180,11 +212,11 @@ func (a *Agent) reconcile(ctx context.Context, pod *types.Pod, mine map[string][
 			continue
 		}
 		initDone = false
-		if mountErr != nil {
+		if setupErr != nil {
 			break
 		}
 		if len(list) == 0 {
-			a.startContainer(ctx, pod, rt, c, true, 0, mounts, st, p, now)
+			a.startContainer(ctx, ps, c, true, 0)
 			break
 		}
 		latest := list[0]
@@ -198,33 +230,59 @@ func (a *Agent) reconcile(ctx context.Context, pod *types.Pod, mine map[string][
 			initFailed = true
 			break
 		}
-		a.restartAfterBackoff(ctx, pod, rt, c, true, latest, mounts, st, p, now)
+		a.restartAfterBackoff(ctx, ps, c, true, latest)
 		break
 	}
-	if initDone && mountErr == nil {
+	if initDone && setupErr == nil {
 		for i := range pod.Spec.Containers {
 			c := &pod.Spec.Containers[i]
 			list := mine[c.Name]
 			if len(list) == 0 {
-				a.startContainer(ctx, pod, rt, c, false, 0, mounts, st, p, now)
+				a.startContainer(ctx, ps, c, false, 0)
 				continue
 			}
 			latest := list[0]
+			if latest.info.State == runtimes.StateRunning {
+				kind, bad := a.unhealthy(c, latest)
+				if !bad {
+					continue
+				}
+				a.killUnhealthy(ctx, pod, c, latest, kind)
+				st.probeKilled[latest.info.ID] = true
+				info, err := latest.rt.Inspect(ctx, latest.info.ID)
+				if err != nil || info.State != runtimes.StateExited {
+					p.after(100 * time.Millisecond)
+					continue
+				}
+				latest.info = info
+			}
 			switch latest.info.State {
 			case runtimes.StateCreated:
 				a.startCreated(ctx, pod, c, latest, st, p)
 			case runtimes.StateExited:
-				if shouldRestart(pod.Spec.RestartPolicy, latest.info.Exit) {
-					a.restartAfterBackoff(ctx, pod, rt, c, false, latest, mounts, st, p, now)
+				if st.probeKilled[latest.info.ID] && pod.Spec.RestartPolicy != types.RestartPolicyNever ||
+					shouldRestart(pod.Spec.RestartPolicy, latest.info.Exit) {
+					a.restartAfterBackoff(ctx, ps, c, false, latest)
 				}
 			}
 		}
 	}
 	// What was started changed the picture: read it again.
 	mine, _ = a.podContainers(ctx, pod.Namespace, pod.Name, pod.UID)
+	key := sdk.KeyFunc(pod)
+	for i := range pod.Spec.Containers {
+		c := &pod.Spec.Containers[i]
+		for j, inst := range mine[c.Name] {
+			if j == 0 && inst.info.State == runtimes.StateRunning {
+				a.ensureProbes(pod, c, inst)
+			} else {
+				a.stopProbes(inst.info.ID)
+			}
+		}
+	}
 	for _, list := range mine {
 		for _, c := range list {
-			a.ensureWaiter(c.rt, c.info, sdk.KeyFunc(pod))
+			a.ensureWaiter(c.rt, c.info, key)
 		}
 	}
 	return a.buildStatus(pod, mine, st, startTime, initDone, initFailed, now), nil
@@ -244,8 +302,8 @@ func shouldRestart(policy types.RestartPolicy, exit *runtimes.ExitStatus) bool {
 
 // restartAfterBackoff starts the next instance of an exited container once
 // its crash-loop back-off, counted from its exit, has passed.
-func (a *Agent) restartAfterBackoff(ctx context.Context, pod *types.Pod, rt runtimes.Runtime, c *types.Container, init bool,
-	latest *instance, mounts map[string]string, st *podState, p *plan, now time.Time) {
+func (a *Agent) restartAfterBackoff(ctx context.Context, ps *podSync, c *types.Container, init bool, latest *instance) {
+	pod, st, p, now := ps.pod, ps.st, ps.plan, ps.now
 	finished := latest.info.CreatedAt
 	if latest.info.Exit != nil && !latest.info.Exit.FinishedAt.IsZero() {
 		finished = latest.info.Exit.FinishedAt
@@ -260,19 +318,19 @@ func (a *Agent) restartAfterBackoff(ctx context.Context, pod *types.Pod, rt runt
 		p.after(wait)
 		return
 	}
-	a.startContainer(ctx, pod, rt, c, init, latest.restart+1, mounts, st, p, now)
+	a.startContainer(ctx, ps, c, init, latest.restart+1)
 }
 
 // startContainer pulls, creates and starts one container instance. A
 // failure is recorded as the container's waiting reason and retried later.
-func (a *Agent) startContainer(ctx context.Context, pod *types.Pod, rt runtimes.Runtime, c *types.Container, init bool,
-	restart int32, mounts map[string]string, st *podState, p *plan, now time.Time) {
+func (a *Agent) startContainer(ctx context.Context, ps *podSync, c *types.Container, init bool, restart int32) {
+	pod, rt, st, p, now := ps.pod, ps.rt, ps.st, ps.plan, ps.now
 	if w := st.waiting[c.Name]; w != nil && (w.reason == ReasonImagePullBackOff || w.reason == ReasonErrImagePull) && now.Before(w.retryAt) {
 		w.reason = ReasonImagePullBackOff
 		p.after(w.retryAt.Sub(now))
 		return
 	}
-	spec, err := a.buildSpec(pod, c, init, restart, mounts)
+	spec, err := a.buildSpec(pod, c, init, restart, ps.mounts, ps.netns)
 	if err != nil {
 		a.setWaiting(pod, c, st, p, now, ReasonCreateContainerConfig, err.Error(), "Failed", "Error: "+err.Error())
 		return
@@ -363,6 +421,7 @@ func (a *Agent) removeContainer(ctx context.Context, c *instance, grace time.Dur
 	if err := c.rt.Remove(ctx, c.info.ID); err != nil && !errors.Is(err, runtimes.ErrNotFound) {
 		a.log.Warn("remove container", "id", c.info.ID, "err", err)
 	}
+	a.stopProbes(c.info.ID)
 }
 
 // stopAll stops every running container of a Pod, in parallel, each
@@ -415,9 +474,7 @@ func (a *Agent) terminate(ctx context.Context, pod *types.Pod, mine map[string][
 			a.removeContainer(ctx, c, 0)
 		}
 	}
-	if err := a.vols.TearDown(pod.UID); err != nil {
-		a.log.Warn("remove volumes", "pod", sdk.KeyFunc(pod), "err", err)
-	}
+	a.releasePod(pod)
 	zero := int64(0)
 	err := sdk.Typed[*types.Pod](a.client).Namespace(pod.Namespace).Delete(ctx, pod.Name, types.DeleteOptions{
 		GracePeriodSeconds: &zero,
@@ -428,6 +485,16 @@ func (a *Agent) terminate(ctx context.Context, pod *types.Pod, mine map[string][
 	}
 	a.forget(pod.UID)
 	return nil
+}
+
+// releasePod removes what the node held for a Pod besides containers.
+func (a *Agent) releasePod(pod *types.Pod) {
+	if err := a.vols.TearDown(pod.UID); err != nil {
+		a.log.Warn("remove volumes", "pod", sdk.KeyFunc(pod), "err", err)
+	}
+	if err := a.removeNetNS(pod.UID); err != nil {
+		a.log.Warn("remove network namespace", "pod", sdk.KeyFunc(pod), "err", err)
+	}
 }
 
 // runtimeFor picks the Pod's runtime: spec.runtimeClassName "wasm", or a

@@ -1,10 +1,13 @@
 package agent_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/wharfhq/wharf/api/types"
+	"github.com/wharfhq/wharf/nodes/agent"
 	"github.com/wharfhq/wharf/runtimes"
+	"github.com/wharfhq/wharf/sdk"
 )
 
 func TestRunToCompletion(t *testing.T) {
@@ -74,5 +77,196 @@ func TestRunningAndReady(t *testing.T) {
 	}
 	if running, _ := rt.count(); running != 2 {
 		t.Errorf("running containers = %d, want 2", running)
+	}
+}
+
+func TestRestartPolicies(t *testing.T) {
+	e := newEnv(t)
+	rt := newFake("container")
+	e.startAgent(t, t.TempDir(), map[string]runtimes.Runtime{"container": rt}, nil)
+
+	t.Run("Always restarts a crashing container with back-off", func(t *testing.T) {
+		e.create(t, pod("crash", types.RestartPolicyAlways, []string{"exit", "1"}))
+		p := e.waitPod(t, "crash", "CrashLoopBackOff after 3 restarts", func(p *types.Pod) bool {
+			if p == nil || len(p.Status.ContainerStatuses) == 0 {
+				return false
+			}
+			cs := p.Status.ContainerStatuses[0]
+			return cs.RestartCount >= 3 && cs.State.Waiting != nil && cs.State.Waiting.Reason == "CrashLoopBackOff"
+		})
+		cs := p.Status.ContainerStatuses[0]
+		if last := cs.LastTerminationState.Terminated; last == nil || last.ExitCode != 1 || last.Reason != "Error" {
+			t.Errorf("lastState = %+v", cs.LastTerminationState)
+		}
+		if !strings.Contains(cs.State.Waiting.Message, "back-off") {
+			t.Errorf("waiting message = %q", cs.State.Waiting.Message)
+		}
+		if p.Status.Phase != types.PodRunning {
+			t.Errorf("phase = %s, want Running (restartPolicy Always)", p.Status.Phase)
+		}
+		e.waitEvent(t, "crash", "Warning BackOff: Back-off restarting failed container c0")
+	})
+	t.Run("OnFailure restarts until success", func(t *testing.T) {
+		// The first instance fails; the fake's exit code comes from args,
+		// so the Pod keeps failing: restarts must grow and the phase stay
+		// Running.
+		e.create(t, pod("onfail", types.RestartPolicyOnFailure, []string{"exit", "2"}))
+		e.waitPod(t, "onfail", "2 restarts", func(p *types.Pod) bool {
+			return p != nil && len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].RestartCount >= 2 &&
+				p.Status.Phase == types.PodRunning
+		})
+	})
+	t.Run("Always restarts a container that exited 0", func(t *testing.T) {
+		e.create(t, pod("done", types.RestartPolicyAlways, []string{"exit", "0"}))
+		e.waitPod(t, "done", "restarted", func(p *types.Pod) bool {
+			return p != nil && len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].RestartCount >= 1
+		})
+	})
+	t.Run("old instances are pruned", func(t *testing.T) {
+		e.waitPod(t, "crash", "5 restarts", func(p *types.Pod) bool {
+			return p != nil && p.Status.ContainerStatuses[0].RestartCount >= 5
+		})
+		infos, _ := rt.List(t.Context())
+		n := 0
+		for _, i := range infos {
+			if i.Labels[agent.LabelPodName] == "crash" {
+				n++
+			}
+		}
+		if n > 2 {
+			t.Errorf("%d instances of crash kept, want at most 2 (current and previous)", n)
+		}
+	})
+}
+
+func TestInitContainers(t *testing.T) {
+	e := newEnv(t)
+	rt := newFake("container")
+	e.startAgent(t, t.TempDir(), map[string]runtimes.Runtime{"container": rt}, nil)
+
+	t.Run("in order then app", func(t *testing.T) {
+		p := pod("init", types.RestartPolicyNever, []string{"exit", "0"})
+		p.Spec.InitContainers = []types.Container{
+			{Name: "i0", Image: "example.com/init:v1", Args: []string{"exit", "0"}},
+			{Name: "i1", Image: "example.com/init:v1", Args: []string{"sleep", "50ms"}},
+		}
+		e.create(t, p)
+		got := e.waitPod(t, "init", "Succeeded", phase(types.PodSucceeded))
+		if len(got.Status.InitContainerStatuses) != 2 {
+			t.Fatalf("initContainerStatuses = %+v", got.Status.InitContainerStatuses)
+		}
+		for _, cs := range got.Status.InitContainerStatuses {
+			if cs.State.Terminated == nil || cs.State.Terminated.ExitCode != 0 || !cs.Ready {
+				t.Errorf("init %s: %+v", cs.Name, cs)
+			}
+		}
+		i1, _ := rt.Inspect(t.Context(), got.UID+"-i1-0")
+		c0, _ := rt.Inspect(t.Context(), got.UID+"-c0-0")
+		if i1.Exit == nil || c0.StartedAt.Before(i1.Exit.FinishedAt) {
+			t.Errorf("app started %v before init i1 finished (%+v)", c0.StartedAt, i1.Exit)
+		}
+	})
+	t.Run("failing init with Never fails the pod", func(t *testing.T) {
+		p := pod("initfail", types.RestartPolicyNever, []string{"exit", "0"})
+		p.Spec.InitContainers = []types.Container{{Name: "i0", Image: "example.com/init:v1", Args: []string{"exit", "4"}}}
+		e.create(t, p)
+		got := e.waitPod(t, "initfail", "Failed", phase(types.PodFailed))
+		if cs := got.Status.ContainerStatuses[0]; cs.State.Waiting == nil || cs.State.Waiting.Reason != "PodInitializing" {
+			t.Errorf("app container = %+v, want waiting PodInitializing", cs.State)
+		}
+		if rt.created("c0") != 1 { // only the "init" pod's c0
+			t.Errorf("app container created %d times", rt.created("c0"))
+		}
+	})
+	t.Run("failing init with Always is retried", func(t *testing.T) {
+		p := pod("initretry", types.RestartPolicyAlways, []string{"serve"})
+		p.Spec.InitContainers = []types.Container{{Name: "ir", Image: "example.com/init:v1", Args: []string{"exit", "1"}}}
+		e.create(t, p)
+		got := e.waitPod(t, "initretry", "init restarted", func(p *types.Pod) bool {
+			return p != nil && len(p.Status.InitContainerStatuses) == 1 && p.Status.InitContainerStatuses[0].RestartCount >= 2
+		})
+		if got.Status.Phase != types.PodPending || cond(got, types.PodInitialized) != types.ConditionFalse {
+			t.Errorf("phase %s, Initialized %s", got.Status.Phase, cond(got, types.PodInitialized))
+		}
+	})
+}
+
+func TestFailuresShownInStatus(t *testing.T) {
+	e := newEnv(t)
+	rt := newFake("container")
+	wasm := newFake("wasm")
+	e.startAgent(t, t.TempDir(), map[string]runtimes.Runtime{"container": rt, "wasm": wasm}, nil)
+
+	t.Run("image pull", func(t *testing.T) {
+		p := pod("nopull", types.RestartPolicyAlways, []string{"serve"})
+		p.Spec.Containers[0].Image = "example.com/missing:v1"
+		e.create(t, p)
+		e.waitPod(t, "nopull", "ImagePullBackOff", func(p *types.Pod) bool {
+			if p == nil || len(p.Status.ContainerStatuses) == 0 {
+				return false
+			}
+			w := p.Status.ContainerStatuses[0].State.Waiting
+			return w != nil && w.Reason == "ImagePullBackOff" && strings.Contains(w.Message, "manifest unknown")
+		})
+		e.waitEvent(t, "nopull", `Warning Failed: Failed to pull image "example.com/missing:v1"`)
+	})
+	t.Run("wasm trap", func(t *testing.T) {
+		p := pod("trap", types.RestartPolicyNever, []string{"trap", "wasm error: unreachable"})
+		w := "wasm"
+		p.Spec.RuntimeClassName = &w
+		e.create(t, p)
+		got := e.waitPod(t, "trap", "Failed", phase(types.PodFailed))
+		term := got.Status.ContainerStatuses[0].State.Terminated
+		if term == nil || term.Reason != "Error" || term.Message != "wasm error: unreachable" ||
+			!strings.HasPrefix(got.Status.ContainerStatuses[0].ContainerID, "wasm://") {
+			t.Errorf("status = %+v", got.Status.ContainerStatuses[0])
+		}
+	})
+	t.Run("runtime not on node", func(t *testing.T) {
+		p := pod("nort", types.RestartPolicyNever, []string{"exit", "0"})
+		h := "gvisor"
+		p.Spec.RuntimeClassName = &h
+		if _, err := sdk.Typed[*types.RuntimeClass](e.client).Create(t.Context(),
+			&types.RuntimeClass{ObjectMeta: types.ObjectMeta{Name: "gvisor"}, Handler: "runsc"}); err != nil {
+			t.Fatal(err)
+		}
+		e.create(t, p)
+		got := e.waitPod(t, "nort", "Failed", phase(types.PodFailed))
+		if got.Status.Reason != "RuntimeUnavailable" || !strings.Contains(got.Status.Message, `"runsc" runtime`) {
+			t.Errorf("reason %q message %q", got.Status.Reason, got.Status.Message)
+		}
+	})
+	t.Run("active deadline", func(t *testing.T) {
+		p := pod("deadline", types.RestartPolicyNever, []string{"serve"})
+		d := int64(1)
+		p.Spec.ActiveDeadlineSeconds = &d
+		e.create(t, p)
+		got := e.waitPod(t, "deadline", "Failed", phase(types.PodFailed))
+		if got.Status.Reason != "DeadlineExceeded" {
+			t.Errorf("reason %q message %q", got.Status.Reason, got.Status.Message)
+		}
+		if running, _ := rt.count(); running != 0 {
+			// nopull never started; the deadline pod must be stopped
+			t.Errorf("%d containers still running", running)
+		}
+	})
+}
+
+func TestRuntimeClassHandler(t *testing.T) {
+	e := newEnv(t)
+	rt := newFake("container")
+	wasm := newFake("wasm")
+	if _, err := sdk.Typed[*types.RuntimeClass](e.client).Create(t.Context(),
+		&types.RuntimeClass{ObjectMeta: types.ObjectMeta{Name: "spin"}, Handler: "wasm"}); err != nil {
+		t.Fatal(err)
+	}
+	e.startAgent(t, t.TempDir(), map[string]runtimes.Runtime{"container": rt, "wasm": wasm}, nil)
+	p := pod("spin", types.RestartPolicyNever, []string{"exit", "0"})
+	h := "spin"
+	p.Spec.RuntimeClassName = &h
+	e.create(t, p)
+	e.waitPod(t, "spin", "Succeeded", phase(types.PodSucceeded))
+	if wasm.created("c0") != 1 || rt.created("c0") != 0 {
+		t.Errorf("creates: wasm %d container %d", wasm.created("c0"), rt.created("c0"))
 	}
 }

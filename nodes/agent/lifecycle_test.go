@@ -1,0 +1,276 @@
+package agent_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wharfhq/wharf/api/types"
+	"github.com/wharfhq/wharf/runtimes"
+	"github.com/wharfhq/wharf/sdk"
+)
+
+func TestGracefulDeletion(t *testing.T) {
+	e := newEnv(t)
+	rt := newFake("container")
+	e.startAgent(t, t.TempDir(), map[string]runtimes.Runtime{"container": rt}, nil)
+	p := pod("web", types.RestartPolicyAlways, []string{"serve"})
+	p.Spec.Containers[0].Lifecycle = &types.Lifecycle{PreStop: &types.LifecycleHandler{
+		Exec: &types.ExecAction{Command: []string{"/bin/drain"}}}}
+	created := e.create(t, p)
+	e.waitPod(t, "web", "Running", phase(types.PodRunning))
+
+	grace := int64(30)
+	if err := e.pods.Delete(t.Context(), "web", types.DeleteOptions{GracePeriodSeconds: &grace}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitPod(t, "web", "gone", func(p *types.Pod) bool { return p == nil })
+	if running, exited := rt.count(); running != 0 || exited != 0 {
+		t.Errorf("after delete: %d running, %d exited containers left", running, exited)
+	}
+	rt.mu.Lock()
+	execs, stops := slices.Clone(rt.execs), slices.Clone(rt.stops)
+	rt.mu.Unlock()
+	id := created.UID + "-c0-0"
+	if !slices.Contains(execs, id+": /bin/drain") {
+		t.Errorf("preStop hook not run; execs %v", execs)
+	}
+	if !slices.Contains(stops, id) {
+		t.Errorf("container not stopped; stops %v", stops)
+	}
+	e.waitEvent(t, "web", "Normal Killing: Stopping container c0")
+}
+
+func TestAdoptionAfterRestart(t *testing.T) {
+	e := newEnv(t)
+	rt := newFake("container")
+	dir := t.TempDir()
+	first := e.startAgent(t, dir, map[string]runtimes.Runtime{"container": rt}, nil)
+	e.create(t, pod("keep", types.RestartPolicyAlways, []string{"serve"}, []string{"serve"}))
+	e.create(t, pod("drop", types.RestartPolicyAlways, []string{"serve"}))
+	e.waitPod(t, "keep", "Running", phase(types.PodRunning))
+	e.waitPod(t, "drop", "Running", phase(types.PodRunning))
+	first.stop(t)
+
+	// While no agent runs, one Pod goes away for good.
+	zero := int64(0)
+	if err := e.pods.Delete(t.Context(), "drop", types.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitPod(t, "drop", "gone", func(p *types.Pod) bool { return p == nil })
+	if running, _ := rt.count(); running != 3 {
+		t.Fatalf("running = %d before restart, want 3 (the agent leaves containers running)", running)
+	}
+
+	e.startAgent(t, dir, map[string]runtimes.Runtime{"container": rt}, nil)
+	e.waitPod(t, "keep", "still Running", phase(types.PodRunning))
+	waitFor(t, "orphan of drop removed", func() bool {
+		running, _ := rt.count()
+		return running == 2
+	})
+	if n := rt.created("c0"); n != 2 { // keep/c0 and drop/c0, once each
+		t.Errorf("c0 created %d times, want 2: the new agent must adopt, not duplicate", n)
+	}
+	p, _ := e.pods.Get(t.Context(), "keep")
+	for _, cs := range p.Status.ContainerStatuses {
+		if cs.RestartCount != 0 || cs.State.Running == nil {
+			t.Errorf("%s after adoption: %+v", cs.Name, cs)
+		}
+	}
+}
+
+func TestConfigSources(t *testing.T) {
+	e := newEnv(t)
+	rt := newFake("container")
+	e.startAgent(t, t.TempDir(), map[string]runtimes.Runtime{"container": rt}, nil)
+
+	p := pod("cfg", types.RestartPolicyAlways, []string{"serve", "$(GREETING)", "$$(GREETING)", "$(UNSET)"})
+	opt := true
+	p.Annotations = map[string]string{"team": "blue"}
+	p.Spec.ServiceAccountName = "default"
+	p.Spec.Containers[0].Resources.Limits = types.ResourceList{types.ResourceMemory: types.MustParse("64Mi"), types.ResourceCPU: types.MustParse("250m")}
+	p.Spec.Containers[0].EnvFrom = []types.EnvFromSource{
+		{ConfigMapRef: &types.ConfigMapEnvSource{LocalObjectReference: types.LocalObjectReference{Name: "settings"}}, Prefix: "CFG_"},
+		{SecretRef: &types.SecretEnvSource{LocalObjectReference: types.LocalObjectReference{Name: "absent"}, Optional: &opt}},
+	}
+	p.Spec.Containers[0].Env = []types.EnvVar{
+		{Name: "NAME", ValueFrom: &types.EnvVarSource{FieldRef: &types.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+		{Name: "NS", ValueFrom: &types.EnvVarSource{FieldRef: &types.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
+		{Name: "APP", ValueFrom: &types.EnvVarSource{FieldRef: &types.ObjectFieldSelector{FieldPath: "metadata.labels['app']"}}},
+		{Name: "TEAM", ValueFrom: &types.EnvVarSource{FieldRef: &types.ObjectFieldSelector{FieldPath: "metadata.annotations['team']"}}},
+		{Name: "NODE", ValueFrom: &types.EnvVarSource{FieldRef: &types.ObjectFieldSelector{FieldPath: "spec.nodeName"}}},
+		{Name: "SA", ValueFrom: &types.EnvVarSource{FieldRef: &types.ObjectFieldSelector{FieldPath: "spec.serviceAccountName"}}},
+		{Name: "HOST_IP", ValueFrom: &types.EnvVarSource{FieldRef: &types.ObjectFieldSelector{FieldPath: "status.hostIP"}}},
+		{Name: "MEM", ValueFrom: &types.EnvVarSource{ResourceFieldRef: &types.ResourceFieldSelector{Resource: "limits.memory", Divisor: ptr(types.MustParse("1Mi"))}}},
+		{Name: "CPU_M", ValueFrom: &types.EnvVarSource{ResourceFieldRef: &types.ResourceFieldSelector{Resource: "limits.cpu", Divisor: ptr(types.MustParse("1m"))}}},
+		{Name: "GREETING", ValueFrom: &types.EnvVarSource{ConfigMapKeyRef: &types.ConfigMapKeySelector{
+			LocalObjectReference: types.LocalObjectReference{Name: "settings"}, Key: "greeting"}}},
+		{Name: "TOKEN", ValueFrom: &types.EnvVarSource{SecretKeyRef: &types.SecretKeySelector{
+			LocalObjectReference: types.LocalObjectReference{Name: "creds"}, Key: "token"}}},
+		{Name: "OPTIONAL", ValueFrom: &types.EnvVarSource{SecretKeyRef: &types.SecretKeySelector{
+			LocalObjectReference: types.LocalObjectReference{Name: "creds"}, Key: "nope", Optional: &opt}}},
+		{Name: "MSG", Value: "$(GREETING), $(NAME)!"},
+	}
+	e.create(t, p)
+
+	// Neither the ConfigMap nor the Secret exists yet: the container waits.
+	e.waitPod(t, "cfg", "CreateContainerConfigError", func(p *types.Pod) bool {
+		if p == nil || len(p.Status.ContainerStatuses) == 0 {
+			return false
+		}
+		w := p.Status.ContainerStatuses[0].State.Waiting
+		return w != nil && w.Reason == "CreateContainerConfigError" && strings.Contains(w.Message, `configmap "settings" not found`)
+	})
+	e.waitEvent(t, "cfg", `Warning Failed: Error: configmap "settings" not found`)
+
+	ctx := t.Context()
+	if _, err := sdk.Typed[*types.ConfigMap](e.client).Namespace("default").Create(ctx, &types.ConfigMap{
+		ObjectMeta: types.ObjectMeta{Name: "settings"}, Data: map[string]string{"greeting": "hello", "level": "3"}}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitPod(t, "cfg", "secret missing", func(p *types.Pod) bool {
+		w := p.Status.ContainerStatuses[0].State.Waiting
+		return w != nil && strings.Contains(w.Message, `secret "creds" not found`)
+	})
+	if _, err := sdk.Typed[*types.Secret](e.client).Namespace("default").Create(ctx, &types.Secret{
+		ObjectMeta: types.ObjectMeta{Name: "creds"}, Data: map[string][]byte{"token": []byte("s3cret")}}); err != nil {
+		t.Fatal(err)
+	}
+	got := e.waitPod(t, "cfg", "Running", phase(types.PodRunning))
+	spec, ok := rt.spec("c0")
+	if !ok {
+		t.Fatal("no c0 container")
+	}
+	env := map[string]string{}
+	for _, v := range spec.Env {
+		env[v.Name] = v.Value
+	}
+	want := map[string]string{
+		"CFG_greeting": "hello", "CFG_level": "3", "NAME": "cfg", "NS": "default", "APP": "cfg", "TEAM": "blue",
+		"NODE": nodeName, "SA": "default", "HOST_IP": "10.0.0.1", "MEM": "64", "CPU_M": "250",
+		"GREETING": "hello", "TOKEN": "s3cret", "MSG": "hello, cfg!",
+	}
+	for k, v := range want {
+		if env[k] != v {
+			t.Errorf("env %s = %q, want %q", k, env[k], v)
+		}
+	}
+	if _, ok := env["OPTIONAL"]; ok {
+		t.Errorf("optional missing key set: %q", env["OPTIONAL"])
+	}
+	if wantArgs := []string{"serve", "hello", "$(GREETING)", "$(UNSET)"}; !slices.Equal(spec.Args, wantArgs) {
+		t.Errorf("args = %q, want %q", spec.Args, wantArgs)
+	}
+	if spec.Resources.MemoryLimitBytes != 64<<20 || spec.Resources.CPUMillis != 250 {
+		t.Errorf("resources = %+v", spec.Resources)
+	}
+	if got.Status.QOSClass != types.PodQOSGuaranteed { // requests default to limits
+		t.Errorf("qosClass = %q", got.Status.QOSClass)
+	}
+}
+
+func TestProbes(t *testing.T) {
+	e := newEnv(t)
+	rt := newFake("container")
+	var healthy, ready atomic.Bool
+	healthy.Store(true)
+	rt.execFunc = func(id string, cmd []string) int {
+		switch cmd[0] {
+		case "live":
+			if healthy.Load() {
+				return 0
+			}
+		case "ready":
+			if ready.Load() {
+				return 0
+			}
+		}
+		return 1
+	}
+	e.startAgent(t, t.TempDir(), map[string]runtimes.Runtime{"container": rt}, nil)
+	p := pod("probed", types.RestartPolicyAlways, []string{"serve"})
+	p.Spec.Containers[0].LivenessProbe = &types.Probe{ProbeHandler: types.ProbeHandler{Exec: &types.ExecAction{Command: []string{"live"}}},
+		PeriodSeconds: 1, FailureThreshold: 1}
+	p.Spec.Containers[0].ReadinessProbe = &types.Probe{ProbeHandler: types.ProbeHandler{Exec: &types.ExecAction{Command: []string{"ready"}}},
+		PeriodSeconds: 1}
+	e.create(t, p)
+
+	got := e.waitPod(t, "probed", "Running", phase(types.PodRunning))
+	if cond(got, types.PodReady) == types.ConditionTrue {
+		t.Fatal("Ready before the readiness probe passed")
+	}
+	ready.Store(true)
+	e.waitPod(t, "probed", "Ready", func(p *types.Pod) bool { return cond(p, types.PodReady) == types.ConditionTrue })
+	ready.Store(false)
+	e.waitPod(t, "probed", "not Ready", func(p *types.Pod) bool {
+		return cond(p, types.PodReady) == types.ConditionFalse && !p.Status.ContainerStatuses[0].Ready
+	})
+
+	healthy.Store(false)
+	got = e.waitPod(t, "probed", "restarted by liveness", func(p *types.Pod) bool {
+		return p.Status.ContainerStatuses[0].RestartCount >= 1
+	})
+	healthy.Store(true)
+	e.waitEvent(t, "probed", "Warning Unhealthy: Liveness probe failed: command \"live\" exited with 1")
+	e.waitEvent(t, "probed", "Normal Killing: Container c0 failed liveness probe, will be restarted")
+	if last := got.Status.ContainerStatuses[0].LastTerminationState.Terminated; last == nil {
+		t.Errorf("lastState after liveness restart = %+v", got.Status.ContainerStatuses[0].LastTerminationState)
+	}
+}
+
+func TestStartupProbeGatesLiveness(t *testing.T) {
+	e := newEnv(t)
+	rt := newFake("container")
+	var up atomic.Bool
+	var livenessRuns atomic.Int32
+	rt.execFunc = func(id string, cmd []string) int {
+		switch cmd[0] {
+		case "startup":
+			if up.Load() {
+				return 0
+			}
+			return 1
+		case "live":
+			livenessRuns.Add(1)
+		}
+		return 0
+	}
+	e.startAgent(t, t.TempDir(), map[string]runtimes.Runtime{"container": rt}, nil)
+	p := pod("slow", types.RestartPolicyAlways, []string{"serve"})
+	p.Spec.Containers[0].StartupProbe = &types.Probe{ProbeHandler: types.ProbeHandler{Exec: &types.ExecAction{Command: []string{"startup"}}},
+		PeriodSeconds: 1, FailureThreshold: 100}
+	p.Spec.Containers[0].LivenessProbe = &types.Probe{ProbeHandler: types.ProbeHandler{Exec: &types.ExecAction{Command: []string{"live"}}},
+		PeriodSeconds: 1}
+	e.create(t, p)
+	got := e.waitPod(t, "slow", "Running", phase(types.PodRunning))
+	if s := got.Status.ContainerStatuses[0].Started; s == nil || *s {
+		t.Errorf("started = %v before the startup probe passed", s)
+	}
+	e.waitEvent(t, "slow", "Startup probe failed")
+	if n := livenessRuns.Load(); n != 0 {
+		t.Errorf("liveness ran %d times before startup passed", n)
+	}
+	up.Store(true)
+	e.waitPod(t, "slow", "started and ready", func(p *types.Pod) bool {
+		cs := p.Status.ContainerStatuses[0]
+		return cs.Started != nil && *cs.Started && cs.Ready
+	})
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("timed out waiting for %s", what)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
