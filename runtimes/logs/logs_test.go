@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -318,4 +319,68 @@ type signalWriter struct {
 func (w *signalWriter) Write(p []byte) (int, error) {
 	w.once.Do(func() { close(w.first) })
 	return len(p), nil
+}
+
+// TestTailMatchesFullScan checks the tail read from the end of a file
+// against the tail of every entry, on logs with long (partial) lines of
+// both streams interleaved and an unfinished last line, for many sizes.
+func TestTailMatchesFullScan(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 8 {
+		path := writeLog(t, func(w *Writer) {
+			for i := range 200 + rng.IntN(400) {
+				out := w.Stdout()
+				if rng.IntN(3) == 0 {
+					out = w.Stderr()
+				}
+				n := rng.IntN(200)
+				if rng.IntN(20) == 0 {
+					n = MaxLineBytes + rng.IntN(3*MaxLineBytes)
+				}
+				io.WriteString(out, fmt.Sprintf("%d:%d:%s\n", round, i, strings.Repeat("x", n)))
+			}
+		})
+		if round%2 == 1 { // a line the writer is still writing
+			f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+			f.WriteString("2025-01-02T15:04:05Z stdout F unfinis")
+			f.Close()
+		}
+		for _, stream := range []string{"", Stdout, Stderr} {
+			for _, n := range []int64{1, 2, 3, 7, 50, 1000} {
+				opts := runtimes.LogOptions{Stream: stream, TailLines: n}
+				var fast bytes.Buffer
+				if err := Read(context.Background(), path, opts, &fast); err != nil {
+					t.Fatal(err)
+				}
+				f, err := os.Open(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if st, _ := f.Stat(); n == 1 && st.Size() > 4*tailBlock {
+					if start, err := tailStart(f, opts); err != nil || start == 0 {
+						t.Fatalf("tail 1 starts at %d of %d bytes (%v): not read from the end", start, st.Size(), err)
+					}
+				}
+				var all []Entry
+				if _, err := scan(f, 0, func(e Entry) error {
+					if keep(e, opts) {
+						e.Line = bytes.Clone(e.Line)
+						all = append(all, e)
+					}
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+				f.Close()
+				var slow bytes.Buffer
+				out := &formatter{w: &slow}
+				for _, e := range tail(all, n) {
+					out.write(e)
+				}
+				if fast.String() != slow.String() {
+					t.Fatalf("round %d stream %q tail %d: fast path differs (%d vs %d bytes)", round, stream, n, fast.Len(), slow.Len())
+				}
+			}
+		}
+	}
 }

@@ -115,23 +115,37 @@ func ReadFrom(ctx context.Context, path string, offset int64, opts runtimes.LogO
 	defer f.Close()
 	out := &formatter{w: w, timestamps: opts.Timestamps}
 
-	// The first pass collects what is there, to apply the tail.
-	var entries []Entry
-	offset, err = scan(f, offset, func(e Entry) error {
-		if keep(e, opts) {
-			e.Line = bytes.Clone(e.Line)
-			entries = append(entries, e)
-		}
-		return nil
-	})
-	if err != nil {
-		return offset, err
-	}
 	if opts.TailLines > 0 {
-		entries = tail(entries, opts.TailLines)
-	}
-	for _, e := range entries {
-		if err := out.write(e); err != nil {
+		// Only the end of the file can hold the last lines: start
+		// there, collect, and cut.
+		start, err := tailStart(f, opts)
+		if err != nil {
+			return offset, err
+		}
+		var entries []Entry
+		offset, err = scan(f, max(offset, start), func(e Entry) error {
+			if keep(e, opts) {
+				e.Line = bytes.Clone(e.Line)
+				entries = append(entries, e)
+			}
+			return nil
+		})
+		if err != nil {
+			return offset, err
+		}
+		for _, e := range tail(entries, opts.TailLines) {
+			if err := out.write(e); err != nil {
+				return offset, err
+			}
+		}
+	} else {
+		offset, err = scan(f, offset, func(e Entry) error {
+			if keep(e, opts) {
+				return out.write(e)
+			}
+			return nil
+		})
+		if err != nil {
 			return offset, err
 		}
 	}
@@ -276,4 +290,64 @@ func (f *formatter) write(e Entry) error {
 		return fmt.Errorf("write logs: %w", err)
 	}
 	return nil
+}
+
+// tailBlock is how much tailStart reads at a time, from the end back.
+const tailBlock = 64 << 10
+
+// tailStart returns an offset of f, at the start of an entry, from which
+// the last opts.TailLines lines can be found: reading back from the end,
+// the offset of the entry where TailLines+2 final entries that opts keeps
+// have been seen (two more than asked, so that a line of each stream that
+// began before the offset cannot be among the last ones), or 0.
+func tailStart(f *os.File, opts runtimes.LogOptions) (int64, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("read log: %w", err)
+	}
+	need := opts.TailLines + 2
+	end := st.Size() // the file up to end is still to be looked at
+	var carry []byte // the end of a line whose beginning is in an earlier block
+	buf := make([]byte, tailBlock)
+	// A last line without its newline is still being written; scan does
+	// not read it, so it does not count.
+	dropping := true
+	for end > 0 {
+		n := min(int64(len(buf)), end)
+		end -= n
+		if _, err := f.ReadAt(buf[:n], end); err != nil && !errors.Is(err, io.EOF) {
+			return 0, fmt.Errorf("read log: %w", err)
+		}
+		chunk := append(buf[:n:n], carry...)
+		i := len(chunk)
+		if dropping {
+			nl := bytes.LastIndexByte(chunk, '\n')
+			if nl < 0 {
+				carry = nil
+				continue
+			}
+			i, dropping = nl+1, false
+		}
+		// Walk the complete lines of chunk from the last one back; the
+		// bytes before the first newline may continue in the next block.
+		for {
+			j := bytes.LastIndexByte(chunk[:max(i-1, 0)], '\n')
+			if j < 0 && end > 0 {
+				break
+			}
+			lineStart := j + 1
+			if e, err := ParseEntry(chunk[lineStart:i]); err == nil && !e.Partial && keep(e, opts) {
+				need--
+				if need == 0 {
+					return end + int64(lineStart), nil
+				}
+			}
+			i = lineStart
+			if j < 0 {
+				break
+			}
+		}
+		carry = bytes.Clone(chunk[:i])
+	}
+	return 0, nil
 }
