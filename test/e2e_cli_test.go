@@ -10,7 +10,8 @@ import (
 )
 
 // appManifest is a multi-document manifest: a ConfigMap, a Deployment and
-// a Service.
+// a Service. The Deployment asks for no replicas: these tests are about
+// the CLI and the API, not about the pods controllers would make.
 const appManifest = `apiVersion: v1
 kind: ConfigMap
 metadata:
@@ -28,7 +29,7 @@ metadata:
   labels:
     app: web
 spec:
-  replicas: 2
+  replicas: 0
   selector:
     matchLabels:
       app: web
@@ -150,7 +151,7 @@ func TestCLIApplyGetDescribeDelete(t *testing.T) {
 			t.Fatalf("-o json is not JSON: %v\n%s", err, r.Stdout)
 		}
 		if list.Kind != "List" || len(list.Items) != 1 || list.Items[0].Kind != "Deployment" ||
-			list.Items[0].Metadata.Name != "web" || list.Items[0].Spec.Replicas != 2 {
+			list.Items[0].Metadata.Name != "web" || list.Items[0].Spec.Replicas != 0 {
 			t.Errorf("-o json decoded to %+v", list)
 		}
 
@@ -195,7 +196,8 @@ func TestCLIApplyGetDescribeDelete(t *testing.T) {
 		if r.Code != 1 || !strings.Contains(r.Stderr, "--all") {
 			t.Errorf("delete of a type without names: %s", r)
 		}
-		r = s.mustWharf(t, "delete", "all,cm", "--all")
+		// No --wait: the pods of the deployment are the agent's to stop.
+		r = s.mustWharf(t, "delete", "all,cm", "--all", "--wait=false")
 		for _, want := range []string{`configmap "web-config" deleted`, `service "web" deleted`, `deployment.apps "web" deleted`} {
 			if !strings.Contains(r.Stdout, want) {
 				t.Errorf("delete all,cm --all: no %q in\n%s", want, r.Stdout)

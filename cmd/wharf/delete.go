@@ -45,6 +45,11 @@ func newDeleteCmd(a *app) *cobra.Command {
   wharf delete configmaps --all -n test
   wharf delete pod maybe-gone --ignore-not-found`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if (o.all || o.selector != "") && !cmd.Flags().Changed("ignore-not-found") {
+				// As kubectl: what a listing found may be gone by the time it
+				// is deleted (e.g. collected with its owner).
+				o.ignoreNF = true
+			}
 			return runDelete(cmd.Context(), a, o, args)
 		},
 	}
@@ -57,7 +62,7 @@ func newDeleteCmd(a *app) *cobra.Command {
 	f.DurationVar(&o.timeout, "timeout", 0, "how long to wait (0: no limit)")
 	f.StringVarP(&o.selector, "selector", "l", "", "delete the objects matching this label selector")
 	f.BoolVar(&o.all, "all", false, "delete every object of the types given, in the namespace")
-	f.BoolVar(&o.ignoreNF, "ignore-not-found", false, "treat an object already gone as deleted, without an error")
+	f.BoolVar(&o.ignoreNF, "ignore-not-found", false, "treat an object already gone as deleted, without an error (default with --all and -l)")
 	return cmd
 }
 
