@@ -137,6 +137,10 @@ func (s *Scheduler) Cache() *framework.Cache { return s.cache }
 // Queue returns the scheduler's queue (for tests and metrics).
 func (s *Scheduler) Queue() *Queue { return s.queue }
 
+// DroppedEvents returns how many events were dropped because the API did
+// not keep up (events are best effort; conditions and bindings are not).
+func (s *Scheduler) DroppedEvents() int64 { return s.recorder.dropped.Load() }
+
 // Run schedules until ctx ends, then waits for its goroutines and returns
 // nil; it fails only if the caches cannot sync.
 func (s *Scheduler) Run(ctx context.Context) error {
