@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -32,7 +33,8 @@ const MaxResponseBytes = 64 << 20
 // Function serves HTTP requests after the WAGI convention, with a fresh
 // instance of one compiled module per request: the request becomes CGI
 // environment variables (RFC 3875, plus WAGI's X_FULL_URL and
-// X_RAW_PATH_INFO) and stdin, the module's stdout is parsed as a CGI
+// X_RAW_PATH_INFO; SCRIPT_NAME is the prefix a router such as
+// http.StripPrefix removed, PATH_INFO the rest) and stdin, the module's stdout is parsed as a CGI
 // response, and its stderr goes to the function's log. It is safe for
 // concurrent use.
 type Function struct {
@@ -176,7 +178,7 @@ func cgiEnv(req *http.Request) []runtimes.EnvVar {
 		{Name: "GATEWAY_INTERFACE", Value: "CGI/1.1"},
 		{Name: "SERVER_SOFTWARE", Value: "wharf"},
 		{Name: "REQUEST_METHOD", Value: req.Method},
-		{Name: "SCRIPT_NAME", Value: ""},
+		{Name: "SCRIPT_NAME", Value: scriptName(req)},
 		{Name: "PATH_INFO", Value: req.URL.Path},
 		{Name: "X_RAW_PATH_INFO", Value: req.URL.EscapedPath()},
 		{Name: "QUERY_STRING", Value: req.URL.RawQuery},
@@ -185,7 +187,7 @@ func cgiEnv(req *http.Request) []runtimes.EnvVar {
 		{Name: "SERVER_PROTOCOL", Value: req.Proto},
 		{Name: "REMOTE_ADDR", Value: remoteHost},
 		{Name: "REMOTE_HOST", Value: remoteHost},
-		{Name: "X_FULL_URL", Value: scheme + "://" + req.Host + req.URL.RequestURI()},
+		{Name: "X_FULL_URL", Value: scheme + "://" + req.Host + requestURI(req)},
 		{Name: "CONTENT_TYPE", Value: req.Header.Get("Content-Type")},
 	}
 	if req.ContentLength >= 0 {
@@ -206,6 +208,30 @@ func cgiEnv(req *http.Request) []runtimes.EnvVar {
 		env = append(env, runtimes.EnvVar{Name: name, Value: strings.Join(req.Header[k], ", ")})
 	}
 	return env
+}
+
+// scriptName is the part of the request path a router in front of the
+// handler consumed (http.StripPrefix leaves RequestURI whole and shortens
+// URL.Path), so that SCRIPT_NAME + PATH_INFO is the path the client asked
+// for; "" when the handler got the whole path.
+func scriptName(req *http.Request) string {
+	uri, _, _ := strings.Cut(req.RequestURI, "?")
+	esc := req.URL.EscapedPath()
+	if p, ok := strings.CutSuffix(uri, esc); ok && p != uri {
+		if s, err := url.PathUnescape(p); err == nil {
+			return s
+		}
+	}
+	return ""
+}
+
+// requestURI is the path and query the client sent, before any prefix was
+// stripped.
+func requestURI(req *http.Request) string {
+	if req.RequestURI != "" {
+		return req.RequestURI
+	}
+	return req.URL.RequestURI()
 }
 
 // writeCGIResponse parses a CGI response (header lines, a blank line, the

@@ -172,3 +172,21 @@ func TestWAGIConcurrent(t *testing.T) {
 		t.Errorf("bad response: %q", e)
 	}
 }
+
+func TestWAGIScriptName(t *testing.T) {
+	r := newRuntime(t)
+	f := handler(t, r, &runtimes.Spec{Image: "file://" + goApp, Args: []string{"wagi"}})
+	srv := httptest.NewServer(http.StripPrefix("/fn", f))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/fn/a%20b/c?q=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{"SCRIPT_NAME=/fn\n", "PATH_INFO=/a b/c\n", "QUERY_STRING=q=1\n", "X_FULL_URL=" + srv.URL + "/fn/a%20b/c?q=1\n"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("body lacks %q:\n%s", want, b)
+		}
+	}
+}
