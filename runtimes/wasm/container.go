@@ -417,6 +417,9 @@ func (r *Runtime) Wait(ctx context.Context, id string) (runtimes.ExitStatus, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.exit == nil {
+		return runtimes.ExitStatus{}, fmt.Errorf("wait for wasm container %q: removed before it ran: %w", id, runtimes.ErrNotFound)
+	}
 	return *c.exit, nil
 }
 
@@ -457,14 +460,20 @@ func (r *Runtime) Remove(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	r.mu.Lock()
 	c.mu.Lock()
-	running := c.state == runtimes.StateRunning
-	c.mu.Unlock()
-	if running {
+	if c.state == runtimes.StateRunning {
+		c.mu.Unlock()
+		r.mu.Unlock()
 		return fmt.Errorf("remove wasm container %q: it is running: %w", id, runtimes.ErrInvalidState)
 	}
-	r.mu.Lock()
+	if c.state == runtimes.StateCreated {
+		// Release anyone waiting for a run that will not happen.
+		c.state = runtimes.StateExited
+		close(c.done)
+	}
 	delete(r.containers, id)
+	c.mu.Unlock()
 	r.mu.Unlock()
 	if err := os.RemoveAll(c.dir); err != nil {
 		return fmt.Errorf("remove wasm container %q: %w", id, err)

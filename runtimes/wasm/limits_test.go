@@ -305,3 +305,22 @@ func TestStartError(t *testing.T) {
 		t.Fatalf("logs %q", out)
 	}
 }
+
+func TestRemoveCreatedReleasesWaiters(t *testing.T) {
+	r := newRuntime(t)
+	ctx := context.Background()
+	if err := r.Create(ctx, "c", &runtimes.Spec{Image: writeModule(t, wasmtest.Empty())}); err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error)
+	go func() {
+		_, err := r.Wait(ctx, "c")
+		errc <- err
+	}()
+	if err := r.Remove(ctx, "c"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; !errors.Is(err, runtimes.ErrNotFound) {
+		t.Fatalf("wait: %v, want ErrNotFound", err)
+	}
+}
