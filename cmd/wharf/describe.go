@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -231,6 +232,8 @@ func describe(w io.Writer, o types.Object, events []*types.Event, now time.Time)
 		describeNode(d, v)
 	case "ConfigMap", "Secret":
 		describeData(d, v)
+	case "Namespace":
+		d.line(0, "Status:\t%s", v.str("status", "phase"))
 	default:
 		if err := describeSpec(d, v); err != nil {
 			return err
@@ -546,7 +549,12 @@ func describeData(d *describer, v obj) {
 	for _, k := range sortedMapKeys(v.sub("data")) {
 		if secret {
 			// Values stay hidden, as in kubectl: only their decoded size.
-			d.line(0, "%s:\t%d bytes", k, len(v.str("data", k))*3/4)
+			raw, err := base64.StdEncoding.DecodeString(v.str("data", k))
+			if err != nil {
+				d.line(0, "%s:\t<not base64: %v>", k, err)
+				continue
+			}
+			d.line(0, "%s:\t%d bytes", k, len(raw))
 			continue
 		}
 		d.line(0, "%s:", k)

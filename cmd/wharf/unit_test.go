@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -406,6 +407,59 @@ func TestHelpOutput(t *testing.T) {
 			}
 			if !strings.Contains(out.String(), "Examples:") || !strings.Contains(out.String(), "Usage:") {
 				t.Errorf("help lacks Usage or Examples:\n%s", out.String())
+			}
+		})
+	}
+}
+
+// TestDescribe checks the kind-specific parts of describe on objects made
+// in the test.
+func TestDescribe(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	created := types.NewTime(now.Add(-time.Hour))
+	meta := func(name string) types.ObjectMeta {
+		return types.ObjectMeta{Name: name, Namespace: "default", CreationTimestamp: created,
+			Annotations: map[string]string{lastAppliedAnnotation: `{"long":"json"}`, "note": "kept"}}
+	}
+	tests := []struct {
+		name   string
+		obj    types.Object
+		events []*types.Event
+		want   []string
+		not    []string
+	}{
+		{"secret sizes, not values", &types.Secret{TypeMeta: types.TypeMeta{Kind: "Secret", APIVersion: "v1"}, ObjectMeta: meta("s"),
+			Data: map[string][]byte{"five": []byte("12345"), "one": []byte("x"), "empty": {}}},
+			nil, []string{"five: 5 bytes", "one: 1 bytes", "empty: 0 bytes", "Annotations: note: kept"}, []string{"12345", "long"}},
+		{"namespace status", &types.Namespace{TypeMeta: types.TypeMeta{Kind: "Namespace", APIVersion: "v1"},
+			ObjectMeta: types.ObjectMeta{Name: "team", CreationTimestamp: created}, Status: types.NamespaceStatus{Phase: "Active"}},
+			nil, []string{"Status:", "Active"}, []string{"Namespace:"}},
+		{"pod command and args one per line", &types.Pod{TypeMeta: types.TypeMeta{Kind: "Pod", APIVersion: "v1"}, ObjectMeta: meta("p"),
+			Spec: types.PodSpec{Containers: []types.Container{{Name: "c", Image: "img", Command: []string{"sh", "-c"}, Args: []string{"echo hi"}}}}},
+			[]*types.Event{{Reason: "Scheduled", Message: "to node-1", Type: "Normal", Count: 2,
+				FirstTimestamp: types.NewTime(now.Add(-10 * time.Minute)), LastTimestamp: types.NewTime(now.Add(-time.Minute)),
+				Source: types.EventSource{Component: "scheduler"}}},
+			[]string{"\n    Command:\n      sh\n      -c\n    Args:\n      echo hi\n", "Normal Scheduled 60s (x2 over 10m) scheduler to node-1"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := describe(&b, tt.obj, tt.events, now); err != nil {
+				t.Fatal(err)
+			}
+			// Compare with runs of spaces as one: the columns' widths are
+			// the tabwriter's business.
+			spaces := regexp.MustCompile(` +`)
+			out := spaces.ReplaceAllString(b.String(), " ")
+			for _, w := range tt.want {
+				if !strings.Contains(out, spaces.ReplaceAllString(w, " ")) && !strings.Contains(b.String(), w) {
+					t.Errorf("no %q in\n%s", w, b.String())
+				}
+			}
+			for _, n := range tt.not {
+				if strings.Contains(b.String(), n) {
+					t.Errorf("%q shown in\n%s", n, b.String())
+				}
 			}
 		})
 	}
