@@ -30,9 +30,18 @@ const (
 // API never stalls scheduling.
 const eventBuffer = 4096
 
-// failure is the PodScheduled=False condition wanted on one Pod.
+// eventWorkers is how many events are written at once. Events are best
+// effort: one writer keeps them from taking the API's write capacity away
+// from bindings and conditions during a burst (a burst beyond eventBuffer
+// drops Scheduled events, counted in Scheduler.DroppedEvents).
+const eventWorkers = 1
+
+// failure is the PodScheduled condition wanted on one Pod: False with a
+// reason and message after a failed attempt, True once a Pod that had
+// failed is bound.
 type failure struct {
 	uid      string
+	status   types.ConditionStatus
 	reason   string
 	message  string
 	recorded bool
@@ -68,7 +77,8 @@ func newRecorder(c *sdk.Client, pods *sdk.TypedLister[*types.Pod], now func() ti
 	}
 }
 
-// run writes conditions and events until ctx ends.
+// run writes conditions (with workers goroutines) and events until ctx
+// ends.
 func (r *recorder) run(ctx context.Context, workers int) {
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -76,7 +86,7 @@ func (r *recorder) run(ctx context.Context, workers int) {
 		defer wg.Done()
 		r.queue.Run(ctx, workers, r.syncFailure)
 	}()
-	for range workers {
+	for range eventWorkers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -101,16 +111,36 @@ func (r *recorder) failed(pod *types.Pod, reason, message string) {
 	key := podKey(pod)
 	r.mu.Lock()
 	f := r.failures[key]
-	if f != nil && f.uid == string(pod.UID) && f.reason == reason && f.message == message {
+	if f != nil && f.uid == pod.UID && f.status == types.ConditionFalse && f.reason == reason && f.message == message {
 		r.mu.Unlock()
 		return
 	}
-	r.failures[key] = &failure{uid: string(pod.UID), reason: reason, message: message}
+	r.failures[key] = &failure{uid: pod.UID, status: types.ConditionFalse, reason: reason, message: message}
 	r.mu.Unlock()
 	r.queue.Add(key)
 }
 
-// forget drops what is remembered about the Pod with key (bound or gone).
+// scheduled records that pod is bound: a PodScheduled=False condition it
+// carries, or that was being written, is turned True.
+func (r *recorder) scheduled(pod *types.Pod) {
+	key := podKey(pod)
+	r.mu.Lock()
+	f := r.failures[key]
+	had := f != nil && f.uid == pod.UID
+	for _, c := range pod.Status.Conditions {
+		had = had || (c.Type == types.PodScheduled && c.Status == types.ConditionFalse)
+	}
+	if !had {
+		delete(r.failures, key)
+		r.mu.Unlock()
+		return
+	}
+	r.failures[key] = &failure{uid: pod.UID, status: types.ConditionTrue}
+	r.mu.Unlock()
+	r.queue.Add(key)
+}
+
+// forget drops what is remembered about the Pod with key (gone).
 func (r *recorder) forget(key string) {
 	r.mu.Lock()
 	delete(r.failures, key)
@@ -121,10 +151,10 @@ func (r *recorder) forget(key string) {
 func hasCondition(pod *types.Pod, f *failure) bool {
 	for _, c := range pod.Status.Conditions {
 		if c.Type == types.PodScheduled {
-			return c.Status == types.ConditionFalse && c.Reason == f.reason && c.Message == f.message
+			return c.Status == f.status && c.Reason == f.reason && c.Message == f.message
 		}
 	}
-	return false
+	return f.status == types.ConditionTrue // nothing to turn True
 }
 
 // syncFailure writes the wanted condition of one Pod and its event.
@@ -139,12 +169,12 @@ func (r *recorder) syncFailure(ctx context.Context, key string) error {
 	r.mu.Unlock()
 	ns, name := sdk.SplitKey(key)
 	pod, err := r.pods.Get(ns, name)
-	if err != nil || string(pod.UID) != want.uid || pod.Spec.NodeName != "" {
-		return nil // gone, replaced or bound: nothing to say
+	if err != nil || pod.UID != want.uid || (want.status == types.ConditionFalse && pod.Spec.NodeName != "") {
+		return nil // gone, replaced, or bound since: nothing to say
 	}
 	if !hasCondition(pod, &want) { // after a restart the condition may already be there
 		cond := types.PodCondition{
-			Type: types.PodScheduled, Status: types.ConditionFalse,
+			Type: types.PodScheduled, Status: want.status,
 			Reason: want.reason, Message: want.message,
 			LastTransitionTime: types.NewTime(r.now().UTC().Truncate(time.Second)),
 		}
@@ -159,9 +189,11 @@ func (r *recorder) syncFailure(ctx context.Context, key string) error {
 			if sdk.IsNotFound(err) || sdk.IsConflict(err) {
 				return nil
 			}
-			return fmt.Errorf("pod %q: set PodScheduled=False: %w", key, err)
+			return fmt.Errorf("pod %q: set PodScheduled=%s: %w", key, want.status, err)
 		}
-		r.event(pod, types.EventTypeWarning, ReasonFailedScheduling, want.message)
+		if want.status == types.ConditionFalse {
+			r.event(pod, types.EventTypeWarning, ReasonFailedScheduling, want.message)
+		}
 	}
 	r.mu.Lock()
 	if cur := r.failures[key]; cur != nil && *cur == want {

@@ -221,7 +221,6 @@ func (s *Scheduler) onPodUpdate(oldObj, newObj types.Object) {
 	case pod.Spec.NodeName != "":
 		if old.Spec.NodeName == "" {
 			s.queue.Delete(key)
-			s.recorder.forget(key)
 		}
 		if framework.IsTerminal(pod) {
 			s.cache.RemovePod(pod)
@@ -350,7 +349,7 @@ func (s *Scheduler) bind(ctx context.Context, t bindTask) {
 	if err == nil {
 		s.cache.FinishBinding(key)
 		s.queue.Done(key)
-		s.recorder.forget(key)
+		s.recorder.scheduled(t.qp.Pod)
 		s.recorder.event(t.qp.Pod, types.EventTypeNormal, ReasonScheduled,
 			fmt.Sprintf("Successfully assigned %s to %s", key, t.node))
 		return

@@ -76,6 +76,10 @@ func TestSchedulerEndToEnd(t *testing.T) {
 		if got := e.waitBound(t, "default", "big"); got != "small2" {
 			t.Errorf("bound to %q, want small2", got)
 		}
+		e.waitPod(t, "default", "big", "marked scheduled", func(p *types.Pod) bool {
+			c := scheduledCondition(p)
+			return c != nil && c.Status == types.ConditionTrue
+		})
 		// The message never changed, so there is still one event.
 		if evs := e.events(t, "default", "big", sched.ReasonFailedScheduling); len(evs) != 1 {
 			t.Errorf("%d FailedScheduling events, want 1", len(evs))
@@ -148,5 +152,44 @@ func TestSchedulerTaintEviction(t *testing.T) {
 	p, err := sdk.Typed[*types.Pod](e.client).Namespace("default").Get(context.Background(), "tolerant")
 	if err != nil || p.DeletionTimestamp != nil {
 		t.Errorf("tolerant pod evicted: %v %v", err, p)
+	}
+}
+
+func TestSchedulerRestartRecomputes(t *testing.T) {
+	e := newEnv(t)
+	e.createNode(t, Node("n1").Capacity("1", "1Gi", "").Obj())
+	e.createPod(t, Pod("big").Req("2", "").Obj())
+	func() {
+		// A first scheduler marks big unschedulable, then stops.
+		first, err := sched.New(e.client, sched.DefaultConfig(), sched.WithLogger(quiet))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- first.Run(ctx) }()
+		e.waitPod(t, "default", "big", "marked unschedulable", func(p *types.Pod) bool { return scheduledCondition(p) != nil })
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}()
+	// Pods created while no scheduler runs are placed by the next one,
+	// which also sees big again and keeps it pending.
+	e.createPod(t, Pod("small").Req("500m", "").Obj())
+	s := e.start(t, sched.DefaultConfig())
+	if got := e.waitBound(t, "default", "small"); got != "n1" {
+		t.Errorf("small bound to %q", got)
+	}
+	e.waitPod(t, "default", "big", "retried by the new scheduler", func(*types.Pod) bool { return s.Queue().Lengths().Unschedulable == 1 })
+	p, err := sdk.Typed[*types.Pod](e.client).Namespace("default").Get(context.Background(), "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Spec.NodeName != "" {
+		t.Errorf("big bound to %q", p.Spec.NodeName)
+	}
+	if _, pods, assumed := s.Cache().Counts(); pods != 1 || assumed != 0 {
+		t.Errorf("cache holds %d pods (%d assumed), want 1 bound", pods, assumed)
 	}
 }
