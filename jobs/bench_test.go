@@ -1,0 +1,230 @@
+package jobs_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wharfhq/wharf/api/labels"
+	"github.com/wharfhq/wharf/api/types"
+	"github.com/wharfhq/wharf/jobs"
+	"github.com/wharfhq/wharf/jobs/controller"
+	"github.com/wharfhq/wharf/jobs/controller/controllertest"
+	"github.com/wharfhq/wharf/jobs/deployment"
+	"github.com/wharfhq/wharf/sdk"
+)
+
+const benchReplicas = 1000
+
+// readyDriver stands in for the agents: it marks every Pod it sees
+// Running and Ready through the status subresource, from an informer and
+// a work queue (8 workers), and counts the Pods in its cache.
+type readyDriver struct {
+	client *sdk.Client
+	inf    *sdk.Informer
+	queue  *sdk.Queue
+}
+
+func startReadyDriver(ctx context.Context, b *testing.B, c *sdk.Client, wg *sync.WaitGroup) *readyDriver {
+	res, err := sdk.ResourceOf[*types.Pod]()
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := &readyDriver{client: c, inf: sdk.NewInformer(c, res, sdk.InformerOptions{}), queue: sdk.NewQueue()}
+	d.inf.AddEventHandler(sdk.EnqueueHandler(d.queue))
+	wg.Add(2)
+	go func() { defer wg.Done(); _ = d.inf.Run(ctx) }()
+	go func() { defer wg.Done(); d.queue.Run(ctx, 8, d.markReady) }()
+	if err := d.inf.WaitForSync(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return d
+}
+
+func (d *readyDriver) markReady(ctx context.Context, key string) error {
+	ns, name := sdk.SplitKey(key)
+	p, err := sdk.ListerFor[*types.Pod](d.inf).Get(ns, name)
+	if sdk.IsNotFound(err) || (err == nil && (controller.IsPodReady(p) || p.DeletionTimestamp != nil)) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	p = types.Clone(p)
+	now := types.Now()
+	p.Status.Phase = types.PodRunning
+	p.Status.Conditions = []types.PodCondition{{Type: types.PodReady, Status: types.ConditionTrue, LastTransitionTime: now}}
+	_, err = sdk.Typed[*types.Pod](d.client).Namespace(ns).UpdateStatus(ctx, p)
+	if sdk.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// count returns the active Pods of the cache with label app=app, and how
+// many of them run image.
+func (d *readyDriver) count(app, image string) (all, withImage int) {
+	for _, p := range sdk.ListerFor[*types.Pod](d.inf).List(labels.SelectorFromSet(map[string]string{"app": app})) {
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		all++
+		if p.Spec.Containers[0].Image == image {
+			withImage++
+		}
+	}
+	return all, withImage
+}
+
+// waitUntil polls cond every 5ms (the figures are seconds; this adds at
+// most 5ms) and returns the elapsed time since start.
+func waitUntil(b *testing.B, start time.Time, what string, cond func() bool) time.Duration {
+	deadline := time.Now().Add(5 * time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			b.Fatalf("%s: not reached after 5 minutes", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+// BenchmarkDeployment1000 measures, for a Deployment of 1,000 replicas on
+// a real in-process API server over Badger, with every controller of
+// jobs.Run and a driver marking Pods ready as agents would: the time from
+// create to 1,000 Pods created, to 1,000 available, and the time to roll
+// all of them to a new template (25% surge and unavailable).
+func BenchmarkDeployment1000(b *testing.B) {
+	env := controllertest.NewEnv(b)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = jobs.Run(ctx, env.Client, jobs.Options{}) }()
+	driver := startReadyDriver(ctx, b, env.Client, &wg)
+	dc := sdk.Typed[*types.Deployment](env.Client).Namespace("default")
+
+	var created, available, rolled time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		name := fmt.Sprint("bench-", i)
+		n := int32(benchReplicas)
+		lbl := map[string]string{"app": name}
+		start := time.Now()
+		if _, err := dc.Create(ctx, &types.Deployment{
+			ObjectMeta: types.ObjectMeta{Name: name, Namespace: "default"},
+			Spec: types.DeploymentSpec{Replicas: &n, Selector: &types.LabelSelector{MatchLabels: lbl},
+				Template: types.PodTemplateSpec{ObjectMeta: types.ObjectMeta{Labels: lbl},
+					Spec: types.PodSpec{Containers: []types.Container{{Name: "c", Image: "app:1"}}}}},
+		}); err != nil {
+			b.Fatal(err)
+		}
+		created += waitUntil(b, start, "pods created", func() bool { all, _ := driver.count(name, ""); return all >= benchReplicas })
+		available += waitUntil(b, start, "pods available", func() bool { return deploymentDone(ctx, dc, name) })
+
+		start = time.Now()
+		for {
+			d, err := dc.Get(ctx, name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			d.Spec.Template.Spec.Containers[0].Image = "app:2"
+			if _, err = dc.Update(ctx, d); err == nil {
+				break
+			} else if !sdk.IsConflict(err) {
+				b.Fatal(err)
+			}
+		}
+		rolled += waitUntil(b, start, "rolled to app:2", func() bool {
+			all, updated := driver.count(name, "app:2")
+			return all == benchReplicas && updated == all && deploymentDone(ctx, dc, name)
+		})
+		b.StopTimer()
+		if err := dc.Delete(ctx, name, types.DeleteOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		waitUntil(b, time.Now(), "collected", func() bool { all, _ := driver.count(name, ""); return all == 0 })
+		b.StartTimer()
+	}
+	b.ReportMetric(created.Seconds()/float64(b.N), "s-to-created")
+	b.ReportMetric(available.Seconds()/float64(b.N), "s-to-available")
+	b.ReportMetric(rolled.Seconds()/float64(b.N), "s-to-rolled")
+}
+
+func deploymentDone(ctx context.Context, dc *sdk.TypedClient[*types.Deployment], name string) bool {
+	d, err := dc.Get(ctx, name)
+	if err != nil {
+		return false
+	}
+	_, done, err := deployment.RolloutStatus(d)
+	return err == nil && done
+}
+
+// BenchmarkFloorPods1000 is the floor the controllers are measured
+// against: the same API server creating 1,000 Pods straight from the SDK
+// (16 at a time) and marking each Ready once, with no controller.
+func BenchmarkFloorPods1000(b *testing.B) {
+	env := controllertest.NewEnv(b)
+	ctx := context.Background()
+	pc := sdk.Typed[*types.Pod](env.Client).Namespace("default")
+	var createT, readyT time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		names := make(chan string, benchReplicas)
+		parallel(b, benchReplicas, func(j int) error {
+			p, err := pc.Create(ctx, &types.Pod{
+				ObjectMeta: types.ObjectMeta{Name: fmt.Sprintf("floor-%d-%d", i, j), Namespace: "default", Labels: map[string]string{"app": "floor"}},
+				Spec:       types.PodSpec{Containers: []types.Container{{Name: "c", Image: "app:1"}}},
+			})
+			if err == nil {
+				names <- p.Name
+			}
+			return err
+		})
+		createT += time.Since(start)
+		close(names)
+		var list []string
+		for n := range names {
+			list = append(list, n)
+		}
+		parallel(b, len(list), func(j int) error {
+			p, err := pc.Get(ctx, list[j])
+			if err != nil {
+				return err
+			}
+			p.Status.Phase = types.PodRunning
+			p.Status.Conditions = []types.PodCondition{{Type: types.PodReady, Status: types.ConditionTrue, LastTransitionTime: types.Now()}}
+			_, err = pc.UpdateStatus(ctx, p)
+			return err
+		})
+		readyT += time.Since(start)
+	}
+	b.ReportMetric(createT.Seconds()/float64(b.N), "s-to-created")
+	b.ReportMetric(readyT.Seconds()/float64(b.N), "s-to-ready")
+}
+
+// parallel runs fn(0..n-1) 16 at a time and fails b on the first error.
+func parallel(b *testing.B, n int, fn func(j int) error) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	errs := make(chan error, n)
+	for j := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := fn(j); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err, ok := <-errs; ok {
+		b.Fatal(err)
+	}
+}
