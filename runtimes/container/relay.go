@@ -96,40 +96,34 @@ func runRelay(args []string) int {
 		})
 	}
 	wg.Wait()
-	// Close flushes a last unterminated line and marks the log done, which
-	// ends followers.
-	if err := w.Close(); err != nil {
+	// Flush, not Close: Close would mark the log done, ending followers
+	// before the runtime has recorded the exit; closeLog marks it after.
+	// The file is closed as the relay exits.
+	if err := w.Flush(); err != nil {
 		fmt.Fprintln(os.Stderr, "log relay:", err)
 		return 1
 	}
 	return 0
 }
 
-// closeLog runs once the container has exited: it waits for the relay to
-// drain and exit, makes sure the log is marked done, and closes logDone.
+// closeLog runs once the container's exit is recorded: it waits for the
+// relay to drain and exit, marks the log done (which ends followers, who
+// then find the container exited) and closes logDone.
 func closeLog(c *ctr) {
 	_ = waitRelay(context.Background(), c)
+	if path := filepath.Join(c.dir, logFile); !logs.IsDone(path) {
+		if _, err := os.Stat(path); err == nil {
+			_ = logs.MarkDone(path)
+		}
+	}
 	close(c.logDone)
 }
 
 // waitRelay waits until the container's log relay has exited, which it
-// does once the container's processes are gone; for a relay started by an
-// earlier agent process it watches the pid.
+// does once the container's processes are gone and it has written their
+// last output; for a relay started by an earlier agent process it watches
+// the pid. A relay still running after 10s (or ctx's deadline) is killed.
 func waitRelay(ctx context.Context, c *ctr) error {
-	if err := waitRelayExit(ctx, c); err != nil {
-		return err
-	}
-	// A relay that was killed, or died with the machine, did not mark the
-	// log done; followers would wait for it forever.
-	if path := filepath.Join(c.dir, logFile); !logs.IsDone(path) {
-		if _, err := os.Stat(path); err == nil {
-			return logs.MarkDone(path)
-		}
-	}
-	return nil
-}
-
-func waitRelayExit(ctx context.Context, c *ctr) error {
 	if c.relayDone != nil {
 		select {
 		case <-c.relayDone:
