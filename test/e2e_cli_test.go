@@ -448,3 +448,27 @@ spec:
 		})
 	}
 }
+
+// TestVersion: wharf and kubectl report the same server version.
+func TestVersion(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	serverLine := func(out string) string {
+		for _, l := range strings.Split(out, "\n") {
+			if strings.HasPrefix(l, "Server Version: ") {
+				return l
+			}
+		}
+		return ""
+	}
+	w := s.mustWharf(t, "version")
+	if !strings.HasPrefix(w.Stdout, "Client Version: ") || serverLine(w.Stdout) == "" {
+		t.Fatalf("wharf version: %s", w)
+	}
+	if got := serverLine(newKubectl(t, s).must(t, "version").Stdout); got != serverLine(w.Stdout) {
+		t.Errorf("kubectl says %q, wharf says %q", got, serverLine(w.Stdout))
+	}
+	r := run(t, []string{"WHARF_SERVER=http://127.0.0.1:1"}, "", wharfBin, "version", "--client")
+	if r.Code != 0 || serverLine(r.Stdout) != "" || !strings.HasPrefix(r.Stdout, "Client Version: ") {
+		t.Errorf("version --client without a server: %s", r)
+	}
+}
