@@ -89,27 +89,16 @@ func decodeMessage(err error) string {
 	return "the object could not be decoded: " + msg
 }
 
-// strictDecode decodes JSON or YAML into obj, rejecting unknown fields.
-var strictDecode = func(data []byte, obj types.Object) error {
-	j, err := yaml.YAMLToJSON(data)
-	if err != nil {
-		return err
-	}
-	d := json.NewDecoder(bytes.NewReader(j))
-	d.DisallowUnknownFields()
-	return d.Decode(obj)
+// strictDecode decodes JSON or YAML into obj, rejecting unknown and
+// duplicate fields and naming them by path (types.UnmarshalStrict). The
+// kind and apiVersion are checked afterwards by checkTypeMeta.
+func strictDecode(data []byte, obj types.Object) error {
+	return types.UnmarshalStrict(data, obj)
 }
 
-// decodeOptions decodes a small options body (DeleteOptions) leniently
-// about its kind.
+// decodeOptions decodes a small options body (DeleteOptions) strictly.
 func decodeOptions(data []byte, v any) error {
-	j, err := yaml.YAMLToJSON(data)
-	if err != nil {
-		return errBadRequest("the request body could not be decoded: %v", err)
-	}
-	d := json.NewDecoder(bytes.NewReader(j))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
+	if err := types.UnmarshalStrict(data, v); err != nil {
 		return errBadRequest("the request body could not be decoded: %v", err)
 	}
 	return nil

@@ -145,7 +145,9 @@ func (s *Server) deleteObject(ctx context.Context, r *types.Resource, namespace,
 	if r.Kind == "Namespace" && protectedNamespaces[name] {
 		return nil, errForbidden(r, name, "this namespace may not be deleted")
 	}
-	for attempt := 0; ; attempt++ {
+	rt := s.newRetrier()
+	for {
+		rt.beforeRead()
 		cur, rev, err := s.getObject(ctx, r, namespace, name)
 		if err != nil {
 			return nil, err
@@ -180,7 +182,7 @@ func (s *Server) deleteObject(ctx context.Context, r *types.Resource, namespace,
 			}
 			if len(m.Finalizers) == 0 && grace == 0 && !isNS {
 				obj, err := s.removeObject(ctx, r, cur, rev, wo)
-				if errors.Is(err, storage.ErrConflict) && attempt < maxUpdateRetries {
+				if errors.Is(err, storage.ErrConflict) && rt.retry(ctx, rev) {
 					continue // changed since read: start again from the new state
 				}
 				return obj, err
@@ -195,7 +197,7 @@ func (s *Server) deleteObject(ctx context.Context, r *types.Resource, namespace,
 			// A second delete may shorten the grace period; 0 ends it.
 			if grace == 0 && len(m.Finalizers) == 0 {
 				obj, err := s.removeObject(ctx, r, cur, rev, wo)
-				if errors.Is(err, storage.ErrConflict) && attempt < maxUpdateRetries {
+				if errors.Is(err, storage.ErrConflict) && rt.retry(ctx, rev) {
 					continue
 				}
 				return obj, err
@@ -208,7 +210,7 @@ func (s *Server) deleteObject(ctx context.Context, r *types.Resource, namespace,
 			return cur, nil
 		}
 		err = s.commitDeletionUpdate(ctx, r, cur, rev)
-		if errors.Is(err, storage.ErrConflict) && attempt < maxUpdateRetries {
+		if errors.Is(err, storage.ErrConflict) && rt.retry(ctx, rev) {
 			continue
 		}
 		if err != nil {

@@ -133,6 +133,15 @@ func toStatus(err error) *types.Status {
 		return &st
 	case errors.Is(err, labels.ErrInvalidSelector), errors.Is(err, fields.ErrInvalidSelector):
 		return &errBadRequest("%s", err.Error()).Status
+	case errors.Is(err, storage.ErrConflict):
+		// A compare-and-swap lost after the retries (or one the client
+		// asked for): the handlers name the object when they can.
+		return &newStatusError(http.StatusConflict, types.StatusReasonConflict,
+			"Operation cannot be fulfilled: "+msgStale, nil).Status
+	case errors.Is(err, storage.ErrNotFound):
+		return &newStatusError(http.StatusNotFound, types.StatusReasonNotFound, err.Error(), nil).Status
+	case errors.Is(err, storage.ErrExists):
+		return &newStatusError(http.StatusConflict, types.StatusReasonAlreadyExists, err.Error(), nil).Status
 	case errors.Is(err, storage.ErrCompacted):
 		return &errExpired(err.Error()).Status
 	case errors.Is(err, storage.ErrFutureRevision):

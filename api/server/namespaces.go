@@ -154,7 +154,9 @@ func (s *Server) emptyNamespace(ctx context.Context, namespace string) (int, err
 // namespace, which then goes (unless metadata finalizers remain).
 func (s *Server) finalizeNamespace(ctx context.Context, name string) error {
 	nsr := nsResource()
-	for attempt := 0; ; attempt++ {
+	rt := s.newRetrier()
+	for {
+		rt.beforeRead()
 		obj, rev, err := s.getObject(ctx, nsr, "", name)
 		if isStatusError(err, 404) {
 			return nil
@@ -167,7 +169,7 @@ func (s *Server) finalizeNamespace(ctx context.Context, name string) error {
 			return f == types.FinalizerKubernetes
 		})
 		err = s.commitUpdate(ctx, nsr, ns, rev)
-		if (errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound)) && attempt < maxUpdateRetries {
+		if (errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound)) && rt.retry(ctx, rev) {
 			continue
 		}
 		return err

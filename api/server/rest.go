@@ -22,10 +22,6 @@ import (
 	"github.com/wharfhq/wharf/storage"
 )
 
-// maxUpdateRetries bounds the read-modify-write loops of updates that do
-// not carry a resourceVersion precondition.
-const maxUpdateRetries = 16
-
 // serveResource dispatches a resource request.
 func (s *Server) serveResource(c echo.Context, ri *requestInfo) error {
 	switch ri.Subresource {
@@ -597,7 +593,9 @@ func (s *Server) putMutation(c echo.Context, ri *requestInfo) (func(types.Object
 func (s *Server) guaranteedUpdate(ctx context.Context, ri *requestInfo, wo writeOptions, mutate func(types.Object) (types.Object, error)) (types.Object, error) {
 	r := ri.Resource
 	status := ri.Subresource == "status"
-	for attempt := 0; ; attempt++ {
+	rt := s.newRetrier()
+	for {
+		rt.beforeRead()
 		cur, curRev, err := s.getObject(ctx, r, ri.Namespace, ri.Name)
 		if err != nil {
 			return nil, err
@@ -637,7 +635,7 @@ func (s *Server) guaranteedUpdate(ctx context.Context, ri *requestInfo, wo write
 		}
 		err = s.commitUpdate(ctx, r, obj, curRev)
 		if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
-			if attempt < maxUpdateRetries {
+			if rt.retry(ctx, curRev) {
 				continue
 			}
 			return nil, errConflict(r, ri.Name, msgStale)
