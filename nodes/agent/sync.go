@@ -106,8 +106,14 @@ func (a *Agent) sync(ctx context.Context, key string) error {
 	}
 	mine, others := a.podContainers(ctx, ns, name, uid)
 	// Containers of an earlier Pod of this name: nobody wants them.
+	gone := map[string]bool{}
 	for _, c := range others {
 		a.removeContainer(ctx, c, 0)
+		gone[c.info.Labels[LabelPodUID]] = true
+	}
+	for old := range gone {
+		a.releasePod(&types.Pod{ObjectMeta: types.ObjectMeta{Namespace: ns, Name: name, UID: old}})
+		a.forget(old)
 	}
 	if pod == nil {
 		return nil // the others above were all there was
@@ -453,12 +459,13 @@ func (a *Agent) terminate(ctx context.Context, pod *types.Pod, mine map[string][
 	if g := pod.DeletionGracePeriodSeconds; g != nil && *g > 0 {
 		grace = time.Duration(*g) * time.Second
 	}
-	deadline := pod.DeletionTimestamp.Add(grace)
+	// The deletionTimestamp is when the grace period ends (Kubernetes'
+	// convention: deletion time plus grace); what is left of it bounds
+	// the stop.
+	deadline := pod.DeletionTimestamp.Time
 	if pod.DeletionGracePeriodSeconds == nil {
 		deadline = a.cfg.Now().Add(grace)
 	}
-	// The deletionTimestamp is when the grace period ends (Kubernetes'
-	// convention); what is left of it bounds the stop.
 	left := deadline.Sub(a.cfg.Now())
 	if left < 0 {
 		left = 0
