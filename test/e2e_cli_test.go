@@ -472,3 +472,36 @@ func TestVersion(t *testing.T) {
 		t.Errorf("version --client without a server: %s", r)
 	}
 }
+
+// TestCLIPartialFailures: with several names, the found objects are
+// printed as one aligned table and each missing one is an error line
+// (exit 1); an unreachable server is one error line, not one per name.
+func TestCLIPartialFailures(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	s.mustWharf(t, "apply", "-f", writeFile(t, "cms.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\n"+
+		"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a-much-longer-name\ndata:\n  k: v\n"))
+
+	r := s.wharf(t, "get", "configmaps", "a", "nope", "a-much-longer-name")
+	lines := strings.Split(strings.TrimRight(r.Stdout, "\n"), "\n")
+	if r.Code != 1 || len(lines) != 3 || strings.TrimSpace(r.Stderr) != `error: configmaps "nope" not found` {
+		t.Fatalf("get with a missing name: %s", r)
+	}
+	col := strings.Index(lines[0], "DATA")
+	for _, l := range lines[1:] {
+		if len(l) <= col || l[col-1] != ' ' || l[col] == ' ' {
+			t.Errorf("DATA column not at %d in %q:\n%s", col, l, r.Stdout)
+		}
+	}
+
+	for _, args := range [][]string{
+		{"get", "cm", "a", "b", "c"},
+		{"describe", "cm", "a", "b"},
+		{"delete", "cm", "a", "b"},
+		{"apply", "-f", writeFile(t, "two.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x1\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: y1\n")},
+	} {
+		r := run(t, []string{"WHARF_SERVER=http://127.0.0.1:1"}, "", wharfBin, args...)
+		if r.Code != 1 || strings.Count(r.Stderr, "\n") != 1 || !strings.Contains(r.Stderr, "refused") {
+			t.Errorf("%s with no server: %s", strings.Join(args, " "), r)
+		}
+	}
+}

@@ -71,7 +71,9 @@ func runApply(ctx context.Context, a *app, o *fileOptions) error {
 	for _, m := range ms {
 		result, err := applyOne(ctx, c, m, m.namespace(a))
 		if err != nil {
-			reportErr(a, err)
+			if err := objectErr(a, err); err != nil {
+				return err
+			}
 			failed = true
 			continue
 		}

@@ -39,7 +39,9 @@ func runCreate(ctx context.Context, a *app, o *fileOptions) error {
 	for _, m := range ms {
 		created, err := c.Resource(m.res).Namespace(m.namespace(a)).Create(ctx, m.obj)
 		if err != nil {
-			reportErr(a, err)
+			if err := objectErr(a, err); err != nil {
+				return err
+			}
 			failed = true
 			continue
 		}

@@ -166,7 +166,9 @@ func runDelete(ctx context.Context, a *app, o *deleteOptions, args []string) err
 			continue
 		}
 		if err != nil {
-			reportErr(a, err)
+			if err := objectErr(a, err); err != nil {
+				return err
+			}
 			failed = true
 			continue
 		}

@@ -53,7 +53,9 @@ func runDescribe(ctx context.Context, a *app, args []string) error {
 		for _, name := range t.names {
 			obj, err := rc.Get(ctx, name)
 			if err != nil {
-				reportErr(a, err)
+				if err := objectErr(a, err); err != nil {
+					return err
+				}
 				failed = true
 				continue
 			}

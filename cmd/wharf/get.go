@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -133,6 +134,20 @@ func reportErr(a *app, err error) {
 	fmt.Fprintln(a.errOut, "error: "+oneLine(explain(a, err).Error()))
 }
 
+// objectErr handles the error of one object among several: an answer of
+// the server about that object (not found, invalid...) is printed and the
+// command goes on with the others (nil); any other failure (the server
+// cannot be reached) is returned, to end the command with one line rather
+// than one per object.
+func objectErr(a *app, err error) error {
+	var st *types.Status
+	if !errors.As(err, &st) {
+		return err
+	}
+	reportErr(a, err)
+	return nil
+}
+
 // noResources prints kubectl's "No resources found" line.
 func noResources(a *app, res *types.Resource, ns string) {
 	if res.Namespaced && ns != "" {
@@ -159,21 +174,31 @@ func getTable(ctx context.Context, a *app, o *getOptions, rc *sdk.ResourceClient
 	ok = true
 	if len(names) > 0 {
 		rv := ""
+		var all *sdk.Table // the rows of every name, printed as one table
 		for _, name := range names {
 			t, err := rc.Table(ctx, name, sdk.ListOptions{})
 			if err != nil {
-				reportErr(a, err)
+				if err := objectErr(a, err); err != nil {
+					return rows, false, err
+				}
 				ok = false
 				continue
 			}
-			if err := p.print(t); err != nil {
-				return rows, false, err
+			if all == nil {
+				all = t
+			} else {
+				all.Rows = append(all.Rows, t.Rows...)
 			}
 			rows += len(t.Rows)
 			if len(t.Rows) == 1 {
 				if m, err := t.Rows[0].RowMeta(); err == nil {
 					rv = m.ResourceVersion
 				}
+			}
+		}
+		if all != nil {
+			if err := p.print(all); err != nil {
+				return rows, false, err
 			}
 		}
 		if o.watch {
@@ -248,7 +273,9 @@ func getObjects(ctx context.Context, a *app, o *getOptions, c *sdk.Client, targe
 			for _, name := range t.names {
 				obj, err := rc.Get(ctx, name)
 				if err != nil {
-					reportErr(a, err)
+					if err := objectErr(a, err); err != nil {
+						return false, err
+					}
 					ok = false
 					continue
 				}
