@@ -16,6 +16,7 @@ import (
 	"github.com/wharfhq/wharf/jobs/controller"
 	"github.com/wharfhq/wharf/jobs/deployment"
 	"github.com/wharfhq/wharf/jobs/gc"
+	"github.com/wharfhq/wharf/jobs/job"
 	"github.com/wharfhq/wharf/jobs/replicaset"
 	"github.com/wharfhq/wharf/sdk"
 )
@@ -55,6 +56,7 @@ var controllers = []struct {
 	{replicaset.Name, adapt(replicaset.New)},
 	{deployment.Name, adapt(deployment.New)},
 	{gc.Name, adapt(gc.New)},
+	{job.Name, adapt(job.New)},
 }
 
 // Names returns the names of all controllers, in the order Run builds them.
