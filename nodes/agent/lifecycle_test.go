@@ -2,6 +2,8 @@ package agent_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -274,3 +276,65 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestVolumeSourcesFollowed(t *testing.T) {
+	e := newEnv(t)
+	rt := newFake("container")
+	dir := t.TempDir()
+	e.startAgent(t, dir, map[string]runtimes.Runtime{"container": rt}, nil)
+	ctx := t.Context()
+
+	p := pod("mnt", types.RestartPolicyAlways, []string{"serve"})
+	p.Spec.Volumes = []types.Volume{{Name: "cfg", VolumeSource: types.VolumeSource{ConfigMap: &types.ConfigMapVolumeSource{
+		LocalObjectReference: types.LocalObjectReference{Name: "files"}}}}}
+	p.Spec.Containers[0].VolumeMounts = []types.VolumeMount{{Name: "cfg", MountPath: "/etc/app"}}
+	created := e.create(t, p)
+
+	// Missing ConfigMap: FailedMount, nothing started.
+	e.waitEvent(t, "mnt", `Warning FailedMount: MountVolume.SetUp failed for volume "cfg" : configmap "files" not found`)
+	got := e.waitPod(t, "mnt", "Pending", phase(types.PodPending))
+	if w := got.Status.ContainerStatuses[0].State.Waiting; w == nil || w.Reason != "ContainerCreating" {
+		t.Errorf("state = %+v, want waiting ContainerCreating", got.Status.ContainerStatuses[0].State)
+	}
+	if n := rt.created("c0"); n != 0 {
+		t.Fatalf("container created %d times before its volume could be set up", n)
+	}
+
+	cms := sdk.Typed[*types.ConfigMap](e.client).Namespace("default")
+	cm, err := cms.Create(ctx, &types.ConfigMap{ObjectMeta: types.ObjectMeta{Name: "files"}, Data: map[string]string{"app.conf": "one"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.waitPod(t, "mnt", "Running", phase(types.PodRunning))
+	file := filepath.Join(dir, "pods", created.UID, "volumes", "cfg", "app.conf")
+	spec, _ := rt.spec("c0")
+	if len(spec.Mounts) != 1 || spec.Mounts[0].ContainerPath != "/etc/app" || !spec.Mounts[0].ReadOnly ||
+		spec.Mounts[0].HostPath != filepath.Dir(file) {
+		t.Errorf("mounts = %+v", spec.Mounts)
+	}
+	if b, err := os.ReadFile(file); err != nil || string(b) != "one" {
+		t.Fatalf("app.conf = %q, %v", b, err)
+	}
+
+	// The ConfigMap changes: the file follows, the container is not restarted.
+	cm.Data["app.conf"] = "two"
+	if _, err := cms.Update(ctx, cm); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "app.conf updated", func() bool {
+		b, _ := os.ReadFile(file)
+		return string(b) == "two"
+	})
+	if n := rt.created("c0"); n != 1 {
+		t.Errorf("container created %d times", n)
+	}
+
+	// Deleting the Pod removes its volumes.
+	if err := e.pods.Delete(ctx, "mnt", types.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitPod(t, "mnt", "gone", func(p *types.Pod) bool { return p == nil })
+	if _, err := os.Stat(filepath.Join(dir, "pods", created.UID)); !os.IsNotExist(err) {
+		t.Errorf("pod dir after delete: %v", err)
+	}
+}

@@ -341,9 +341,29 @@ func (a *Agent) startContainer(ctx context.Context, ps *podSync, c *types.Contai
 		a.setWaiting(pod, c, st, p, now, ReasonCreateContainerConfig, err.Error(), "Failed", "Error: "+err.Error())
 		return
 	}
+	// As the kubelet: "Pulling" then "Pulled" for a fetch, one "Pulled ...
+	// already present" when the runtime reports the image present. The
+	// progress callback runs during Pull, on this goroutine or another.
 	pullStart := a.cfg.Now()
-	a.events.normal(pod, c.Name, "Pulling", fmt.Sprintf("Pulling image %q", c.Image))
-	if err := rt.Pull(ctx, spec, nil); err != nil {
+	var pullMu sync.Mutex
+	present, pulling := false, false
+	progress := func(pp runtimes.PullProgress) {
+		pullMu.Lock()
+		defer pullMu.Unlock()
+		if pp.AlreadyPresent {
+			present = true
+		} else if !pulling {
+			pulling = true
+			a.events.normal(pod, c.Name, "Pulling", fmt.Sprintf("Pulling image %q", c.Image))
+		}
+	}
+	err = rt.Pull(ctx, spec, progress)
+	pullMu.Lock()
+	if !present && !pulling {
+		a.events.normal(pod, c.Name, "Pulling", fmt.Sprintf("Pulling image %q", c.Image))
+	}
+	pullMu.Unlock()
+	if err != nil {
 		if errors.Is(err, runtimes.ErrImagePull) || errors.Is(err, runtimes.ErrInvalidImage) {
 			a.setWaiting(pod, c, st, p, now, ReasonErrImagePull, err.Error(), "Failed",
 				fmt.Sprintf("Failed to pull image %q: %v", c.Image, err))
@@ -352,7 +372,11 @@ func (a *Agent) startContainer(ctx context.Context, ps *podSync, c *types.Contai
 		a.setWaiting(pod, c, st, p, now, ReasonErrImagePull, err.Error(), "Failed", "Error: "+err.Error())
 		return
 	}
-	a.events.normal(pod, c.Name, "Pulled", fmt.Sprintf("Successfully pulled image %q in %s", c.Image, a.cfg.Now().Sub(pullStart).Round(time.Millisecond)))
+	if present {
+		a.events.normal(pod, c.Name, "Pulled", fmt.Sprintf("Container image %q already present on machine", c.Image))
+	} else {
+		a.events.normal(pod, c.Name, "Pulled", fmt.Sprintf("Successfully pulled image %q in %s", c.Image, a.cfg.Now().Sub(pullStart).Round(time.Millisecond)))
+	}
 	id := containerID(pod.UID, c.Name, restart)
 	if err := rt.Create(ctx, id, spec); err != nil {
 		if errors.Is(err, runtimes.ErrExists) {
