@@ -74,6 +74,7 @@ type Controller struct {
 	workers   int
 	logger    *slog.Logger
 	informers []*sdk.Informer
+	recorder  *Recorder
 }
 
 var _ Runner = (*Controller)(nil)
@@ -81,14 +82,20 @@ var _ Runner = (*Controller)(nil)
 // New returns a controller named name that runs reconcile with cc's
 // worker count. Feed it with Watch, Enqueue or Queue.
 func New(cc *Context, name string, reconcile ReconcileFunc) *Controller {
+	logger := cc.Log(name)
 	return &Controller{
 		name:      name,
 		queue:     sdk.NewQueue(),
 		reconcile: reconcile,
 		workers:   cc.WorkerCount(),
-		logger:    cc.Log(name),
+		logger:    logger,
+		recorder:  newRecorder(cc.Client, name+"-controller", logger),
 	}
 }
+
+// Recorder returns the controller's event recorder; its events are
+// written while Run runs.
+func (c *Controller) Recorder() *Recorder { return c.recorder }
 
 // Name returns the controller's name.
 func (c *Controller) Name() string { return c.name }
@@ -127,6 +134,16 @@ func (c *Controller) Run(ctx context.Context) error {
 		}
 	}
 	c.logger.Debug("controller started", "workers", c.workers)
+	evCtx, stopEvents := context.WithCancel(ctx)
+	evDone := make(chan struct{})
+	go func() {
+		defer close(evDone)
+		c.recorder.run(evCtx)
+	}()
+	defer func() {
+		stopEvents()
+		<-evDone
+	}()
 	c.queue.Run(ctx, c.workers, func(ctx context.Context, key string) error {
 		err := c.reconcile(ctx, key)
 		switch {

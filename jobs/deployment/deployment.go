@@ -310,6 +310,7 @@ func (c *Controller) createNewReplicaSet(ctx context.Context, d *types.Deploymen
 	rc := sdk.Typed[*types.ReplicaSet](c.client).Namespace(d.Namespace)
 	out, err := rc.Create(ctx, rs)
 	if err == nil {
+		c.Recorder().Eventf(d, types.EventTypeNormal, "ScalingReplicaSet", "Scaled up replica set %s from 0 to %d", out.Name, n)
 		if hasProgressDeadline(d) {
 			setCondition(&d.Status, newCondition(types.DeploymentProgressing, types.ConditionTrue, ReasonNewRSCreated,
 				fmt.Sprintf("Created new replica set %q", out.Name), c.now()))
@@ -376,6 +377,13 @@ func (c *Controller) scaleReplicaSet(ctx context.Context, rs *types.ReplicaSet, 
 	out, err := sdk.Typed[*types.ReplicaSet](c.client).Namespace(cp.Namespace).Update(ctx, cp)
 	if err != nil {
 		return nil, fmt.Errorf("scale replicaset %s/%s to %d: %w", cp.Namespace, cp.Name, n, err)
+	}
+	if from := rsReplicas(rs); from != n {
+		dir := "up"
+		if n < from {
+			dir = "down"
+		}
+		c.Recorder().Eventf(d, types.EventTypeNormal, "ScalingReplicaSet", "Scaled %s replica set %s from %d to %d", dir, rs.Name, from, n)
 	}
 	return out, nil
 }

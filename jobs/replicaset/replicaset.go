@@ -198,10 +198,12 @@ func (c *Controller) manage(ctx context.Context, key string, rs *types.ReplicaSe
 		c.expectations.ExpectCreations(key, n)
 		created, err := controller.SlowStartBatch(ctx, n, controller.SlowStartInitialBatchSize, func(ctx context.Context) error {
 			pod := controller.PodFromTemplate(&rs.Spec.Template, rs, GVK, rs.Name)
-			_, err := sdk.Typed[*types.Pod](c.client).Namespace(rs.Namespace).Create(ctx, pod)
+			out, err := sdk.Typed[*types.Pod](c.client).Namespace(rs.Namespace).Create(ctx, pod)
 			if err != nil {
+				c.Recorder().Eventf(rs, types.EventTypeWarning, "FailedCreate", "Error creating: %v", err)
 				return fmt.Errorf("create pod for replicaset %s: %w", key, err)
 			}
+			c.Recorder().Eventf(rs, types.EventTypeNormal, "SuccessfulCreate", "Created pod: %s", out.Name)
 			return nil
 		})
 		// Creates that failed or were skipped will never be observed.
@@ -227,9 +229,12 @@ func (c *Controller) manage(ctx context.Context, key string, rs *types.ReplicaSe
 			go func() {
 				defer wg.Done()
 				err := sdk.Typed[*types.Pod](c.client).Namespace(p.Namespace).Delete(ctx, p.Name, types.DeleteOptions{})
-				if err != nil {
+				if err == nil {
+					c.Recorder().Eventf(rs, types.EventTypeNormal, "SuccessfulDelete", "Deleted pod: %s", p.Name)
+				} else {
 					c.expectations.DeletionObserved(key, p.UID)
 					if !sdk.IsNotFound(err) {
+						c.Recorder().Eventf(rs, types.EventTypeWarning, "FailedDelete", "Error deleting: %v", err)
 						mu.Lock()
 						errs = append(errs, fmt.Errorf("delete pod %s/%s of replicaset %s: %w", p.Namespace, p.Name, key, err))
 						mu.Unlock()

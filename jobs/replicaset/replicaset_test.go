@@ -104,6 +104,19 @@ func TestCreatesPodsWithOwnerAndStatus(t *testing.T) {
 	waitStatus(env, "web", func(s types.ReplicaSetStatus, _ *types.ReplicaSet) bool {
 		return s.ReadyReplicas == 3 && s.AvailableReplicas == 3
 	})
+	env.Eventually("SuccessfulCreate events", func() (bool, error) {
+		l, err := sdk.Typed[*types.Event](env.Client).Namespace(ns).List(ctx, sdk.ListOptions{})
+		if err != nil {
+			return false, err
+		}
+		n := 0
+		for _, ev := range l.Items {
+			if ev.Reason == "SuccessfulCreate" && ev.InvolvedObject.UID == rs.UID && ev.InvolvedObject.Kind == "ReplicaSet" {
+				n++
+			}
+		}
+		return n == 3, fmt.Errorf("%d SuccessfulCreate events", n)
+	})
 }
 
 func TestScaleDownPrefersNotReadyAndReplacesDeleted(t *testing.T) {
