@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"time"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	"github.com/spf13/cobra"
@@ -21,6 +22,9 @@ const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 // applyRetries bounds the read-merge-update rounds lost to concurrent
 // writers (Conflict).
 const applyRetries = 5
+
+// conflictPause is the wait before retrying after a Conflict.
+const conflictPause = 10 * time.Millisecond
 
 type fileOptions struct {
 	files     []string
@@ -139,7 +143,14 @@ func applyOne(ctx context.Context, c *sdk.Client, m *manifest, ns string) (strin
 		}
 		_, err = rc.Update(ctx, obj)
 		if sdk.IsConflict(err) && attempt < applyRetries {
-			continue // changed meanwhile: read again and merge again
+			// Changed meanwhile: read again and merge again, after a pause
+			// as client-go's DefaultRetry (10ms) lets the writer finish.
+			select {
+			case <-ctx.Done():
+				return "", ctx.Err()
+			case <-time.After(conflictPause):
+			}
+			continue
 		}
 		if err != nil {
 			return "", err
