@@ -66,7 +66,8 @@ func AvailableIn(p *types.Pod, minReadySeconds int32, now time.Time) time.Durati
 	if d < 0 {
 		return 0
 	}
-	return d + time.Second // LastTransitionTime has second precision
+	// A little past the instant, so that the re-check finds it available.
+	return d + 50*time.Millisecond
 }
 
 // restarts returns the highest container restart count of the Pod.

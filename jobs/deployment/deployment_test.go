@@ -378,3 +378,31 @@ func TestProgressDeadlineExceeded(t *testing.T) {
 		return c != nil && c.Status == types.ConditionFalse && c.Reason == deployment.ReasonTimedOut, fmt.Errorf("conditions %+v", d.Status.Conditions)
 	})
 }
+
+// TestRestartMidRollout stops the controllers, changes the template, and
+// starts new ones: one new ReplicaSet, no duplicate Pods, the rollout
+// finishes.
+func TestRestartMidRollout(t *testing.T) {
+	env := controllertest.NewEnv(t)
+	first := env.Start(build)
+	d := newDeployment("rr", 3, "app:1")
+	d.Spec.MinReadySeconds = 1 // Pods become available through the delayed re-check
+	d.Spec.Strategy.RollingUpdate = &types.RollingUpdateDeployment{MaxSurge: ptr(types.FromString("100%"))}
+	if _, err := dClient(env).Create(env.Ctx(), d); err != nil {
+		t.Fatal(err)
+	}
+	rollOut(env, "rr")
+	first.Stop()
+	update(env, "rr", func(d *types.Deployment) { d.Spec.Template.Spec.Containers[0].Image = "app:2" })
+	env.Start(build)
+	d = rollOut(env, "rr")
+	if rss := replicaSets(env, "app=rr"); len(rss) != 2 {
+		t.Fatalf("%d replicasets after a restart mid-rollout, want 2", len(rss))
+	}
+	if pods := activePods(env, "app=rr"); len(pods) != 3 {
+		t.Fatalf("%d pods, want 3", len(pods))
+	}
+	if d.Status.AvailableReplicas != 3 || d.Annotations[deployment.RevisionAnnotation] != "2" {
+		t.Fatalf("status %+v, annotations %v", d.Status, d.Annotations)
+	}
+}
