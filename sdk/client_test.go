@@ -222,7 +222,7 @@ func TestPagination(t *testing.T) {
 	}
 }
 
-func mustResource(t *testing.T, name string) *types.Resource {
+func mustResource(t testing.TB, name string) *types.Resource {
 	t.Helper()
 	res, ok := types.LookupResource(name)
 	if !ok {

@@ -64,7 +64,7 @@ type testEnv struct {
 	url    string
 }
 
-func newTestEnv(t *testing.T) *testEnv {
+func newTestEnv(t testing.TB) *testEnv {
 	t.Helper()
 	st, err := badger.Open(t.TempDir())
 	if err != nil {

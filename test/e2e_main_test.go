@@ -69,7 +69,7 @@ type wharfServer struct {
 
 // startServer starts `wharf up` on dataDir and a free port, and returns
 // once it printed its address. The process is killed when the test ends.
-func startServer(t *testing.T, dataDir string) *wharfServer {
+func startServer(t testing.TB, dataDir string) *wharfServer {
 	t.Helper()
 	s := &wharfServer{DataDir: dataDir, done: make(chan struct{})}
 	s.cmd = exec.Command(wharfBin, "up", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--node-name", "e2e-node")
@@ -149,7 +149,7 @@ func (r result) String() string {
 }
 
 // run runs a command to completion with stdin (may be empty).
-func run(t *testing.T, env []string, stdin string, name string, args ...string) result {
+func run(t testing.TB, env []string, stdin string, name string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
@@ -172,19 +172,19 @@ func run(t *testing.T, env []string, stdin string, name string, args ...string) 
 }
 
 // wharf runs the built CLI against s.
-func (s *wharfServer) wharf(t *testing.T, args ...string) result {
+func (s *wharfServer) wharf(t testing.TB, args ...string) result {
 	t.Helper()
 	return run(t, []string{"WHARF_SERVER=" + s.URL}, "", wharfBin, args...)
 }
 
 // wharfIn runs the built CLI against s with stdin.
-func (s *wharfServer) wharfIn(t *testing.T, stdin string, args ...string) result {
+func (s *wharfServer) wharfIn(t testing.TB, stdin string, args ...string) result {
 	t.Helper()
 	return run(t, []string{"WHARF_SERVER=" + s.URL}, stdin, wharfBin, args...)
 }
 
 // mustWharf runs the CLI and fails the test unless it exits 0.
-func (s *wharfServer) mustWharf(t *testing.T, args ...string) result {
+func (s *wharfServer) mustWharf(t testing.TB, args ...string) result {
 	t.Helper()
 	r := s.wharf(t, args...)
 	if r.Code != 0 {
@@ -201,7 +201,7 @@ type kubectl struct {
 
 // newKubectl writes a kubeconfig for s and returns a kubectl using it;
 // the test is skipped (failed in CI) when kubectl is not on PATH.
-func newKubectl(t *testing.T, s *wharfServer) *kubectl {
+func newKubectl(t testing.TB, s *wharfServer) *kubectl {
 	t.Helper()
 	bin, err := exec.LookPath("kubectl")
 	if err != nil {
@@ -232,12 +232,12 @@ current-context: wharf
 	return &kubectl{bin: bin, env: []string{"KUBECONFIG=" + path, "HOME=" + dir}}
 }
 
-func (k *kubectl) run(t *testing.T, stdin string, args ...string) result {
+func (k *kubectl) run(t testing.TB, stdin string, args ...string) result {
 	t.Helper()
 	return run(t, k.env, stdin, k.bin, args...)
 }
 
-func (k *kubectl) must(t *testing.T, args ...string) result {
+func (k *kubectl) must(t testing.TB, args ...string) result {
 	t.Helper()
 	r := k.run(t, "", args...)
 	if r.Code != 0 {
@@ -247,7 +247,7 @@ func (k *kubectl) must(t *testing.T, args ...string) result {
 }
 
 // writeFile writes content to name in a fresh temp dir and returns its path.
-func writeFile(t *testing.T, name, content string) string {
+func writeFile(t testing.TB, name, content string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
@@ -282,7 +282,7 @@ type watchProc struct {
 
 // startWatch starts a command whose output lines arrive on lines; it is
 // killed when the test ends.
-func startWatch(t *testing.T, env []string, name string, args ...string) *watchProc {
+func startWatch(t testing.TB, env []string, name string, args ...string) *watchProc {
 	t.Helper()
 	w := &watchProc{lines: make(chan string, 100), done: make(chan struct{})}
 	w.cmd = exec.Command(name, args...)
@@ -313,7 +313,7 @@ func startWatch(t *testing.T, env []string, name string, args ...string) *watchP
 
 // waitLine returns the first line containing want; it fails the test if
 // the command ends first, or after a generous safety timeout.
-func (w *watchProc) waitLine(t *testing.T, want string) string {
+func (w *watchProc) waitLine(t testing.TB, want string) string {
 	t.Helper()
 	timeout := time.After(startTimeout)
 	var seen []string
