@@ -35,7 +35,12 @@ const logFile = "container.log"
 // lines itself. It runs in its own session, ignores terminal and stop
 // signals, and exits when the container's last writer closes (the
 // container and anything it forked have exited). An agent restart leaves
-// it, and the log, untouched.
+// it, and the log, untouched. The runtime, not the relay, marks the log
+// done (see closeLog), once it has recorded the exit.
+//
+// The relay stays in the agent's cgroup: under systemd the agent's unit
+// needs KillMode=process (as containerd's has), or stopping the agent
+// kills the relays and the containers' next writes fail.
 type relay struct {
 	pid  int
 	done chan struct{} // closed when the relay has exited and been reaped
