@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/wharfhq/wharf/jobs/controller"
+	"github.com/wharfhq/wharf/jobs/cronjob"
 	"github.com/wharfhq/wharf/jobs/deployment"
 	"github.com/wharfhq/wharf/jobs/gc"
 	"github.com/wharfhq/wharf/jobs/job"
@@ -57,6 +58,7 @@ var controllers = []struct {
 	{deployment.Name, adapt(deployment.New)},
 	{gc.Name, adapt(gc.New)},
 	{job.Name, adapt(job.New)},
+	{cronjob.Name, adapt(cronjob.New)},
 }
 
 // Names returns the names of all controllers, in the order Run builds them.

@@ -1,0 +1,373 @@
+package cronjob_test
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wharfhq/wharf/api/types"
+	"github.com/wharfhq/wharf/jobs/controller"
+	"github.com/wharfhq/wharf/jobs/controller/controllertest"
+	"github.com/wharfhq/wharf/jobs/cronjob"
+	"github.com/wharfhq/wharf/sdk"
+)
+
+const ns = "default"
+
+func ptr[T any](v T) *T { return &v }
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// set moves the clock to t.
+func (c *clock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+type fixture struct {
+	t   *testing.T
+	env *controllertest.Env
+	clk *clock
+	// running is the controller newFixture started.
+	running *controllertest.Running
+
+	mu     sync.Mutex
+	synced map[string][]time.Time // clock readings of finished syncs, by name
+}
+
+func newFixture(t *testing.T) *fixture {
+	env := controllertest.NewEnv(t)
+	f := &fixture{t: t, env: env, clk: &clock{t: time.Now()}, synced: map[string][]time.Time{}}
+	f.running = f.start()
+	return f
+}
+
+func (f *fixture) start() *controllertest.Running {
+	return f.env.Start(func(cc *controller.Context) ([]controller.Runner, error) {
+		c, err := cronjob.NewWithOptions(cc, cronjob.Options{Now: f.clk.Now, Synced: f.onSync})
+		if err != nil {
+			return nil, err
+		}
+		return []controller.Runner{c}, nil
+	})
+}
+
+func (f *fixture) cronJobs() *sdk.TypedClient[*types.CronJob] {
+	return sdk.Typed[*types.CronJob](f.env.Client).Namespace(ns)
+}
+
+func (f *fixture) jobs() *sdk.TypedClient[*types.Job] {
+	return sdk.Typed[*types.Job](f.env.Client).Namespace(ns)
+}
+
+func newCronJob(name, schedule string) *types.CronJob {
+	return &types.CronJob{
+		ObjectMeta: types.ObjectMeta{Name: name, Namespace: ns},
+		Spec: types.CronJobSpec{
+			Schedule: schedule,
+			TimeZone: ptr("UTC"),
+			JobTemplate: types.JobTemplateSpec{
+				ObjectMeta: types.ObjectMeta{Labels: map[string]string{"cron": name}},
+				Spec: types.JobSpec{Template: types.PodTemplateSpec{Spec: types.PodSpec{
+					RestartPolicy: types.RestartPolicyNever,
+					Containers:    []types.Container{{Name: "c", Image: "busybox"}},
+				}}},
+			},
+		},
+	}
+}
+
+func (f *fixture) create(cj *types.CronJob) *types.CronJob {
+	f.t.Helper()
+	out, err := f.cronJobs().Create(context.Background(), cj)
+	if err != nil {
+		f.t.Fatalf("create cronjob: %v", err)
+	}
+	return out
+}
+
+func (f *fixture) onSync(key string, now time.Time) {
+	_, name := sdk.SplitKey(key)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.synced[name] = append(f.synced[name], now)
+}
+
+// sync makes the controller sync the CronJob at the clock's time and
+// waits until it has.
+func (f *fixture) sync(name string) {
+	f.t.Helper()
+	now := f.clk.Now()
+	f.touch(name)
+	f.env.Eventually("sync of "+name+" at "+now.String(), func() (bool, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for _, t := range f.synced[name] {
+			if t.Equal(now) {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+}
+
+// touch makes the controller sync the CronJob again (the fake clock does
+// not fire its timers).
+func (f *fixture) touch(name string) {
+	f.t.Helper()
+	for attempt := 0; ; attempt++ {
+		cj, err := f.cronJobs().Get(context.Background(), name)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		if cj.Annotations == nil {
+			cj.Annotations = map[string]string{}
+		}
+		cj.Annotations["test/touch"] = fmt.Sprint(time.Now().UnixNano())
+		if _, err = f.cronJobs().Update(context.Background(), cj); err == nil {
+			return
+		}
+		if !sdk.IsConflict(err) || attempt > 20 {
+			f.t.Fatal(err)
+		}
+	}
+}
+
+// at moves the clock to the minute boundary m minutes after the
+// CronJob's creation minute, plus 5s, and syncs it.
+func (f *fixture) at(cj *types.CronJob, m int) time.Time {
+	boundary := cj.CreationTimestamp.Truncate(time.Minute).Add(time.Duration(m) * time.Minute)
+	f.clk.set(boundary.Add(5 * time.Second))
+	f.sync(cj.Name)
+	return boundary
+}
+
+// jobNames lists the CronJob's Jobs not being deleted, sorted.
+func (f *fixture) jobNames(cron string) []string {
+	l, err := f.jobs().List(context.Background(), sdk.ListOptions{LabelSelector: "cron=" + cron})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var out []string
+	for _, j := range l.Items {
+		if j.DeletionTimestamp == nil {
+			out = append(out, j.Name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (f *fixture) waitJobs(cron string, want ...string) {
+	f.t.Helper()
+	sort.Strings(want)
+	f.env.Eventually(fmt.Sprintf("jobs %v", want), func() (bool, error) {
+		got := f.jobNames(cron)
+		return fmt.Sprint(got) == fmt.Sprint(want), fmt.Errorf("have %v", got)
+	})
+}
+
+func (f *fixture) waitStatus(name, what string, ok func(s types.CronJobStatus) bool) {
+	f.t.Helper()
+	f.env.Eventually(name+": "+what, func() (bool, error) {
+		cj, err := f.cronJobs().Get(context.Background(), name)
+		if err != nil {
+			return false, err
+		}
+		return ok(cj.Status), fmt.Errorf("status %+v", cj.Status)
+	})
+}
+
+// finishJob marks a Job Complete or Failed, as the Job controller would.
+func (f *fixture) finishJob(name string, ct types.JobConditionType) {
+	f.t.Helper()
+	for attempt := 0; ; attempt++ {
+		j, err := f.jobs().Get(context.Background(), name)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		now := types.NewTime(f.clk.Now().UTC().Truncate(time.Second))
+		j.Status.Conditions = append(j.Status.Conditions, types.JobCondition{Type: ct, Status: types.ConditionTrue, LastTransitionTime: now})
+		if ct == types.JobComplete {
+			j.Status.CompletionTime = &now
+		}
+		if _, err = f.jobs().UpdateStatus(context.Background(), j); err == nil {
+			return
+		}
+		if !sdk.IsConflict(err) || attempt > 20 {
+			f.t.Fatal(err)
+		}
+	}
+}
+
+func TestFiresOncePerStartTime(t *testing.T) {
+	f := newFixture(t)
+	cj := f.create(newCronJob("tick", "* * * * *"))
+	f.clk.set(cj.CreationTimestamp.Time)
+	f.sync("tick")
+	if names := f.jobNames("tick"); len(names) != 0 {
+		t.Fatalf("jobs %v before the first start time", names)
+	}
+
+	t1 := f.at(cj, 1)
+	first := cronjob.JobName("tick", t1)
+	f.waitJobs("tick", first)
+	f.waitStatus("tick", "active and lastScheduleTime", func(s types.CronJobStatus) bool {
+		return len(s.Active) == 1 && s.Active[0].Name == first && s.LastScheduleTime != nil && s.LastScheduleTime.Equal(t1)
+	})
+	j, err := f.jobs().Get(context.Background(), first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := j.Annotations[cronjob.ScheduledTimestampAnnotation]; got != t1.UTC().Format(time.RFC3339) {
+		t.Errorf("scheduled timestamp annotation %q, want %s", got, t1.UTC().Format(time.RFC3339))
+	}
+	if ref := types.GetControllerOf(j); ref == nil || ref.UID != cj.UID || ref.Kind != "CronJob" {
+		t.Errorf("job controller ref %+v", ref)
+	}
+	if first != fmt.Sprintf("tick-%d", t1.Unix()/60) {
+		t.Errorf("job name %s", first)
+	}
+
+	// Syncing again within the same minute starts nothing more.
+	f.sync("tick")
+	if names := f.jobNames("tick"); len(names) != 1 {
+		t.Fatalf("jobs %v after a second sync in the same minute", names)
+	}
+	f.finishJob(first, types.JobComplete)
+	f.waitStatus("tick", "lastSuccessfulTime", func(s types.CronJobStatus) bool {
+		return len(s.Active) == 0 && s.LastSuccessfulTime != nil
+	})
+	t2 := f.at(cj, 2)
+	f.waitJobs("tick", first, cronjob.JobName("tick", t2))
+}
+
+func TestForbidWaitsThenCatchesUp(t *testing.T) {
+	f := newFixture(t)
+	spec := newCronJob("forbid", "* * * * *")
+	spec.Spec.ConcurrencyPolicy = types.ForbidConcurrent
+	cj := f.create(spec)
+	t1 := f.at(cj, 1)
+	first := cronjob.JobName("forbid", t1)
+	f.waitJobs("forbid", first)
+	f.waitStatus("forbid", "one active", func(s types.CronJobStatus) bool { return len(s.Active) == 1 })
+	f.at(cj, 2)
+	if names := f.jobNames("forbid"); len(names) != 1 {
+		t.Fatalf("jobs %v while the first runs under Forbid", names)
+	}
+	// The first finishes during minute 3: the missed start time of
+	// minute 3 (the most recent) runs, not minute 2's.
+	t3 := f.at(cj, 3)
+	f.finishJob(first, types.JobComplete)
+	f.waitJobs("forbid", first, cronjob.JobName("forbid", t3))
+}
+
+func TestReplaceDeletesRunningJob(t *testing.T) {
+	f := newFixture(t)
+	spec := newCronJob("replace", "* * * * *")
+	spec.Spec.ConcurrencyPolicy = types.ReplaceConcurrent
+	cj := f.create(spec)
+	first := cronjob.JobName("replace", f.at(cj, 1))
+	f.waitJobs("replace", first)
+	second := cronjob.JobName("replace", f.at(cj, 2))
+	f.waitJobs("replace", second)
+	f.waitStatus("replace", "only the new job active", func(s types.CronJobStatus) bool {
+		return len(s.Active) == 1 && s.Active[0].Name == second
+	})
+}
+
+func TestHistoryLimits(t *testing.T) {
+	f := newFixture(t)
+	spec := newCronJob("hist", "* * * * *")
+	spec.Spec.SuccessfulJobsHistoryLimit = ptr(int32(1))
+	spec.Spec.FailedJobsHistoryLimit = ptr(int32(0))
+	cj := f.create(spec)
+	var names []string
+	for m := 1; m <= 3; m++ {
+		name := cronjob.JobName("hist", f.at(cj, m))
+		f.waitJobs("hist", append(names[max(len(names)-1, 0):], name)...)
+		f.finishJob(name, types.JobComplete)
+		names = append(names, name)
+	}
+	f.waitJobs("hist", names[2])
+	failing := cronjob.JobName("hist", f.at(cj, 4))
+	f.waitJobs("hist", names[2], failing)
+	f.finishJob(failing, types.JobFailed)
+	f.waitJobs("hist", names[2])
+}
+
+func TestSuspendAndMissedRunsAfterRestart(t *testing.T) {
+	f := newFixture(t)
+	spec := newCronJob("late", "* * * * *")
+	spec.Spec.Suspend = ptr(true)
+	spec.Spec.StartingDeadlineSeconds = ptr(int64(300))
+	cj := f.create(spec)
+	f.at(cj, 1)
+	if names := f.jobNames("late"); len(names) != 0 {
+		t.Fatalf("jobs %v of a suspended cronjob", names)
+	}
+	// Resumed ten minutes later (as after a long outage): one catch-up
+	// run, for the most recent start time.
+	for attempt := 0; ; attempt++ {
+		cur, err := f.cronJobs().Get(context.Background(), "late")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur.Spec.Suspend = ptr(false)
+		f.clk.set(cj.CreationTimestamp.Truncate(time.Minute).Add(10*time.Minute + 5*time.Second))
+		if _, err = f.cronJobs().Update(context.Background(), cur); err == nil {
+			break
+		}
+		if !sdk.IsConflict(err) || attempt > 20 {
+			t.Fatal(err)
+		}
+	}
+	t10 := cj.CreationTimestamp.Truncate(time.Minute).Add(10 * time.Minute)
+	f.waitJobs("late", cronjob.JobName("late", t10))
+	f.waitStatus("late", "lastScheduleTime minute 10", func(s types.CronJobStatus) bool {
+		return s.LastScheduleTime != nil && s.LastScheduleTime.Equal(t10)
+	})
+	// Past the starting deadline a missed start time is skipped.
+	spec2 := newCronJob("deadline", "0 0 1 1 *") // once a year
+	spec2.Spec.StartingDeadlineSeconds = ptr(int64(60))
+	cj2 := f.create(spec2)
+	next := time.Date(cj2.CreationTimestamp.Year()+1, 1, 1, 0, 0, 0, 0, time.UTC)
+	f.clk.set(next.Add(2 * time.Minute))
+	f.sync("deadline")
+	if names := f.jobNames("deadline"); len(names) != 0 {
+		t.Fatalf("jobs %v started past the starting deadline", names)
+	}
+}
+
+func TestRestartDoesNotDuplicateJobs(t *testing.T) {
+	f := newFixture(t)
+	first := f.running
+	cj := f.create(newCronJob("again", "* * * * *"))
+	t1 := f.at(cj, 1)
+	name := cronjob.JobName("again", t1)
+	f.waitJobs("again", name)
+	// A second controller over the same API at the same instant (as
+	// after a restart) finds the Job and starts nothing.
+	first.Stop()
+	f.start()
+	f.clk.set(f.clk.Now().Add(time.Second))
+	f.sync("again")
+	if names := f.jobNames("again"); len(names) != 1 {
+		t.Fatalf("jobs %v after a restart within the same minute", names)
+	}
+	t2 := f.at(cj, 2)
+	f.waitJobs("again", name, cronjob.JobName("again", t2))
+}
