@@ -344,6 +344,18 @@ func (a *Agent) housekeeping(ctx context.Context) {
 			}
 		}
 	}
+	// In-memory state of Pods that are gone.
+	a.mu.Lock()
+	var stale []string
+	for uid := range a.states {
+		if objs, _ := a.pods.Lister().ByIndex(indexUID, uid); len(objs) == 0 {
+			stale = append(stale, uid)
+		}
+	}
+	a.mu.Unlock()
+	for _, uid := range stale {
+		a.forget(uid)
+	}
 	for _, uid := range a.netnsUIDs() {
 		if objs, _ := a.pods.Lister().ByIndex(indexUID, uid); len(objs) == 0 && !live[uid] {
 			if err := a.removeNetNS(uid); err != nil {

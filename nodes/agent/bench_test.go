@@ -99,13 +99,7 @@ func startup(b *testing.B, e *env, mk func(name string) *types.Pod) {
 		}
 	}
 	b.StopTimer()
-	slices.Sort(lat)
-	pct := func(q float64) float64 {
-		return float64(lat[int(q*float64(len(lat)-1))].Microseconds()) / 1000
-	}
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.99), "p99-ms")
-	b.ReportMetric(0, "ns/op")
+	reportLatency(b, lat)
 	// Delete at once; the agent removes what is left.
 	zero := int64(0)
 	if err := e.pods.DeleteCollection(ctx, types.DeleteOptions{GracePeriodSeconds: &zero}, sdk.ListOptions{}); err != nil {
@@ -113,10 +107,50 @@ func startup(b *testing.B, e *env, mk func(name string) *types.Pod) {
 	}
 }
 
+// reportLatency reports the p50 and p99 of lat in milliseconds.
+func reportLatency(b *testing.B, lat []time.Duration) {
+	slices.Sort(lat)
+	pct := func(q float64) float64 {
+		return float64(lat[int(q*float64(len(lat)-1))].Microseconds()) / 1000
+	}
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(0, "ns/op")
+}
+
+// runtimeOnly is the runtime's part alone: Pull, Create and Start of
+// benchPods containers, one after the other, timed to Start's return.
+func runtimeOnly(b *testing.B, rt runtimes.Runtime, spec *runtimes.Spec) {
+	ctx := context.Background()
+	var lat []time.Duration
+	for i := range b.N * benchPods {
+		id := fmt.Sprintf("direct-%d", i)
+		start := time.Now()
+		if err := rt.Pull(ctx, spec, nil); err != nil {
+			b.Fatal(err)
+		}
+		if err := rt.Create(ctx, id, spec); err != nil {
+			b.Fatal(err)
+		}
+		if err := rt.Start(ctx, id); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	reportLatency(b, lat)
+	for i := range b.N * benchPods {
+		id := fmt.Sprintf("direct-%d", i)
+		_ = rt.Stop(ctx, id, 0)
+		_ = rt.Remove(ctx, id)
+	}
+}
+
 // BenchmarkPodStartup measures Pod create → Running through a real API
-// server and agent. "floor" uses the fake runtime (no process, no module):
-// what the API, the watch, the informer, the sync loop and the status
-// write cost by themselves.
+// server and agent. Two floors: "floor" uses the fake runtime (no process,
+// no module): what the API, the watch, the informer, the sync loop and the
+// status write cost by themselves; "*-runtime-only" is the runtime's Pull,
+// Create and Start alone, without the API or the agent.
 func BenchmarkPodStartup(b *testing.B) {
 	b.Run("floor", func(b *testing.B) {
 		e := newEnv(b)
@@ -137,6 +171,19 @@ func BenchmarkPodStartup(b *testing.B) {
 			p.Spec.Containers[0].ImagePullPolicy = types.PullIfNotPresent
 			return p
 		})
+	})
+	b.Run("wasm-runtime-only", func(b *testing.B) {
+		mod, err := goWasm()
+		if err != nil {
+			b.Fatal(err)
+		}
+		w := newWasmEnv(b)
+		runtimeOnly(b, w.rt, &runtimes.Spec{Image: "file://" + mod, PullPolicy: "IfNotPresent", Args: []string{"sleep"}})
+	})
+	b.Run("container-runtime-only", func(b *testing.B) {
+		c := newCtrEnv(b)
+		cleanupContainers(b, c.rt)
+		runtimeOnly(b, c.rt, &runtimes.Spec{Image: c.ref, PullPolicy: "IfNotPresent", Args: []string{"trap"}})
 	})
 	b.Run("container", func(b *testing.B) {
 		c := newCtrEnv(b)
