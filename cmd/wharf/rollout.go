@@ -156,11 +156,7 @@ func newRolloutHistoryCmd(a *app) *cobra.Command {
   wharf rollout history deployment/web --revision=2`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := deploymentArg(args)
-			if err != nil {
-				return err
-			}
-			c, err := a.Client()
+			name, c, err := deploymentTarget(a, args)
 			if err != nil {
 				return err
 			}
@@ -233,11 +229,7 @@ func newRolloutUndoCmd(a *app) *cobra.Command {
   wharf rollout undo deployment/web --to-revision=3`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := deploymentArg(args)
-			if err != nil {
-				return err
-			}
-			c, err := a.Client()
+			name, c, err := deploymentTarget(a, args)
 			if err != nil {
 				return err
 			}
@@ -265,32 +257,14 @@ func newRolloutRestartCmd(a *app) *cobra.Command {
   wharf rollout restart deployment/web`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := deploymentArg(args)
-			if err != nil {
-				return err
-			}
-			c, err := a.Client()
-			if err != nil {
-				return err
-			}
-			dc := sdk.Typed[*types.Deployment](c).Namespace(a.namespace)
-			d, err := dc.Get(cmd.Context(), name)
-			if err != nil {
-				return err
-			}
-			if d.Spec.Paused {
-				return fmt.Errorf("can't restart paused deployment %q (run 'wharf rollout resume deployment/%s' first)", name, name)
-			}
-			patch, err := json.Marshal(map[string]any{"spec": map[string]any{"template": map[string]any{"metadata": map[string]any{
-				"annotations": map[string]string{RestartedAtAnnotation: time.Now().Format(time.RFC3339)}}}}})
-			if err != nil {
-				return err
-			}
-			if _, err := dc.Patch(cmd.Context(), name, sdk.MergePatch, patch); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.out, "deployment.apps/%s restarted\n", name)
-			return nil
+			return patchDeployment(cmd.Context(), a, args, func(d *types.Deployment) ([]byte, string, error) {
+				if d.Spec.Paused {
+					return nil, "", fmt.Errorf("can't restart paused deployment %q (run 'wharf rollout resume deployment/%s' first)", d.Name, d.Name)
+				}
+				patch, err := json.Marshal(map[string]any{"spec": map[string]any{"template": map[string]any{"metadata": map[string]any{
+					"annotations": map[string]string{RestartedAtAnnotation: time.Now().Format(time.RFC3339)}}}}})
+				return patch, "restarted", err
+			})
 		},
 	}
 }
@@ -313,32 +287,51 @@ func newRolloutPauseCmd(a *app, pause bool) *cobra.Command {
 		Example: example,
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := deploymentArg(args)
-			if err != nil {
-				return err
-			}
-			c, err := a.Client()
-			if err != nil {
-				return err
-			}
-			dc := sdk.Typed[*types.Deployment](c).Namespace(a.namespace)
-			d, err := dc.Get(cmd.Context(), name)
-			if err != nil {
-				return err
-			}
-			if d.Spec.Paused == pause {
-				if pause {
-					fmt.Fprintf(a.out, "deployment.apps/%s already paused\n", name)
-					return nil
+			return patchDeployment(cmd.Context(), a, args, func(d *types.Deployment) ([]byte, string, error) {
+				switch {
+				case d.Spec.Paused != pause:
+					return fmt.Appendf(nil, `{"spec":{"paused":%t}}`, pause), done, nil
+				case pause:
+					return nil, "already paused", nil
 				}
-				return fmt.Errorf("deployments.apps %q is not paused", name)
-			}
-			patch := fmt.Appendf(nil, `{"spec":{"paused":%t}}`, pause)
-			if _, err := dc.Patch(cmd.Context(), name, sdk.MergePatch, patch); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.out, "deployment.apps/%s %s\n", name, done)
-			return nil
+				return nil, "", fmt.Errorf("deployments.apps %q is not paused", d.Name)
+			})
 		},
 	}
+}
+
+// patchDeployment reads the deployment named by args, asks decide for a
+// merge patch (nil: nothing to change) and what to say, applies the patch
+// and prints "deployment.apps/NAME <said>".
+func patchDeployment(ctx context.Context, a *app, args []string, decide func(d *types.Deployment) (patch []byte, said string, err error)) error {
+	name, c, err := deploymentTarget(a, args)
+	if err != nil {
+		return err
+	}
+	dc := sdk.Typed[*types.Deployment](c).Namespace(a.namespace)
+	d, err := dc.Get(ctx, name)
+	if err != nil {
+		return err
+	}
+	patch, said, err := decide(d)
+	if err != nil {
+		return err
+	}
+	if patch != nil {
+		if _, err := dc.Patch(ctx, name, sdk.MergePatch, patch); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(a.out, "deployment.apps/%s %s\n", name, said)
+	return nil
+}
+
+// deploymentTarget resolves the deployment argument and the client.
+func deploymentTarget(a *app, args []string) (string, *sdk.Client, error) {
+	name, err := deploymentArg(args)
+	if err != nil {
+		return "", nil, err
+	}
+	c, err := a.Client()
+	return name, c, err
 }

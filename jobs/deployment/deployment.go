@@ -67,10 +67,9 @@ func New(cc *controller.Context) (*Controller, error) {
 	c.Watch(infs["deployments"])
 	c.WaitFor(infs["replicasets"])
 	c.WaitFor(infs["pods"])
-	infs["replicasets"].AddEventHandler(sdk.HandlerFuncs{
-		AddFunc:    c.rsChanged,
-		UpdateFunc: func(old, cur types.Object) { c.rsRefChanged(old, cur); c.rsChanged(cur) },
-		DeleteFunc: c.rsChanged,
+	infs["replicasets"].AddEventHandler(&controller.DependentHandler[*types.Deployment]{
+		Controller: c.Controller, Owners: c.dLister, Kind: GVK.Kind,
+		Selector: func(d *types.Deployment) (labels.Selector, error) { return labels.FromLabelSelector(d.Spec.Selector) },
 	})
 	// Recreate waits for the old Pods to be gone.
 	infs["pods"].AddEventHandler(sdk.HandlerFuncs{DeleteFunc: c.podDeleted})
@@ -79,35 +78,6 @@ func New(cc *controller.Context) (*Controller, error) {
 
 func (c *Controller) ownerOf(obj types.Object) (*types.Deployment, bool) {
 	return controller.ResolveControllerRef(c.dLister, obj.GetObjectMeta().Namespace, types.GetControllerOf(obj), GVK.Kind)
-}
-
-func (c *Controller) rsChanged(obj types.Object) {
-	if d, ok := c.ownerOf(obj); ok {
-		c.Enqueue(d)
-		return
-	}
-	if types.GetControllerOf(obj) != nil {
-		return
-	}
-	m := obj.GetObjectMeta()
-	ds, _ := c.dLister.ByIndex(sdk.IndexNamespace, m.Namespace)
-	for _, d := range ds {
-		sel, err := labels.FromLabelSelector(d.Spec.Selector)
-		if err == nil && !sel.Empty() && sel.Matches(m.Labels) {
-			c.Enqueue(d)
-		}
-	}
-}
-
-// rsRefChanged enqueues the former owner of a ReplicaSet released or
-// adopted by another.
-func (c *Controller) rsRefChanged(old, cur types.Object) {
-	o, n := types.GetControllerOf(old), types.GetControllerOf(cur)
-	if o != nil && (n == nil || o.UID != n.UID) {
-		if d, ok := controller.ResolveControllerRef(c.dLister, old.GetObjectMeta().Namespace, o, GVK.Kind); ok {
-			c.Enqueue(d)
-		}
-	}
 }
 
 func (c *Controller) podDeleted(obj types.Object) {

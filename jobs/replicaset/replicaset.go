@@ -34,7 +34,6 @@ var GVK = types.GroupVersionKind{Group: "apps", Version: "v1", Kind: "ReplicaSet
 type Controller struct {
 	*controller.Controller
 	client       *sdk.Client
-	rsInf        *sdk.Informer
 	rsLister     *sdk.TypedLister[*types.ReplicaSet]
 	podLister    *sdk.TypedLister[*types.Pod]
 	expectations *controller.Expectations
@@ -57,7 +56,6 @@ func New(cc *controller.Context) (*Controller, error) {
 	podInf := cc.Factory.Informer(podRes, sdk.InformerOptions{Indexers: map[string]sdk.IndexFunc{sdk.IndexNamespace: sdk.NamespaceIndex}})
 	c := &Controller{
 		client:       cc.Client,
-		rsInf:        rsInf,
 		rsLister:     sdk.ListerFor[*types.ReplicaSet](rsInf),
 		podLister:    sdk.ListerFor[*types.Pod](podInf),
 		expectations: controller.NewExpectations(),
@@ -66,79 +64,20 @@ func New(cc *controller.Context) (*Controller, error) {
 	c.Controller = controller.New(cc, Name, c.sync)
 	c.Watch(rsInf)
 	c.WaitFor(podInf)
-	podInf.AddEventHandler(sdk.HandlerFuncs{AddFunc: c.addPod, UpdateFunc: c.updatePod, DeleteFunc: c.deletePod})
+	podInf.AddEventHandler(&controller.DependentHandler[*types.ReplicaSet]{
+		Controller: c.Controller, Owners: c.rsLister, Kind: GVK.Kind, Expectations: c.expectations,
+		Selector: func(rs *types.ReplicaSet) (labels.Selector, error) { return labels.FromLabelSelector(rs.Spec.Selector) },
+		Updated:  c.podUpdated,
+	})
 	return c, nil
 }
 
-// ownerOf returns the ReplicaSet controlling pod, if it exists.
-func (c *Controller) ownerOf(pod types.Object) (*types.ReplicaSet, bool) {
-	return controller.ResolveControllerRef(c.rsLister, pod.GetObjectMeta().Namespace, types.GetControllerOf(pod), GVK.Kind)
-}
-
-// enqueueMatching enqueues the ReplicaSets whose selector matches an
-// orphan, so one of them adopts it.
-func (c *Controller) enqueueMatching(pod *types.Pod) {
-	objs, _ := c.rsLister.ByIndex(sdk.IndexNamespace, pod.Namespace)
-	for _, rs := range objs {
-		sel, err := labels.FromLabelSelector(rs.Spec.Selector)
-		if err == nil && !sel.Empty() && sel.Matches(pod.Labels) {
-			c.Enqueue(rs)
-		}
+// podUpdated re-checks a ReplicaSet when one of its Pods has just become
+// ready and will become available after minReadySeconds.
+func (c *Controller) podUpdated(rs *types.ReplicaSet, old, cur types.Object) {
+	if d := controller.AvailableIn(cur.(*types.Pod), rs.Spec.MinReadySeconds, c.now()); d > 0 && !controller.IsPodReady(old.(*types.Pod)) {
+		c.EnqueueAfter(rs, d)
 	}
-}
-
-func (c *Controller) addPod(obj types.Object) {
-	pod := obj.(*types.Pod)
-	if pod.DeletionTimestamp != nil {
-		c.deletePod(pod) // seen on restart with a deletion in progress
-		return
-	}
-	if rs, ok := c.ownerOf(pod); ok {
-		c.expectations.CreationObserved(sdk.KeyFunc(rs))
-		c.Enqueue(rs)
-		return
-	}
-	if types.GetControllerOf(pod) == nil {
-		c.enqueueMatching(pod)
-	}
-}
-
-func (c *Controller) updatePod(oldObj, newObj types.Object) {
-	old, cur := oldObj.(*types.Pod), newObj.(*types.Pod)
-	if cur.DeletionTimestamp != nil {
-		c.deletePod(cur)
-		if !reflect.DeepEqual(old.Labels, cur.Labels) {
-			c.enqueueMatching(cur)
-		}
-		return
-	}
-	oldRef, curRef := types.GetControllerOf(old), types.GetControllerOf(cur)
-	if oldRef != nil && (curRef == nil || oldRef.UID != curRef.UID) {
-		if rs, ok := controller.ResolveControllerRef(c.rsLister, old.Namespace, oldRef, GVK.Kind); ok {
-			c.Enqueue(rs)
-		}
-	}
-	if rs, ok := c.ownerOf(cur); ok {
-		c.Enqueue(rs)
-		if d := controller.AvailableIn(cur, rs.Spec.MinReadySeconds, c.now()); d > 0 && !controller.IsPodReady(old) {
-			c.EnqueueAfter(rs, d)
-		}
-		return
-	}
-	if curRef == nil {
-		c.enqueueMatching(cur)
-	}
-}
-
-func (c *Controller) deletePod(obj types.Object) {
-	pod := obj.(*types.Pod)
-	rs, ok := c.ownerOf(pod)
-	if !ok {
-		return
-	}
-	key := sdk.KeyFunc(rs)
-	c.expectations.DeletionObserved(key, pod.UID)
-	c.Enqueue(rs)
 }
 
 // sync reconciles one ReplicaSet.
