@@ -55,8 +55,16 @@ func TestRunDeploymentLifecycle(t *testing.T) {
 		}
 		return d.Status.AvailableReplicas == 3, fmt.Errorf("status %+v", d.Status)
 	})
-	if err := dc.Delete(ctx, "life", types.DeleteOptions{}); err != nil {
+	// Foreground: the Deployment stays (with its finalizer) until its
+	// ReplicaSet and Pods are gone, and the ReplicaSet controller does not
+	// replace the Pods the collector deletes.
+	fg := types.DeletePropagationForeground
+	if err := dc.Delete(ctx, "life", types.DeleteOptions{PropagationPolicy: &fg}); err != nil {
 		t.Fatal(err)
+	}
+	d, err := dc.Get(ctx, "life")
+	if err == nil && d.DeletionTimestamp == nil {
+		t.Fatalf("deployment deleted in the foreground has no deletionTimestamp")
 	}
 	env.Eventually("collected", func() (bool, error) {
 		pods := env.Pods("default", "app=life")
@@ -64,6 +72,7 @@ func TestRunDeploymentLifecycle(t *testing.T) {
 		if err != nil {
 			return false, err
 		}
-		return len(pods) == 0 && len(rs.Items) == 0, fmt.Errorf("%d pods, %d replicasets", len(pods), len(rs.Items))
+		_, err = dc.Get(ctx, "life")
+		return len(pods) == 0 && len(rs.Items) == 0 && sdk.IsNotFound(err), fmt.Errorf("%d pods, %d replicasets, deployment: %v", len(pods), len(rs.Items), err)
 	})
 }
