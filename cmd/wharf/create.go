@@ -23,6 +23,7 @@ func newCreateCmd(a *app) *cobra.Command {
 		},
 	}
 	o.addFlags(cmd)
+	cmd.AddCommand(newCreateJobCmd(a))
 	return cmd
 }
 
