@@ -305,12 +305,20 @@ spec:
 		{"get", "cronjobs", "-o", "wide"},
 		{"get", "namespaces"},
 		{"get", "deploy", "-o", "name"},
+		// Objects as kubectl prints them, byte for byte.
+		{"get", "cm", "web-config", "-o", "yaml"},
+		{"get", "cm", "web-config", "-o", "json"},
+		{"get", "cm,svc", "-o", "json"},
+		{"get", "deploy", "-o", "yaml"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			var w, kc result
 			if !sameSnapshot(func() bool {
 				w = s.mustWharf(t, args...)
 				kc = k.must(t, args...)
+				if slices.Contains(args, "yaml") || slices.Contains(args, "json") {
+					return w.Stdout == kc.Stdout
+				}
 				return reflect.DeepEqual(tableFields(w.Stdout), tableFields(kc.Stdout))
 			}) {
 				t.Errorf("wharf printed\n%s\nkubectl printed\n%s", w.Stdout, kc.Stdout)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -212,7 +213,9 @@ func getTable(ctx context.Context, a *app, o *getOptions, rc *sdk.ResourceClient
 		return 0, false, err
 	}
 	if len(t.Rows) == 0 {
-		if sayEmpty {
+		// Watching, kubectl says nothing of an empty list: the header
+		// comes with the first row.
+		if sayEmpty && !o.watch {
 			noResources(a, rc.Resource(), ns)
 		}
 		p.setColumns(t)
@@ -220,9 +223,6 @@ func getTable(ctx context.Context, a *app, o *getOptions, rc *sdk.ResourceClient
 		return 0, false, err
 	}
 	if o.watch {
-		if len(t.Rows) == 0 && !p.headerDone {
-			p.headerDone = true // kubectl prints no header when watching an empty list
-		}
 		return len(t.Rows), true, watchTable(ctx, p, rc, opts, t.ResourceVersion)
 	}
 	return len(t.Rows), true, nil
@@ -296,6 +296,21 @@ func getObjects(ctx context.Context, a *app, o *getOptions, c *sdk.Client, targe
 		}
 		all = append(all, objs...)
 	}
+	if o.watch {
+		// As kubectl: the objects one by one (no List, nothing said of
+		// an empty one), then each change.
+		t := targets[0]
+		rc := c.Resource(t.res).Namespace(o.listNamespace(a, t))
+		dp := &docPrinter{w: a.out, res: t.res, output: o.output}
+		for _, obj := range all {
+			if o.output != outputName { // names were printed above
+				if err := dp.print(obj); err != nil {
+					return false, err
+				}
+			}
+		}
+		return ok, watchObjects(ctx, o, rc, t.names, all, rv, dp)
+	}
 	switch {
 	case o.output == outputName:
 		if len(all) == 0 && named == 0 {
@@ -306,17 +321,29 @@ func getObjects(ctx context.Context, a *app, o *getOptions, c *sdk.Client, targe
 			return false, err
 		}
 	}
-	if !o.watch {
-		return ok, nil
+	return ok, nil
+}
+
+// docPrinter prints objects one by one as YAML documents (separated by
+// "---"), JSON values or names.
+type docPrinter struct {
+	w       io.Writer
+	res     *types.Resource
+	output  string
+	printed bool
+}
+
+func (p *docPrinter) print(obj types.Object) error {
+	if p.output == outputYAML && p.printed {
+		fmt.Fprintln(p.w, "---")
 	}
-	t := targets[0]
-	rc := c.Resource(t.res).Namespace(o.listNamespace(a, t))
-	return ok, watchObjects(ctx, a, o, rc, t.names, all, rv)
+	p.printed = true
+	return printObjects(p.w, p.res, []types.Object{obj}, p.output, true)
 }
 
 // watchObjects prints each change to the watched objects as YAML, JSON or
 // a name, from the resourceVersion of what was printed.
-func watchObjects(ctx context.Context, a *app, o *getOptions, rc *sdk.ResourceClient, names []string, objs []types.Object, rv string) error {
+func watchObjects(ctx context.Context, o *getOptions, rc *sdk.ResourceClient, names []string, objs []types.Object, rv string, dp *docPrinter) error {
 	opts := sdk.ListOptions{LabelSelector: o.selector, FieldSelector: o.fieldSelector}
 	if len(names) > 1 {
 		return fmt.Errorf("watch accepts one object name at most")
@@ -338,10 +365,7 @@ func watchObjects(ctx context.Context, a *app, o *getOptions, rc *sdk.ResourceCl
 		if ev.Type == types.Bookmark {
 			continue
 		}
-		if o.output == outputYAML {
-			fmt.Fprintln(a.out, "---")
-		}
-		if err := printObjects(a.out, rc.Resource(), []types.Object{ev.Object}, o.output, true); err != nil {
+		if err := dp.print(ev.Object); err != nil {
 			return err
 		}
 	}

@@ -216,10 +216,18 @@ func printObjects(w io.Writer, res *types.Resource, objs []types.Object, output 
 	return writeValue(w, v, output)
 }
 
-// writeValue writes v as indented JSON or as YAML.
+// writeValue writes v as indented JSON or as YAML, keys sorted as kubectl
+// prints them.
 func writeValue(w io.Writer, v any, output string) error {
-	b, err := json.MarshalIndent(v, "", "    ")
+	b, err := json.Marshal(v)
 	if err != nil {
+		return fmt.Errorf("encode output: %w", err)
+	}
+	var tree any // through a map: sorted keys
+	if err := json.Unmarshal(b, &tree); err != nil {
+		return fmt.Errorf("encode output: %w", err)
+	}
+	if b, err = json.MarshalIndent(tree, "", "    "); err != nil {
 		return fmt.Errorf("encode output: %w", err)
 	}
 	if output == outputYAML {
