@@ -142,12 +142,14 @@ func (s *Scheduler) Queue() *Queue { return s.queue }
 func (s *Scheduler) DroppedEvents() int64 { return s.recorder.dropped.Load() }
 
 // Run schedules until ctx ends, then waits for its goroutines and returns
-// nil; it fails only if the caches cannot sync.
+// nil; it fails only if the caches cannot sync. Run it once.
 func (s *Scheduler) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// Deferred in this order so that, on the way out, the queue closes and
+	// ctx is cancelled before the goroutines are waited for.
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	defer s.queue.Close()
 	for _, inf := range []*sdk.Informer{s.nsInf, s.nodeInf, s.podInf} {
 		wg.Add(1)
@@ -278,7 +280,8 @@ func (s *Scheduler) onNodeDelete(obj types.Object) {
 func nodeSchedulingChanged(old, n *types.Node) bool {
 	if !maps.Equal(old.Labels, n.Labels) || old.Spec.Unschedulable != n.Spec.Unschedulable ||
 		!reflect.DeepEqual(old.Spec.Taints, n.Spec.Taints) || !reflect.DeepEqual(old.Status.Allocatable, n.Status.Allocatable) ||
-		old.Status.NodeInfo.Architecture != n.Status.NodeInfo.Architecture {
+		old.Status.NodeInfo.Architecture != n.Status.NodeInfo.Architecture ||
+		old.Status.NodeInfo.OperatingSystem != n.Status.NodeInfo.OperatingSystem {
 		return true
 	}
 	return readyOf(old) != readyOf(n)

@@ -2,6 +2,7 @@ package sched_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/wharfhq/wharf/api/types"
@@ -191,5 +192,55 @@ func TestSchedulerRestartRecomputes(t *testing.T) {
 	}
 	if _, pods, assumed := s.Cache().Counts(); pods != 1 || assumed != 0 {
 		t.Errorf("cache holds %d pods (%d assumed), want 1 bound", pods, assumed)
+	}
+}
+
+func TestSchedulerAffinityAndSpreadInFlight(t *testing.T) {
+	e := newEnv(t)
+	for _, n := range []string{"n1", "n2", "n3"} {
+		e.createNode(t, Node(n).Zone("z-"+n).Obj())
+	}
+	e.start(t, sched.DefaultConfig())
+	// Created at once, so several are in flight (assumed, not yet bound)
+	// while the next are placed: the assumed ones must count.
+	for i := range 4 {
+		e.createPod(t, Pod(fmt.Sprintf("web-%d", i)).Label("app", "web").
+			PodAntiAffinity(Term("app", "web", "kubernetes.io/hostname")).Obj())
+	}
+	for i := range 6 {
+		e.createPod(t, Pod(fmt.Sprintf("rep-%d", i)).Owner("rs-1").Obj())
+	}
+	used := map[string]bool{}
+	var unplaced []string
+	for i := range 4 {
+		name := fmt.Sprintf("web-%d", i)
+		p := e.waitPod(t, "default", name, "bound or refused", func(p *types.Pod) bool {
+			return p.Spec.NodeName != "" || scheduledCondition(p) != nil
+		})
+		if p.Spec.NodeName == "" {
+			unplaced = append(unplaced, name)
+			const want = "0/3 nodes are available: 3 node(s) didn't satisfy existing pods anti-affinity rules."
+			if c := scheduledCondition(p); c.Message != want {
+				t.Errorf("%s: message %q, want %q", name, c.Message, want)
+			}
+			continue
+		}
+		if used[p.Spec.NodeName] {
+			t.Errorf("two anti-affine pods on %s", p.Spec.NodeName)
+		}
+		used[p.Spec.NodeName] = true
+	}
+	if len(unplaced) != 1 {
+		t.Errorf("unplaced %v, want exactly one", unplaced)
+	}
+	count := map[string]int{}
+	for i := range 6 {
+		count[e.waitBound(t, "default", fmt.Sprintf("rep-%d", i))]++
+	}
+	for _, n := range []string{"n1", "n2", "n3"} {
+		if count[n] != 2 {
+			t.Errorf("replicas per node %v, want 2 on each", count)
+			break
+		}
 	}
 }

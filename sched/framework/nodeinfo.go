@@ -40,11 +40,17 @@ type NodeInfo struct {
 	// OwnerCounts counts the node's Pods per controller UID.
 	OwnerCounts map[string]int
 
-	// Facts derived from the Node when it is set.
-	Ready    bool
+	// Facts derived from the Node when it is set, kept here so that the
+	// filters read the (hot) NodeInfo rather than the Node.
+	Ready         bool
+	Unschedulable bool
+	// Taints is the Node's spec.taints (shared: do not modify).
+	Taints   []types.Taint
 	Runtimes []string
 	Arch, OS string
 	Zone     string
+	// hasWasm, hasContainer: the two runtimes Wharf knows, for HasRuntime.
+	hasWasm, hasContainer bool
 
 	usedPorts  map[HostPort]int
 	usedAnyIP  map[protoPort]int
@@ -70,6 +76,8 @@ func (n *NodeInfo) SetNode(node *types.Node) {
 		n.Allocatable.Pods = DefaultMaxPods
 	}
 	n.Ready = false
+	n.Unschedulable = node.Spec.Unschedulable
+	n.Taints = node.Spec.Taints
 	for _, c := range node.Status.Conditions {
 		if c.Type == types.NodeReady {
 			n.Ready = c.Status == types.ConditionTrue
@@ -85,6 +93,7 @@ func (n *NodeInfo) SetNode(node *types.Node) {
 	} else {
 		n.Runtimes = append(n.Runtimes, RuntimeContainer)
 	}
+	n.hasWasm, n.hasContainer = slices.Contains(n.Runtimes, RuntimeWasm), slices.Contains(n.Runtimes, RuntimeContainer)
 	n.Arch = node.Labels[LabelArch]
 	if n.Arch == "" {
 		n.Arch = node.Status.NodeInfo.Architecture
@@ -101,7 +110,15 @@ func (n *NodeInfo) SetNode(node *types.Node) {
 func isRuntimeSeparator(r rune) bool { return r == '.' || r == ',' || r == '_' }
 
 // HasRuntime reports whether the node offers runtime.
-func (n *NodeInfo) HasRuntime(runtime string) bool { return slices.Contains(n.Runtimes, runtime) }
+func (n *NodeInfo) HasRuntime(runtime string) bool {
+	switch runtime {
+	case RuntimeWasm:
+		return n.hasWasm
+	case RuntimeContainer:
+		return n.hasContainer
+	}
+	return slices.Contains(n.Runtimes, runtime)
+}
 
 // Labels returns the node's labels (nil when Node is nil).
 func (n *NodeInfo) Labels() map[string]string {

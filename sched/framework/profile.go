@@ -65,6 +65,8 @@ type Profile struct {
 	nextStart int
 	statuses  []*Status
 	feasible  []*NodeInfo
+	totals    []int64
+	perPlugin [][]NodeScore
 }
 
 // NewProfile builds the plugins named in specs from reg. Filters run in
@@ -335,13 +337,24 @@ func (p *Profile) score(ctx context.Context, state *CycleState, pod *PodInfo, no
 			active = append(active, s)
 		}
 	}
-	totals := make([]int64, len(nodes))
 	if len(active) == 0 {
 		return NodeScore{Name: nodes[0].Name}, nil
 	}
-	perPlugin := make([][]NodeScore, len(active))
-	for j := range active {
-		perPlugin[j] = make([]NodeScore, len(nodes))
+	// Score buffers are kept across calls (Schedule calls are serialized).
+	if cap(p.totals) < len(nodes) {
+		p.totals = make([]int64, len(nodes))
+	}
+	totals := p.totals[:len(nodes)]
+	clear(totals)
+	for len(p.perPlugin) < len(active) {
+		p.perPlugin = append(p.perPlugin, nil)
+	}
+	perPlugin := p.perPlugin[:len(active)]
+	for j := range perPlugin {
+		if cap(perPlugin[j]) < len(nodes) {
+			perPlugin[j] = make([]NodeScore, len(nodes))
+		}
+		perPlugin[j] = perPlugin[j][:len(nodes)]
 	}
 	var firstErr error
 	var errOnce sync.Once

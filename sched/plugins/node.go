@@ -32,7 +32,7 @@ func (NodeUnschedulable) Name() string { return NameNodeUnschedulable }
 
 // Filter implements framework.FilterPlugin.
 func (NodeUnschedulable) Filter(_ context.Context, _ *framework.CycleState, pod *types.Pod, n *framework.NodeInfo) *framework.Status {
-	if !n.Node.Spec.Unschedulable {
+	if !n.Unschedulable {
 		return nil
 	}
 	t := types.Taint{Key: types.TaintNodeUnschedulable, Effect: types.TaintEffectNoSchedule}

@@ -121,7 +121,7 @@ func (c *spreadConstraint) eligible(n *framework.NodeInfo, pod *types.Pod, aff *
 		return false
 	}
 	if c.honorTaints {
-		if _, bad := FindUntoleratedTaint(n.Node.Spec.Taints, pod.Spec.Tolerations, types.TaintEffectNoSchedule, types.TaintEffectNoExecute); bad {
+		if _, bad := FindUntoleratedTaint(n.Taints, pod.Spec.Tolerations, types.TaintEffectNoSchedule, types.TaintEffectNoExecute); bad {
 			return false
 		}
 	}
@@ -220,8 +220,7 @@ func (PodTopologySpread) Filter(_ context.Context, state *framework.CycleState, 
 type spreadScoreState struct {
 	constraints []spreadConstraint
 	// counts per constraint and domain; nil for constraints counted on the
-	// node itself (hostname) or from the snapshot's zone index (zone
-	// default).
+	// node itself (hostname).
 	counts  []map[string]int
 	weights []float64
 	ignored map[string]bool
@@ -255,6 +254,14 @@ func (PodTopologySpread) PreScore(_ context.Context, state *framework.CycleState
 		s.weights[0] = math.Log(float64(len(nodes) + 2))
 		if s.zoneIdx >= 0 {
 			s.weights[s.zoneIdx] = math.Log(float64(snap.NumZones() + 2))
+			// Per zone, once, rather than a two-level lookup per node.
+			zc := make(map[string]int, snap.NumZones())
+			for _, n := range nodes {
+				if _, ok := zc[n.Zone]; !ok && n.Zone != "" {
+					zc[n.Zone] = snap.ZoneOwnerCount(n.Zone, pi.OwnerUID)
+				}
+			}
+			s.counts[s.zoneIdx] = zc
 		}
 		state.Write(spreadScoreKey, s)
 		return nil
@@ -314,7 +321,7 @@ func (PodTopologySpread) Score(_ context.Context, state *framework.CycleState, _
 			if n.Zone == "" {
 				continue
 			}
-			cnt = state.Snapshot().ZoneOwnerCount(n.Zone, c.owner)
+			cnt = s.counts[i][n.Zone]
 		case s.counts[i] == nil:
 			cnt = c.countOn(n, pi)
 		default:

@@ -69,10 +69,10 @@ func (TaintToleration) Name() string { return NameTaintToleration }
 
 // Filter implements framework.FilterPlugin.
 func (TaintToleration) Filter(_ context.Context, _ *framework.CycleState, pod *types.Pod, n *framework.NodeInfo) *framework.Status {
-	if len(n.Node.Spec.Taints) == 0 {
+	if len(n.Taints) == 0 {
 		return nil
 	}
-	t, ok := FindUntoleratedTaint(n.Node.Spec.Taints, pod.Spec.Tolerations, types.TaintEffectNoSchedule, types.TaintEffectNoExecute)
+	t, ok := FindUntoleratedTaint(n.Taints, pod.Spec.Tolerations, types.TaintEffectNoSchedule, types.TaintEffectNoExecute)
 	if !ok {
 		return nil
 	}
@@ -84,8 +84,8 @@ func (TaintToleration) Filter(_ context.Context, _ *framework.CycleState, pod *t
 // PreferNoSchedule taints (reversed by NormalizeScore).
 func (TaintToleration) Score(_ context.Context, _ *framework.CycleState, pod *types.Pod, n *framework.NodeInfo) (int64, *framework.Status) {
 	var c int64
-	for i := range n.Node.Spec.Taints {
-		t := &n.Node.Spec.Taints[i]
+	for i := range n.Taints {
+		t := &n.Taints[i]
 		if t.Effect == types.TaintEffectPreferNoSchedule && !TolerationsTolerateTaint(pod.Spec.Tolerations, t) {
 			c++
 		}
