@@ -269,8 +269,8 @@ func describePod(d *describer, v obj) {
 	for _, cs := range v.list("status", "initContainerStatuses") {
 		statuses[cs.str("name")] = cs
 	}
-	describeContainers(d, "Init Containers", v.list("spec", "initContainers"), statuses)
-	describeContainers(d, "Containers", v.list("spec", "containers"), statuses)
+	describeContainers(d, 0, "Init Containers", v.list("spec", "initContainers"), statuses)
+	describeContainers(d, 0, "Containers", v.list("spec", "containers"), statuses)
 	if vols := v.list("spec", "volumes"); len(vols) > 0 {
 		d.line(0, "Volumes:")
 		for _, vol := range vols {
@@ -285,15 +285,15 @@ func describePod(d *describer, v obj) {
 	}
 }
 
-func describeContainers(d *describer, title string, cs []obj, statuses map[string]obj) {
+func describeContainers(d *describer, base int, title string, cs []obj, statuses map[string]obj) {
 	if len(cs) == 0 {
 		return
 	}
-	d.line(0, "%s:", title)
+	d.line(base, "%s:", title)
 	for _, c := range cs {
 		name := c.str("name")
-		d.line(1, "%s:", name)
-		d.line(2, "Image:\t%s", c.str("image"))
+		d.line(base+1, "%s:", name)
+		d.line(base+2, "Image:\t%s", c.str("image"))
 		var ports []string
 		for _, p := range c.list("ports") {
 			proto := p.str("protocol")
@@ -303,16 +303,16 @@ func describeContainers(d *describer, title string, cs []obj, statuses map[strin
 			ports = append(ports, p.str("containerPort")+"/"+proto)
 		}
 		if len(ports) > 0 {
-			d.line(2, "Port:\t%s", strings.Join(ports, ", "))
+			d.line(base+2, "Port:\t%s", strings.Join(ports, ", "))
 		}
 		for _, f := range []struct{ label, field string }{{"Command", "command"}, {"Args", "args"}} {
 			words, _ := c.get(f.field).([]any)
 			if len(words) == 0 {
 				continue
 			}
-			d.line(2, "%s:", f.label) // one word per line, as kubectl
+			d.line(base+2, "%s:", f.label) // one word per line, as kubectl
 			for _, w := range words {
-				d.line(3, "%s", fmt.Sprint(w))
+				d.line(base+3, "%s", fmt.Sprint(w))
 			}
 		}
 		if st, ok := statuses[name]; ok {
@@ -320,25 +320,25 @@ func describeContainers(d *describer, title string, cs []obj, statuses map[strin
 			if last := st.sub("lastState"); len(last) > 0 {
 				describeState(d, "Last State", last)
 			}
-			d.line(2, "Ready:\t%s", orFalse(st.str("ready")))
-			d.line(2, "Restart Count:\t%s", orZero(st.str("restartCount")))
+			d.line(base+2, "Ready:\t%s", orFalse(st.str("ready")))
+			d.line(base+2, "Restart Count:\t%s", orZero(st.str("restartCount")))
 		}
 		for _, kind := range []string{"limits", "requests"} {
 			if r := c.sub("resources", kind); len(r) > 0 {
-				d.line(2, "%s:", strings.ToUpper(kind[:1])+kind[1:])
+				d.line(base+2, "%s:", strings.ToUpper(kind[:1])+kind[1:])
 				for _, k := range sortedMapKeys(r) {
-					d.line(3, "%s:\t%s", k, r.str(k))
+					d.line(base+3, "%s:\t%s", k, r.str(k))
 				}
 			}
 		}
 		if env := c.list("env"); len(env) > 0 {
-			d.line(2, "Environment:")
+			d.line(base+2, "Environment:")
 			for _, e := range env {
 				val := e.str("value")
 				if e.get("valueFrom") != nil {
 					val = "<set from " + strings.Join(sortedMapKeys(e.sub("valueFrom")), ",") + ">"
 				}
-				d.line(3, "%s:\t%s", e.str("name"), val)
+				d.line(base+3, "%s:\t%s", e.str("name"), val)
 			}
 		}
 	}
@@ -436,10 +436,8 @@ func describeTemplate(d *describer, tmpl obj) {
 	if rc := tmpl.str("spec", "runtimeClassName"); rc != "" {
 		d.line(1, "Runtime Class Name:\t%s", rc)
 	}
-	d.line(1, "Containers:")
-	for _, c := range tmpl.list("spec", "containers") {
-		d.line(2, "%s:\t%s", c.str("name"), c.str("image"))
-	}
+	describeContainers(d, 1, "Init Containers", tmpl.list("spec", "initContainers"), nil)
+	describeContainers(d, 1, "Containers", tmpl.list("spec", "containers"), nil)
 }
 
 func describeJob(d *describer, v obj) {

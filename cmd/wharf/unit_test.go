@@ -421,13 +421,14 @@ func TestDescribe(t *testing.T) {
 		return types.ObjectMeta{Name: name, Namespace: "default", CreationTimestamp: created,
 			Annotations: map[string]string{lastAppliedAnnotation: `{"long":"json"}`, "note": "kept"}}
 	}
-	tests := []struct {
+	type describeCase struct {
 		name   string
 		obj    types.Object
 		events []*types.Event
-		want   []string
+		want   []string // substrings, runs of spaces compared as one
 		not    []string
-	}{
+	}
+	tests := []describeCase{
 		{"secret sizes, not values", &types.Secret{TypeMeta: types.TypeMeta{Kind: "Secret", APIVersion: "v1"}, ObjectMeta: meta("s"),
 			Data: map[string][]byte{"five": []byte("12345"), "one": []byte("x"), "empty": {}}},
 			nil, []string{"five: 5 bytes", "one: 1 bytes", "empty: 0 bytes", "Annotations: note: kept"}, []string{"12345", "long"}},
@@ -441,6 +442,11 @@ func TestDescribe(t *testing.T) {
 				Source: types.EventSource{Component: "scheduler"}}},
 			[]string{"\n    Command:\n      sh\n      -c\n    Args:\n      echo hi\n", "Normal Scheduled 60s (x2 over 10m) scheduler to node-1"}, nil},
 	}
+	tests = append(tests, describeCase{"deployment template containers in full", &types.Deployment{TypeMeta: types.TypeMeta{Kind: "Deployment", APIVersion: "apps/v1"}, ObjectMeta: meta("d"),
+		Spec: types.DeploymentSpec{Selector: &types.LabelSelector{MatchLabels: map[string]string{"app": "d"}},
+			Template: types.PodTemplateSpec{ObjectMeta: types.ObjectMeta{Labels: map[string]string{"app": "d"}},
+				Spec: types.PodSpec{Containers: []types.Container{{Name: "web", Image: "nginx", Args: []string{"-g", "daemon off;"}}}}}}},
+		nil, []string{"Selector: app=d", "Pod Template:\n Labels: app=d\n Containers:\n web:\n Image: nginx\n Args:\n -g\n daemon off;\n"}, nil})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var b bytes.Buffer
