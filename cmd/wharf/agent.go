@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -104,8 +105,13 @@ func startMembership(ctx context.Context, o *clusterOptions, name, dataDir strin
 	if err := os.MkdirAll(filepath.Join(dataDir, "serf"), 0o700); err != nil {
 		return nil, fmt.Errorf("serf dir: %w", err)
 	}
+	// Each process is a new member (name plus a random suffix): a restarted
+	// agent is never mistaken for, or refused as, its dead predecessor;
+	// the node tag says which Node a member runs.
+	var suffix [3]byte
+	_, _ = rand.Read(suffix[:])
 	m, err := membership.New(membership.Config{
-		Name:          name,
+		Name:          fmt.Sprintf("%s-%x", name, suffix),
 		BindAddr:      o.serfBind,
 		AdvertiseAddr: o.serfAdvertise,
 		Tags:          tags,

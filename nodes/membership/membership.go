@@ -73,7 +73,7 @@ var (
 
 // Config configures a Membership.
 type Config struct {
-	// Name is the member's unique name (an agent's Node name). Required.
+	// Name is the member's unique name. Required.
 	Name string
 	// BindAddr is host:port to listen on for gossip (UDP and TCP); port 0
 	// picks a free port. Default "0.0.0.0:7946".
@@ -180,8 +180,10 @@ func New(cfg Config) (*Membership, error) {
 	ml.Logger = logger
 	sc.SnapshotPath = cfg.SnapshotPath
 	sc.RejoinAfterLeave = true
-	// A failed member is forgotten after a day unless it comes back; the
-	// lifecycle controller has long acted on it by then.
+	// A failed or departed member is forgotten after an hour (the
+	// lifecycle controller then goes by the Node's heartbeat).
+	sc.ReconnectTimeout = time.Hour
+	sc.TombstoneTimeout = time.Hour
 	sc.ReconnectInterval = 10 * time.Second
 	if cfg.Fast {
 		sc.ReconnectInterval = time.Second
