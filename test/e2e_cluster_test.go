@@ -299,7 +299,7 @@ func TestClusterOfThreeAgents(t *testing.T) {
 			Containers: []types.Container{{Name: "app", Image: ref, Args: []string{"echo", "from-container"}}},
 		}})
 		c.createPod(t, &types.Pod{ObjectMeta: types.ObjectMeta{Name: "sleeper"}, Spec: types.PodSpec{
-			NodeName: "agent-1",
+			NodeName:   "agent-1",
 			Containers: []types.Container{{Name: "app", Image: ref, Args: []string{"sleep", "1h"}}},
 		}})
 		c.awaitPhase(t, "echo", types.PodSucceeded)
