@@ -19,6 +19,7 @@ import (
 	"github.com/wharfhq/wharf/jobs/gc"
 	"github.com/wharfhq/wharf/jobs/job"
 	"github.com/wharfhq/wharf/jobs/replicaset"
+	"github.com/wharfhq/wharf/jobs/statefulset"
 	"github.com/wharfhq/wharf/sdk"
 )
 
@@ -59,6 +60,7 @@ var controllers = []struct {
 	{gc.Name, adapt(gc.New)},
 	{job.Name, adapt(job.New)},
 	{cronjob.Name, adapt(cronjob.New)},
+	{statefulset.Name, adapt(statefulset.New)},
 }
 
 // Names returns the names of all controllers, in the order Run builds them.
