@@ -381,7 +381,28 @@ func (c *Controller) calculateStatus(d *types.Deployment, all []*types.ReplicaSe
 	} else {
 		setCondition(&st, newCondition(types.DeploymentAvailable, types.ConditionFalse, ReasonMinimumUnavailabe, "Deployment does not have minimum availability.", c.now()))
 	}
+	if f := replicaFailure(newRS, all); f != nil {
+		setCondition(&st, newCondition(types.DeploymentReplicaFailure, types.ConditionTrue, f.Reason, f.Message, c.now()))
+	} else {
+		removeCondition(&st, types.DeploymentReplicaFailure)
+	}
 	return st
+}
+
+// replicaFailure returns the ReplicaFailure condition of the new
+// ReplicaSet, else of any other, or nil.
+func replicaFailure(newRS *types.ReplicaSet, all []*types.ReplicaSet) *types.ReplicaSetCondition {
+	for _, rs := range append([]*types.ReplicaSet{newRS}, all...) {
+		if rs == nil {
+			continue
+		}
+		for i, c := range rs.Status.Conditions {
+			if c.Type == types.ReplicaSetReplicaFailure && c.Status == types.ConditionTrue {
+				return &rs.Status.Conditions[i]
+			}
+		}
+	}
+	return nil
 }
 
 // syncStatus writes the computed status when it changed.

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/wharfhq/wharf/api/types"
@@ -405,4 +408,38 @@ func TestRestartMidRollout(t *testing.T) {
 	if d.Status.AvailableReplicas != 3 || d.Annotations[deployment.RevisionAnnotation] != "2" {
 		t.Fatalf("status %+v, annotations %v", d.Status, d.Annotations)
 	}
+}
+
+// TestReplicaFailure: while Pod creates fail, the ReplicaSet and the
+// Deployment carry ReplicaFailure=True; once creates work, it goes.
+func TestReplicaFailure(t *testing.T) {
+	var refuse atomic.Bool
+	refuse.Store(true)
+	env := controllertest.NewEnvWith(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if refuse.Load() && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/pods") {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusForbidden)
+				fmt.Fprint(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Forbidden","code":403,"message":"pods are refused by the test"}`)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	env.Start(build)
+	if _, err := dClient(env).Create(env.Ctx(), newDeployment("fail", 2, "app:1")); err != nil {
+		t.Fatal(err)
+	}
+	env.Eventually("ReplicaFailure on the deployment", func() (bool, error) {
+		d := getD(env, "fail")
+		c := condition(d, types.DeploymentReplicaFailure)
+		return c != nil && c.Status == types.ConditionTrue && c.Reason == "FailedCreate" && strings.Contains(c.Message, "refused by the test"),
+			fmt.Errorf("conditions %+v", d.Status.Conditions)
+	})
+	refuse.Store(false)
+	d := rollOut(env, "fail")
+	env.Eventually("ReplicaFailure cleared", func() (bool, error) {
+		d = getD(env, "fail")
+		return condition(d, types.DeploymentReplicaFailure) == nil, fmt.Errorf("conditions %+v", d.Status.Conditions)
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -29,6 +30,13 @@ type Env struct {
 // NewEnv starts an API server that stops at the end of the test.
 func NewEnv(t testing.TB) *Env {
 	t.Helper()
+	return NewEnvWith(t, nil)
+}
+
+// NewEnvWith is NewEnv with wrap in front of the API handler (to fail or
+// observe requests); a nil wrap is NewEnv.
+func NewEnvWith(t testing.TB, wrap func(http.Handler) http.Handler) *Env {
+	t.Helper()
 	st, err := badger.Open(t.TempDir())
 	if err != nil {
 		t.Fatalf("open store: %v", err)
@@ -44,7 +52,11 @@ func NewEnv(t testing.TB) *Env {
 		defer close(bgDone)
 		srv.RunBackground(ctx)
 	}()
-	hs := httptest.NewServer(srv.Handler())
+	h := srv.Handler()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	hs := httptest.NewServer(h)
 	c, err := sdk.New(hs.URL)
 	if err != nil {
 		t.Fatalf("sdk.New: %v", err)
