@@ -443,3 +443,40 @@ func TestReplicaFailure(t *testing.T) {
 		return condition(d, types.DeploymentReplicaFailure) == nil, fmt.Errorf("conditions %+v", d.Status.Conditions)
 	})
 }
+
+// TestProportionalScaling scales a Deployment in the middle of a stalled
+// rollout: the extra replicas are shared between the old and the new
+// ReplicaSet in proportion to their sizes, as Kubernetes does.
+func TestProportionalScaling(t *testing.T) {
+	env := controllertest.NewEnv(t)
+	env.Start(build)
+	d := newDeployment("prop", 10, "app:1")
+	d.Spec.Strategy.RollingUpdate = &types.RollingUpdateDeployment{MaxSurge: ptr(types.FromInt(3)), MaxUnavailable: ptr(types.FromInt(2))}
+	if _, err := dClient(env).Create(env.Ctx(), d); err != nil {
+		t.Fatal(err)
+	}
+	rollOut(env, "prop")
+	update(env, "prop", func(d *types.Deployment) { d.Spec.Template.Spec.Containers[0].Image = "app:2" })
+	// New Pods never become ready: the rollout stalls at 8 old + 5 new.
+	sizes := func() (oldN, newN int32) {
+		for _, rs := range replicaSets(env, "app=prop") {
+			if rs.Spec.Template.Spec.Containers[0].Image == "app:2" {
+				newN = *rs.Spec.Replicas
+			} else {
+				oldN = *rs.Spec.Replicas
+			}
+		}
+		return oldN, newN
+	}
+	env.Eventually("stalled at 8 old and 5 new", func() (bool, error) {
+		o, n := sizes()
+		return o == 8 && n == 5, fmt.Errorf("old %d new %d", o, n)
+	})
+	update(env, "prop", func(d *types.Deployment) { d.Spec.Replicas = ptr(int32(20)) })
+	// 23 allowed (20 + surge 3): old 8*23/13 = 14, new 5*23/13 = 9.
+	env.Eventually("scaled proportionally to 14 old and 9 new", func() (bool, error) {
+		o, n := sizes()
+		return o == 14 && n == 9, fmt.Errorf("old %d new %d", o, n)
+	})
+	rollOut(env, "prop")
+}
