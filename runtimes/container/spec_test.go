@@ -256,3 +256,33 @@ func TestLayeredImage(t *testing.T) {
 		}
 	}
 }
+
+func TestImageUser(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		name, user string
+		runAs      *int64
+		want       string
+	}{
+		{"numeric", "65534:65534", nil, "uid: 65534 gid: 65534"},
+		{"named, from the image's /etc/passwd", "nobody", nil, "uid: 65534 gid: 65534"},
+		{"runAsUser wins", "nobody", ptr[int64](1234), "uid: 1234 gid: 0"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := appConfig()
+			cfg.Config.User = tt.user
+			ref := fmt.Sprintf("%s/user%d:v1", e.host, i)
+			imagetest.Push(t, ref, appImage(t, cfg))
+			s := &runtimes.Spec{Image: ref, Args: []string{"echo"}}
+			s.Security.RunAsUser = tt.runAs
+			id := fmt.Sprintf("user-%d", i)
+			if st := e.run(t, id, s); st.ExitCode != 0 {
+				t.Fatalf("exit = %d", st.ExitCode)
+			}
+			if out := e.logs(t, id, runtimes.LogOptions{}); !strings.Contains(out, tt.want) {
+				t.Fatalf("output lacks %q:\n%s", tt.want, out)
+			}
+		})
+	}
+}
