@@ -230,10 +230,21 @@ func TestCacheSnapshotZonesAndPodsBeforeNodes(t *testing.T) {
 	if snap.NumZones() != 2 || snap.ZoneOwnerCount("z1", "rs") != 1 || snap.ZoneOwnerCount("z2", "rs") != 0 {
 		t.Errorf("zones %d, z1/rs %d", snap.NumZones(), snap.ZoneOwnerCount("z1", "rs"))
 	}
+	if got := snap.OwnerNodeCounts("rs"); len(got) != 1 || got["n1"] != 1 {
+		t.Errorf("owner counts by node %v, want n1: 1", got)
+	}
 	c.AddNode(Node("n1").Zone("z3").Obj()) // relabelled
 	c.UpdateSnapshot(snap)
 	if snap.NumZones() != 2 || snap.ZoneOwnerCount("z3", "rs") != 1 || snap.ZoneOwnerCount("z1", "rs") != 0 {
 		t.Errorf("after relabel: zones %d, z3/rs %d z1/rs %d", snap.NumZones(), snap.ZoneOwnerCount("z3", "rs"), snap.ZoneOwnerCount("z1", "rs"))
+	}
+	if got := snap.OwnerNodeCounts("rs"); got["n1"] != 1 {
+		t.Errorf("after relabel: owner counts by node %v", got)
+	}
+	c.RemovePod(Pod("early").On("n1").Obj())
+	c.UpdateSnapshot(snap)
+	if got := snap.OwnerNodeCounts("rs"); got != nil || snap.ZoneOwnerCount("z3", "rs") != 0 {
+		t.Errorf("after the pod left: by node %v, zone %d", got, snap.ZoneOwnerCount("z3", "rs"))
 	}
 	c.SetNamespace(&types.Namespace{ObjectMeta: types.ObjectMeta{Name: "team", Labels: map[string]string{"t": "a"}}})
 	c.UpdateSnapshot(snap)

@@ -22,6 +22,10 @@ type Snapshot struct {
 	// zoneOwners counts Pods per zone and controller UID, so that spreading
 	// a workload over zones costs one lookup per node.
 	zoneOwners map[string]map[string]int
+	// ownerNodes counts Pods per controller UID and node name, so that
+	// spreading a workload over nodes reads one small, hot map per Pod
+	// rather than a map in every NodeInfo.
+	ownerNodes map[string]map[string]int
 	nsLabels   map[string]map[string]string
 
 	generation int64
@@ -35,6 +39,7 @@ func NewEmptySnapshot() *Snapshot {
 		nodes:      map[string]*NodeInfo{},
 		index:      map[string]int{},
 		zoneOwners: map[string]map[string]int{},
+		ownerNodes: map[string]map[string]int{},
 		nodeSetGen: -1,
 		nsGen:      -1,
 	}
@@ -107,13 +112,26 @@ func (s *Snapshot) HavePodsWithRequiredAntiAffinity() []*NodeInfo {
 // ZoneOwnerCount returns how many Pods controlled by owner run in zone.
 func (s *Snapshot) ZoneOwnerCount(zone, owner string) int { return s.zoneOwners[zone][owner] }
 
+// OwnerNodeCounts returns how many Pods controlled by owner run on each
+// node, by node name (shared: do not modify; nil when none).
+func (s *Snapshot) OwnerNodeCounts(owner string) map[string]int { return s.ownerNodes[owner] }
+
 // NumZones returns the number of distinct zones among the nodes.
 func (s *Snapshot) NumZones() int { return len(s.zoneOwners) }
 
 // NamespaceLabels returns the labels of namespace ns (nil if unknown).
 func (s *Snapshot) NamespaceLabels(ns string) map[string]string { return s.nsLabels[ns] }
 
+// zoneAdd adds n's Pods to the per-zone and per-node owner counts.
 func (s *Snapshot) zoneAdd(n *NodeInfo) {
+	for o, c := range n.OwnerCounts {
+		m := s.ownerNodes[o]
+		if m == nil {
+			m = map[string]int{}
+			s.ownerNodes[o] = m
+		}
+		m[n.Name] += c
+	}
 	if n.Zone == "" {
 		return
 	}
@@ -127,7 +145,17 @@ func (s *Snapshot) zoneAdd(n *NodeInfo) {
 	}
 }
 
+// zoneSub takes n's Pods off the per-zone and per-node owner counts.
 func (s *Snapshot) zoneSub(n *NodeInfo) {
+	for o, c := range n.OwnerCounts {
+		m := s.ownerNodes[o]
+		if m[n.Name] -= c; m[n.Name] <= 0 {
+			delete(m, n.Name)
+			if len(m) == 0 {
+				delete(s.ownerNodes, o)
+			}
+		}
+	}
 	if n.Zone == "" {
 		return
 	}

@@ -225,6 +225,9 @@ type spreadScoreState struct {
 	weights []float64
 	ignored map[string]bool
 	zoneIdx int // index of the default zone constraint, or -1
+	// byNode counts the owner's Pods per node name, for the default
+	// hostname constraint (index 0).
+	byNode map[string]int
 }
 
 // PreScore implements framework.PreScorePlugin.
@@ -252,6 +255,7 @@ func (PodTopologySpread) PreScore(_ context.Context, state *framework.CycleState
 	s.weights = make([]float64, len(s.constraints))
 	if pi.OwnerUID != "" && len(pod.Spec.TopologySpreadConstraints) == 0 {
 		s.weights[0] = math.Log(float64(len(nodes) + 2))
+		s.byNode = snap.OwnerNodeCounts(pi.OwnerUID)
 		if s.zoneIdx >= 0 {
 			s.weights[s.zoneIdx] = math.Log(float64(snap.NumZones() + 2))
 			// Per zone, once, rather than a two-level lookup per node.
@@ -317,6 +321,8 @@ func (PodTopologySpread) Score(_ context.Context, state *framework.CycleState, _
 		c := &s.constraints[i]
 		var cnt int
 		switch {
+		case i == 0 && c.owner != "":
+			cnt = s.byNode[n.Name]
 		case i == s.zoneIdx:
 			if n.Zone == "" {
 				continue
