@@ -224,6 +224,7 @@ func TestListAfterRestart(t *testing.T) {
 	if st := e.run(t, "finished", e.spec("exit", "7")); st.ExitCode != 7 {
 		t.Fatalf("exit = %d", st.ExitCode)
 	}
+	e.create(t, "pending", e.spec("echo", "late"))
 
 	// A second Runtime on the same root stands for a restarted agent.
 	rt2 := e.newRuntime(t)
@@ -235,8 +236,19 @@ func TestListAfterRestart(t *testing.T) {
 	for _, in := range infos {
 		byID[in.ID] = in
 	}
-	if len(byID) != 2 {
-		t.Fatalf("List after restart = %+v, want 2 containers", infos)
+	if len(byID) != 3 || byID["pending"].State != runtimes.StateCreated {
+		t.Fatalf("List after restart = %+v, want 3 containers, one created", infos)
+	}
+	// A container created by the earlier agent starts under the new one;
+	// its init is not the new one's child, so the exit code is lost.
+	if err := rt2.Start(ctx, "pending"); err != nil {
+		t.Fatalf("Start adopted: %v", err)
+	}
+	if st, err := rt2.Wait(ctx, "pending"); err != nil || st.Reason != runtimes.ReasonUnknown {
+		t.Fatalf("Wait adopted = %+v, %v", st, err)
+	}
+	if out := e.logsFrom(t, rt2, "pending"); !strings.Contains(out, "args: late") {
+		t.Fatalf("log of the adopted start = %q", out)
 	}
 	run := byID["survivor"]
 	if run.State != runtimes.StateRunning || run.Labels["pod"] != "web-0" || run.Image != e.ref || run.StartedAt.IsZero() {
@@ -264,7 +276,7 @@ func TestListAfterRestart(t *testing.T) {
 	if st.FinishedAt.IsZero() {
 		t.Errorf("adopted exit = %+v", st)
 	}
-	for _, id := range []string{"survivor", "finished"} {
+	for _, id := range []string{"survivor", "finished", "pending"} {
 		if err := rt2.Remove(ctx, id); err != nil {
 			t.Fatalf("Remove adopted %q: %v", id, err)
 		}
