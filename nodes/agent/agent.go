@@ -197,20 +197,21 @@ func New(cfg Config) (*Agent, error) {
 	}
 	a.probes = probe.NewManager(a.probeChanged, a.probeFailed)
 	a.events = newRecorder(cfg.Client, cfg.NodeName, cfg.Now, log)
-	res := func(obj types.Object) *types.Resource {
+	var res [4]*types.Resource
+	for i, obj := range []types.Object{&types.Pod{}, &types.ConfigMap{}, &types.Secret{}, &types.RuntimeClass{}} {
 		r, ok := types.ResourceForObject(obj)
 		if !ok {
-			panic(fmt.Sprintf("agent: %T not registered", obj)) // programming error, not input
+			return nil, fmt.Errorf("%w: %T is not a registered kind", ErrConfig, obj)
 		}
-		return r
+		res[i] = r
 	}
-	a.pods = sdk.NewInformer(cfg.Client, res(&types.Pod{}), sdk.InformerOptions{
+	a.pods = sdk.NewInformer(cfg.Client, res[0], sdk.InformerOptions{
 		FieldSelector: "spec.nodeName=" + cfg.NodeName, Logger: log,
 		Indexers: map[string]sdk.IndexFunc{indexUID: uidIndex},
 	})
-	a.cms = sdk.NewInformer(cfg.Client, res(&types.ConfigMap{}), sdk.InformerOptions{Logger: log})
-	a.secrets = sdk.NewInformer(cfg.Client, res(&types.Secret{}), sdk.InformerOptions{Logger: log})
-	a.rcs = sdk.NewInformer(cfg.Client, res(&types.RuntimeClass{}), sdk.InformerOptions{Logger: log})
+	a.cms = sdk.NewInformer(cfg.Client, res[1], sdk.InformerOptions{Logger: log})
+	a.secrets = sdk.NewInformer(cfg.Client, res[2], sdk.InformerOptions{Logger: log})
+	a.rcs = sdk.NewInformer(cfg.Client, res[3], sdk.InformerOptions{Logger: log})
 	return a, nil
 }
 

@@ -413,8 +413,9 @@ func (a *Agent) startCreated(ctx context.Context, pod *types.Pod, c *types.Conta
 // setWaiting records a start failure with its back-off and event.
 func (a *Agent) setWaiting(pod *types.Pod, c *types.Container, st *podState, p *plan, now time.Time, reason, msg, event, eventMsg string) {
 	w := st.waiting[c.Name]
-	if w == nil || w.reason != reason {
-		w = &waitInfo{}
+	isPull := func(r string) bool { return r == ReasonErrImagePull || r == ReasonImagePullBackOff }
+	if w == nil || w.reason != reason && !(isPull(w.reason) && isPull(reason)) {
+		w = &waitInfo{} // a new kind of failure starts its back-off afresh
 	}
 	w.reason, w.message = reason, msg
 	delay := a.backoff(int32(w.failures))

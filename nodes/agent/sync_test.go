@@ -1,6 +1,8 @@
 package agent_test
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -209,6 +211,20 @@ func TestFailuresShownInStatus(t *testing.T) {
 			return w != nil && w.Reason == "ImagePullBackOff" && strings.Contains(w.Message, "manifest unknown")
 		})
 		e.waitEvent(t, "nopull", `Warning Failed: Failed to pull image "example.com/missing:v1"`)
+		// Repeats are one Event with a count.
+		// Repeats are one Event with a count.
+		count := func() (int, string) {
+			for _, ev := range e.events(t, "nopull") {
+				var n int
+				if i := strings.LastIndex(ev, "(x"); strings.Contains(ev, "Failed to pull image") && i >= 0 {
+					if _, err := fmt.Sscanf(ev[i:], "(x%d)", &n); err == nil {
+						return n, ev
+					}
+				}
+			}
+			return 0, ""
+		}
+		waitFor(t, "a pull failure event counted twice", func() bool { n, _ := count(); return n >= 2 })
 	})
 	t.Run("wasm trap", func(t *testing.T) {
 		p := pod("trap", types.RestartPolicyNever, []string{"trap", "wasm error: unreachable"})
@@ -268,5 +284,36 @@ func TestRuntimeClassHandler(t *testing.T) {
 	e.waitPod(t, "spin", "Succeeded", phase(types.PodSucceeded))
 	if wasm.created("c0") != 1 || rt.created("c0") != 0 {
 		t.Errorf("creates: wasm %d container %d", wasm.created("c0"), rt.created("c0"))
+	}
+}
+
+func TestNewChecksConfig(t *testing.T) {
+	c, err := sdk.New("http://127.0.0.1:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rts := map[string]runtimes.Runtime{"container": newFake("container")}
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		cfg  agent.Config
+		want string
+	}{
+		{"no node name", agent.Config{Client: c, Runtimes: rts, DataDir: dir}, "NodeName"},
+		{"no client", agent.Config{NodeName: "n", Runtimes: rts, DataDir: dir}, "Client"},
+		{"no runtime", agent.Config{NodeName: "n", Client: c, DataDir: dir}, "runtime"},
+		{"nil runtime", agent.Config{NodeName: "n", Client: c, DataDir: dir, Runtimes: map[string]runtimes.Runtime{"wasm": nil}}, `"wasm" is nil`},
+		{"no data dir", agent.Config{NodeName: "n", Client: c, Runtimes: rts}, "DataDir"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := agent.New(tt.cfg)
+			if !errors.Is(err, agent.ErrConfig) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want ErrConfig naming %q", err, tt.want)
+			}
+		})
+	}
+	if _, err := agent.New(agent.Config{NodeName: "n", Client: c, Runtimes: rts, DataDir: dir}); err != nil {
+		t.Errorf("valid config: %v", err)
 	}
 }
