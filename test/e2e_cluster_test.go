@@ -316,6 +316,13 @@ func TestClusterOfThreeAgents(t *testing.T) {
 		if got := kc.must(t, "exec", "sleeper", "--", "/app", "echo", "via-kubectl").Stdout; !strings.Contains(got, "via-kubectl") {
 			t.Errorf("kubectl exec stdout = %q", got)
 		}
+		// stdin, closed at its end (v5 close signal).
+		if r := kc.run(t, "typed-into-kubectl\n", "exec", "-i", "sleeper", "--", "/app", "cat", "/dev/stdin"); r.Code != 0 || r.Stdout != "typed-into-kubectl\n" {
+			t.Errorf("kubectl exec -i: %s", r)
+		}
+		if r := run(t, []string{"WHARF_SERVER=" + c.srv.URL}, "typed-into-wharf\n", wharfBin, "exec", "-i", "sleeper", "--", "/app", "cat", "/dev/stdin"); r.Code != 0 || r.Stdout != "typed-into-wharf\n" {
+			t.Errorf("wharf exec -i: %s", r)
+		}
 	} else {
 		t.Log("container Pods skipped: not root")
 	}
