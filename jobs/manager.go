@@ -15,6 +15,7 @@ import (
 
 	"github.com/wharfhq/wharf/jobs/controller"
 	"github.com/wharfhq/wharf/jobs/cronjob"
+	"github.com/wharfhq/wharf/jobs/daemonset"
 	"github.com/wharfhq/wharf/jobs/deployment"
 	"github.com/wharfhq/wharf/jobs/gc"
 	"github.com/wharfhq/wharf/jobs/job"
@@ -61,6 +62,7 @@ var controllers = []struct {
 	{job.Name, adapt(job.New)},
 	{cronjob.Name, adapt(cronjob.New)},
 	{statefulset.Name, adapt(statefulset.New)},
+	{daemonset.Name, adapt(daemonset.New)},
 }
 
 // Names returns the names of all controllers, in the order Run builds them.
