@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wharfhq/wharf/api/labels"
 	"github.com/wharfhq/wharf/api/types"
 	"github.com/wharfhq/wharf/jobs"
 	"github.com/wharfhq/wharf/jobs/controller"
@@ -20,11 +19,35 @@ const benchReplicas = 1000
 
 // readyDriver stands in for the agents: it marks every Pod it sees
 // Running and Ready through the status subresource, from an informer and
-// a work queue (8 workers), and counts the Pods in its cache.
+// a work queue (8 workers), and keeps a count of active Pods by app label
+// and image from the same events (so that polling the count costs the
+// controllers under test next to nothing).
 type readyDriver struct {
 	client *sdk.Client
 	inf    *sdk.Informer
 	queue  *sdk.Queue
+
+	mu   sync.Mutex
+	pods map[string]podInfo // by key, active Pods only
+}
+
+type podInfo struct{ app, image string }
+
+func (d *readyDriver) track(obj types.Object) {
+	p := obj.(*types.Pod)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if p.DeletionTimestamp != nil {
+		delete(d.pods, sdk.KeyFunc(p))
+		return
+	}
+	d.pods[sdk.KeyFunc(p)] = podInfo{app: p.Labels["app"], image: p.Spec.Containers[0].Image}
+}
+
+func (d *readyDriver) untrack(obj types.Object) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.pods, sdk.KeyFunc(obj))
 }
 
 func startReadyDriver(ctx context.Context, b *testing.B, c *sdk.Client, wg *sync.WaitGroup) *readyDriver {
@@ -32,8 +55,9 @@ func startReadyDriver(ctx context.Context, b *testing.B, c *sdk.Client, wg *sync
 	if err != nil {
 		b.Fatal(err)
 	}
-	d := &readyDriver{client: c, inf: sdk.NewInformer(c, res, sdk.InformerOptions{}), queue: sdk.NewQueue()}
+	d := &readyDriver{client: c, inf: sdk.NewInformer(c, res, sdk.InformerOptions{}), queue: sdk.NewQueue(), pods: map[string]podInfo{}}
 	d.inf.AddEventHandler(sdk.EnqueueHandler(d.queue))
+	d.inf.AddEventHandler(sdk.HandlerFuncs{AddFunc: d.track, UpdateFunc: func(_, cur types.Object) { d.track(cur) }, DeleteFunc: d.untrack})
 	wg.Add(2)
 	go func() { defer wg.Done(); _ = d.inf.Run(ctx) }()
 	go func() { defer wg.Done(); d.queue.Run(ctx, 8, d.markReady) }()
@@ -63,15 +87,17 @@ func (d *readyDriver) markReady(ctx context.Context, key string) error {
 	return err
 }
 
-// count returns the active Pods of the cache with label app=app, and how
-// many of them run image.
+// count returns the active Pods with label app=app, and how many of them
+// run image.
 func (d *readyDriver) count(app, image string) (all, withImage int) {
-	for _, p := range sdk.ListerFor[*types.Pod](d.inf).List(labels.SelectorFromSet(map[string]string{"app": app})) {
-		if p.DeletionTimestamp != nil {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, p := range d.pods {
+		if p.app != app {
 			continue
 		}
 		all++
-		if p.Spec.Containers[0].Image == image {
+		if p.image == image {
 			withImage++
 		}
 	}
@@ -105,6 +131,14 @@ func BenchmarkDeployment1000(b *testing.B) {
 	go func() { defer wg.Done(); _ = jobs.Run(ctx, env.Client, jobs.Options{}) }()
 	driver := startReadyDriver(ctx, b, env.Client, &wg)
 	dc := sdk.Typed[*types.Deployment](env.Client).Namespace("default")
+	dres, err := sdk.ResourceOf[*types.Deployment]()
+	if err != nil {
+		b.Fatal(err)
+	}
+	dinf := sdk.NewInformer(env.Client, dres, sdk.InformerOptions{})
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = dinf.Run(ctx) }()
+	deployments := sdk.ListerFor[*types.Deployment](dinf)
 
 	var created, available, rolled time.Duration
 	b.ResetTimer()
@@ -122,7 +156,7 @@ func BenchmarkDeployment1000(b *testing.B) {
 			b.Fatal(err)
 		}
 		created += waitUntil(b, start, "pods created", func() bool { all, _ := driver.count(name, ""); return all >= benchReplicas })
-		available += waitUntil(b, start, "pods available", func() bool { return deploymentDone(ctx, dc, name) })
+		available += waitUntil(b, start, "pods available", func() bool { return deploymentDone(deployments, name) })
 
 		start = time.Now()
 		for {
@@ -139,7 +173,7 @@ func BenchmarkDeployment1000(b *testing.B) {
 		}
 		rolled += waitUntil(b, start, "rolled to app:2", func() bool {
 			all, updated := driver.count(name, "app:2")
-			return all == benchReplicas && updated == all && deploymentDone(ctx, dc, name)
+			return all == benchReplicas && updated == all && deploymentDone(deployments, name)
 		})
 		b.StopTimer()
 		if err := dc.Delete(ctx, name, types.DeleteOptions{}); err != nil {
@@ -153,8 +187,8 @@ func BenchmarkDeployment1000(b *testing.B) {
 	b.ReportMetric(rolled.Seconds()/float64(b.N), "s-to-rolled")
 }
 
-func deploymentDone(ctx context.Context, dc *sdk.TypedClient[*types.Deployment], name string) bool {
-	d, err := dc.Get(ctx, name)
+func deploymentDone(l *sdk.TypedLister[*types.Deployment], name string) bool {
+	d, err := l.Get("default", name)
 	if err != nil {
 		return false
 	}
