@@ -243,7 +243,10 @@ func (s *Server) watchEvent(r *types.Resource, ev storage.Event, sel selectors) 
 	case curMatch:
 		return types.Added, cur, nil
 	case prevMatch:
-		return types.Deleted, cur, nil
+		// As Kubernetes' watch cache: the object as the watcher last saw
+		// it, at the revision of the change that took it out.
+		prev.GetObjectMeta().ResourceVersion = formatRV(ev.KV.ModRevision)
+		return types.Deleted, prev, nil
 	}
 	return "", nil, nil
 }

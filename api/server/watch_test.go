@@ -187,8 +187,13 @@ func TestWatchSelectorMovesInAndOut(t *testing.T) {
 	// b moves in: ADDED; a moves out: DELETED; unrelated changes: nothing.
 	e.patch(t, cmPath+"/b", "application/merge-patch+json", `{"metadata":{"labels":{"app":"web"}}}`).must(t, 200)
 	w.expect(types.Added, "b")
-	e.patch(t, cmPath+"/a", "application/merge-patch+json", `{"metadata":{"labels":{"app":"db"}}}`).must(t, 200)
-	w.expect(types.Deleted, "a")
+	var moved types.ConfigMap
+	e.patch(t, cmPath+"/a", "application/merge-patch+json", `{"metadata":{"labels":{"app":"db"}}}`).must(t, 200).into(t, &moved)
+	// The DELETED event carries the object as the watcher last saw it,
+	// at the revision that took it out (as Kubernetes' watch cache).
+	if m := w.expect(types.Deleted, "a"); m.Labels["app"] != "web" || m.ResourceVersion != moved.ResourceVersion {
+		t.Fatalf("DELETED object labels %v rv %s, want app=web at %s", m.Labels, m.ResourceVersion, moved.ResourceVersion)
+	}
 	e.patch(t, cmPath+"/a", "application/merge-patch+json", `{"data":{"x":"1"}}`).must(t, 200)
 	e.post(t, cmPath, configMap("c", map[string]string{"app": "other"}, nil)).must(t, http.StatusCreated)
 	e.del(t, cmPath+"/c", nil).must(t, 200)
