@@ -99,7 +99,17 @@ type Config struct {
 	// creates for container Pods when it runs as root (see netns.go); each
 	// container then gets its own.
 	DisablePodNetNS bool
+	// NetNSDir is where Pod network namespaces are bind-mounted
+	// (DefaultNetNSDir/<node name> when empty). It is kept out of DataDir
+	// on purpose: a bind mount outlives the agent (its containers keep
+	// running), and one inside DataDir would make the directory
+	// impossible to remove while it is mounted.
+	NetNSDir string
 }
+
+// DefaultNetNSDir is the parent of the default Config.NetNSDir, as
+// `ip netns` uses /run/netns.
+const DefaultNetNSDir = "/run/wharf/netns"
 
 // Agent runs the Pods bound to one node.
 type Agent struct {
@@ -173,6 +183,9 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = DefaultWorkers
+	}
+	if cfg.NetNSDir == "" {
+		cfg.NetNSDir = filepath.Join(DefaultNetNSDir, cfg.NodeName)
 	}
 	podsDir := filepath.Join(cfg.DataDir, "pods")
 	if err := os.MkdirAll(podsDir, 0o700); err != nil {

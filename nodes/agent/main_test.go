@@ -114,6 +114,7 @@ func (e *env) startAgent(t testing.TB, dataDir string, rts map[string]runtimes.R
 		BackoffMax:  400 * time.Millisecond,
 		Resync:      time.Second,
 	}
+	cfg.NetNSDir = filepath.Join(dataDir, "netns") // unmounted by dataDir's cleanup
 	for _, rt := range rts {
 		if _, fake := rt.(*fakeRuntime); fake {
 			cfg.DisablePodNetNS = true // nothing runs in it

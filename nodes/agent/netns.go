@@ -15,8 +15,8 @@ import (
 // A Pod's containers share one network namespace, as in Kubernetes (they
 // reach each other on localhost). The agent creates it before the first
 // container (unshare(CLONE_NEWNET) on a locked OS thread, loopback up,
-// bind-mounted on DataDir/netns/<pod uid> so it outlives the thread and
-// the agent) and passes its path to the runtime as Spec.NetNSPath. For
+// bind-mounted on <Config.NetNSDir>/<pod uid> so it outlives the thread
+// and the agent) and passes its path to the runtime as Spec.NetNSPath. For
 // now it holds only the loopback interface; pod-to-pod networking is
 // future work.
 //
@@ -27,7 +27,7 @@ import (
 // ends instead of reusing a thread left in another namespace.
 
 // netnsDir is where Pod network namespaces are bind-mounted.
-func (a *Agent) netnsDir() string { return filepath.Join(a.cfg.DataDir, "netns") }
+func (a *Agent) netnsDir() string { return a.cfg.NetNSDir }
 
 // netnsPath is the bind mount of a Pod's network namespace.
 func (a *Agent) netnsPath(uid string) string { return filepath.Join(a.netnsDir(), uid) }
@@ -134,7 +134,7 @@ func dialIn(path string) func(ctx context.Context, network, addr string) (net.Co
 		}
 		ch := make(chan result, 1)
 		go func() {
-			runtime.LockOSThread() // never unlocked: see the package comment
+			runtime.LockOSThread() // never unlocked: see the comment at the top of this file
 			fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 			if err != nil {
 				ch <- result{err: fmt.Errorf("open netns %s: %w", path, err)}
