@@ -177,3 +177,42 @@ func ResolveControllerRef[T types.Object](lister *sdk.TypedLister[T], namespace 
 	}
 	return owner, true
 }
+
+// IndexOrphanNamespace indexes objects that have no controller by their
+// namespace: with sdk.IndexControllerUID it gives an owner the objects it
+// may claim without scanning its whole namespace (see Candidates).
+const IndexOrphanNamespace = "orphanNamespace"
+
+// OrphanNamespaceIndex is the IndexFunc of IndexOrphanNamespace.
+func OrphanNamespaceIndex(obj types.Object) []string {
+	if types.GetControllerOf(obj) != nil {
+		return nil
+	}
+	return []string{obj.GetObjectMeta().Namespace}
+}
+
+// ClaimIndexers returns the indexers Candidates needs on the dependents'
+// informer (plus the namespace index DependentHandler uses on owners').
+func ClaimIndexers() map[string]sdk.IndexFunc {
+	return map[string]sdk.IndexFunc{
+		sdk.IndexNamespace:     sdk.NamespaceIndex,
+		sdk.IndexControllerUID: sdk.ControllerUIDIndex,
+		IndexOrphanNamespace:   OrphanNamespaceIndex,
+	}
+}
+
+// Candidates returns the cached objects owner may claim: those it
+// controls and the orphans of its namespace. Objects controlled by others
+// are never claimed, so they are not read.
+func Candidates[T types.Object](l *sdk.TypedLister[T], owner types.Object) ([]T, error) {
+	m := owner.GetObjectMeta()
+	owned, err := l.ByIndex(sdk.IndexControllerUID, m.UID)
+	if err != nil {
+		return nil, err
+	}
+	orphans, err := l.ByIndex(IndexOrphanNamespace, m.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	return append(owned, orphans...), nil
+}

@@ -51,10 +51,7 @@ func New(cc *controller.Context) (*Controller, error) {
 		if err != nil {
 			return nil, err
 		}
-		infs[name] = cc.Factory.Informer(r, sdk.InformerOptions{Indexers: map[string]sdk.IndexFunc{
-			sdk.IndexNamespace:     sdk.NamespaceIndex,
-			sdk.IndexControllerUID: sdk.ControllerUIDIndex,
-		}})
+		infs[name] = cc.Factory.Informer(r, sdk.InformerOptions{Indexers: controller.ClaimIndexers()})
 	}
 	c := &Controller{
 		client:    cc.Client,
@@ -135,7 +132,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 // claimReplicaSets returns the ReplicaSets the Deployment controls,
 // adopting and releasing by selector.
 func (c *Controller) claimReplicaSets(ctx context.Context, d *types.Deployment, sel labels.Selector) ([]*types.ReplicaSet, error) {
-	all, err := c.rsLister.ByIndex(sdk.IndexNamespace, d.Namespace)
+	all, err := controller.Candidates(c.rsLister, d)
 	if err != nil {
 		return nil, err
 	}

@@ -52,8 +52,8 @@ func New(cc *controller.Context) (*Controller, error) {
 	if err != nil {
 		return nil, err
 	}
-	rsInf := cc.Factory.Informer(rsRes, sdk.InformerOptions{Indexers: map[string]sdk.IndexFunc{sdk.IndexNamespace: sdk.NamespaceIndex}})
-	podInf := cc.Factory.Informer(podRes, sdk.InformerOptions{Indexers: map[string]sdk.IndexFunc{sdk.IndexNamespace: sdk.NamespaceIndex}})
+	rsInf := cc.Factory.Informer(rsRes, sdk.InformerOptions{Indexers: controller.ClaimIndexers()})
+	podInf := cc.Factory.Informer(podRes, sdk.InformerOptions{Indexers: controller.ClaimIndexers()})
 	c := &Controller{
 		client:       cc.Client,
 		rsLister:     sdk.ListerFor[*types.ReplicaSet](rsInf),
@@ -99,7 +99,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	}
 	needsSync := c.expectations.Satisfied(key)
 
-	all, err := c.podLister.ByIndex(sdk.IndexNamespace, ns)
+	all, err := controller.Candidates(c.podLister, rs)
 	if err != nil {
 		return err
 	}
