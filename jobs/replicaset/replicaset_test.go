@@ -238,3 +238,32 @@ func TestRestartDoesNotDuplicatePods(t *testing.T) {
 		t.Fatalf("%d pods after a restart, want 5", len(pods))
 	}
 }
+
+// TestOverlappingSelectorsDoNotSteal: a ReplicaSet never takes Pods
+// another one controls, even when its selector matches them.
+func TestOverlappingSelectorsDoNotSteal(t *testing.T) {
+	env := controllertest.NewEnv(t)
+	ctx := env.Ctx()
+	env.Start(build)
+	a, err := rsClient(env).Create(ctx, newRS("a", 2, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitPods(env, "app=a", 2)
+	b := newRS("b", 1, 0)
+	b.Spec.Selector.MatchLabels = map[string]string{"app": "a"}
+	b.Spec.Template.Labels = map[string]string{"app": "a", "owner": "b"}
+	bb, err := rsClient(env).Create(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(env, "b", func(s types.ReplicaSetStatus, _ *types.ReplicaSet) bool { return s.Replicas == 1 })
+	waitStatus(env, "a", func(s types.ReplicaSetStatus, _ *types.ReplicaSet) bool { return s.Replicas == 2 })
+	byOwner := map[string]int{}
+	for _, p := range activePods(env, "app=a") {
+		byOwner[types.GetControllerOf(&p).UID]++
+	}
+	if byOwner[a.UID] != 2 || byOwner[bb.UID] != 1 || len(byOwner) != 2 {
+		t.Fatalf("pods by owner %v, want 2 of a and 1 of b", byOwner)
+	}
+}
