@@ -5,6 +5,18 @@
 // cache that does not yet show its own creates and deletes (Expectations);
 // adoption and release of dependents by controllerRef (Claim); Pod
 // readiness and availability; and the pod-template-hash (ComputeHash).
+//
+// A Pod-owning controller is wired like jobs/replicaset:
+//
+//	inf := cc.Factory.Informer(ownerRes, sdk.InformerOptions{Indexers: controller.ClaimIndexers()})
+//	pods := cc.Factory.Informer(podRes, sdk.InformerOptions{Indexers: controller.ClaimIndexers()})
+//	c.Controller = controller.New(cc, Name, c.sync) // sync(ctx, "ns/name") error
+//	c.Watch(inf)                                    // owner events enqueue their key
+//	c.WaitFor(pods)
+//	pods.AddEventHandler(&controller.DependentHandler[*types.X]{Controller: c.Controller, ...})
+//
+// and its sync reads the owner from the cache, claims Candidates with a
+// RefManager, acts when Expectations are satisfied, and writes status.
 package controller
 
 import (
