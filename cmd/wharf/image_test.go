@@ -1,0 +1,65 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/wharfhq/wharf/runtimes/image/imagetest"
+)
+
+// TestImageLoadPullList drives `wharf image load|pull|ls` on a data dir:
+// a docker archive is imported, an image is pulled from an in-process
+// registry with a progress line, and both are listed.
+func TestImageLoadPullList(t *testing.T) {
+	dataDir := t.TempDir()
+	wharf := func(args ...string) (string, string, int) {
+		var out, errOut bytes.Buffer
+		code := run(t.Context(), append(args, "--data-dir", dataDir), strings.NewReader(""), &out, &errOut)
+		return out.String(), errOut.String(), code
+	}
+	img := imagetest.Image(t, v1.ConfigFile{OS: "linux", Architecture: runtime.GOARCH},
+		imagetest.Layer(t, imagetest.File("hello", "hi", 0o644)))
+	archive := filepath.Join(t.TempDir(), "app.tar")
+	tag, _ := name.NewTag("example.com/team/app:v1")
+	if err := tarball.WriteToFile(archive, tag, img); err != nil {
+		t.Fatal(err)
+	}
+
+	out, errOut, code := wharf("image", "load", archive)
+	if code != 0 || !strings.Contains(out, "Loaded image: example.com/team/app:v1") {
+		t.Fatalf("image load: exit %d, out %q, err %q", code, out, errOut)
+	}
+
+	host := imagetest.Registry(t)
+	other := imagetest.Image(t, v1.ConfigFile{OS: "linux", Architecture: runtime.GOARCH},
+		imagetest.Layer(t, imagetest.File("other", "a different layer", 0o644)))
+	imagetest.Push(t, host+"/team/other:v2", other)
+	out, errOut, code = wharf("image", "pull", host+"/team/other:v2")
+	if code != 0 || !strings.Contains(out, "Pulled "+host+"/team/other:v2") {
+		t.Fatalf("image pull: exit %d, out %q, err %q", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "Pulling "+host+"/team/other:v2: 1/1 layers") {
+		t.Errorf("image pull progress line = %q, want the layer count", errOut)
+	}
+
+	out, _, code = wharf("image", "ls")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 3 || !strings.HasPrefix(lines[0], "REF ") {
+		t.Fatalf("image ls: exit %d, out:\n%s", code, out)
+	}
+	if !strings.Contains(out, "example.com/team/app:v1") || !strings.Contains(out, "linux/"+runtime.GOARCH) {
+		t.Errorf("image ls misses the loaded image:\n%s", out)
+	}
+
+	_, errOut, code = wharf("image", "load", filepath.Join(t.TempDir(), "missing.tar"))
+	if code == 0 || !strings.Contains(errOut, "missing.tar") {
+		t.Errorf("load of a missing file: exit %d, err %q; want a failure naming the file", code, errOut)
+	}
+}
