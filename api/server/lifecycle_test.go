@@ -288,6 +288,9 @@ func TestBinding(t *testing.T) {
 	if p.Spec.NodeName != "node-1" {
 		t.Fatalf("nodeName %q", p.Spec.NodeName)
 	}
+	if len(p.Status.Conditions) != 1 || p.Status.Conditions[0].Type != types.PodScheduled || p.Status.Conditions[0].Status != types.ConditionTrue {
+		t.Fatalf("conditions after binding %+v, want PodScheduled=True", p.Status.Conditions)
+	}
 	st := e.post(t, podPath+"/p/binding", binding("p", "node-2")).status(t, 409, types.StatusReasonConflict)
 	if !strings.Contains(st.Message, "already") {
 		t.Fatalf("message %q", st.Message)
@@ -299,6 +302,17 @@ func TestBinding(t *testing.T) {
 		t.Fatalf("legacy binding: nodeName %q", p.Spec.NodeName)
 	}
 	e.post(t, podPath+"/missing/binding", binding("missing", "node-1")).status(t, 404, types.StatusReasonNotFound)
+	// A Pod being deleted cannot be bound.
+	held := pod("held", nil)
+	held["metadata"].(map[string]any)["finalizers"] = []string{"example.com/hold"}
+	e.post(t, podPath, held).must(t, http.StatusCreated)
+	e.del(t, podPath+"/held", nil).must(t, 200)
+	st = e.post(t, podPath+"/held/binding", binding("held", "node-1")).status(t, 409, types.StatusReasonConflict)
+	if !strings.Contains(st.Message, "being deleted") {
+		t.Fatalf("message %q", st.Message)
+	}
+	e.post(t, podPath+"/p/binding", map[string]any{"metadata": map[string]any{"name": "p"}, "target": map[string]any{"kind": "Pod", "name": "x"}}).
+		status(t, 422, types.StatusReasonInvalid)
 	// A client may not change spec.nodeName by update.
 	e.patch(t, podPath+"/p", "application/merge-patch+json", `{"spec":{"nodeName":"node-3"}}`).status(t, 422, types.StatusReasonInvalid)
 }

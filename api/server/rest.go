@@ -613,6 +613,9 @@ func (s *Server) guaranteedUpdate(ctx context.Context, ri *requestInfo, wo write
 		}
 		setTypeMeta(obj, r)
 		prepareUpdate(r, obj, cur, status)
+		if pod, ok := obj.(*types.Pod); ok && ri.Subresource == "binding" {
+			markScheduled(pod, s.now())
+		}
 		if !status {
 			defaultFunc(obj)
 			if hasSpec(obj) && specChanged(obj, cur) {

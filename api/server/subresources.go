@@ -2,16 +2,15 @@ package server
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"reflect"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/wharfhq/wharf/api/labels"
 	"github.com/wharfhq/wharf/api/types"
-	"github.com/wharfhq/wharf/storage"
 )
 
 // fieldPath walks exported struct fields by name through pointers; ok is
@@ -177,7 +176,8 @@ func (s *Server) scaleMutation(c echo.Context, ri *requestInfo) (func(types.Obje
 }
 
 // bind serves POST pods/NAME/binding and POST namespaces/NS/bindings:
-// it sets spec.nodeName of an unbound Pod with compare-and-swap.
+// it sets spec.nodeName of an unbound Pod with compare-and-swap and, as
+// Kubernetes' binding storage does, the condition PodScheduled=True.
 func (s *Server) bind(c echo.Context, ri *requestInfo) error {
 	ctx := c.Request().Context()
 	wo, err := parseWriteOptions(c.Request().URL.Query())
@@ -246,6 +246,21 @@ func (s *Server) bind(c echo.Context, ri *requestInfo) error {
 	return writeJSON(c, http.StatusCreated, st)
 }
 
+// markScheduled sets the PodScheduled condition of a Pod just bound.
+func markScheduled(pod *types.Pod, now time.Time) {
+	cond := types.PodCondition{Type: types.PodScheduled, Status: types.ConditionTrue,
+		LastTransitionTime: types.NewTime(now.UTC().Truncate(time.Second))}
+	for i, c := range pod.Status.Conditions {
+		if c.Type == types.PodScheduled {
+			if c.Status != types.ConditionTrue {
+				pod.Status.Conditions[i] = cond
+			}
+			return
+		}
+	}
+	pod.Status.Conditions = append(pod.Status.Conditions, cond)
+}
+
 // proxyPod hands a node-served Pod subresource (log, exec, ...) to the
 // configured NodeProxy.
 func (s *Server) proxyPod(c echo.Context, ri *requestInfo) error {
@@ -267,6 +282,3 @@ func (s *Server) proxyPod(c echo.Context, ri *requestInfo) error {
 	s.cfg.NodeProxy.ServePod(c.Response(), c.Request(), pod, ri.Subresource)
 	return nil
 }
-
-var _ = errors.Is
-var _ = storage.ErrNotFound
