@@ -201,3 +201,23 @@ func TestServerTables(t *testing.T) {
 		t.Fatalf("namespace table %+v", tbl)
 	}
 }
+
+func TestTablePagesAndIncludeNone(t *testing.T) {
+	e := newEnv(t)
+	for _, n := range []string{"a", "b", "c"} {
+		e.post(t, cmPath, configMap(n, nil, nil)).must(t, http.StatusCreated)
+	}
+	const asTable = "application/json;as=Table;v=v1;g=meta.k8s.io"
+	var page struct {
+		tableJSON
+		Metadata types.ListMeta `json:"metadata"`
+	}
+	e.send(t, req{method: http.MethodGet, path: cmPath + "?limit=2&includeObject=None", accept: asTable}).must(t, 200).into(t, &page)
+	if len(page.Rows) != 2 || page.Metadata.Continue == "" || page.Metadata.ResourceVersion == "" {
+		t.Fatalf("table page: %d rows, metadata %+v", len(page.Rows), page.Metadata)
+	}
+	if page.Rows[0].Object != nil {
+		t.Fatalf("includeObject=None row carries %s", page.Rows[0].Object)
+	}
+	e.send(t, req{method: http.MethodGet, path: cmPath + "?includeObject=Everything", accept: asTable}).status(t, 400, types.StatusReasonBadRequest)
+}

@@ -285,3 +285,16 @@ func TestWatchFutureRevision(t *testing.T) {
 	e := newEnv(t)
 	e.get(t, cmPath+"?watch=true&resourceVersion=99999").status(t, http.StatusGatewayTimeout, types.StatusReasonTimeout)
 }
+
+func TestWatchLegacyNamedPath(t *testing.T) {
+	e := newEnv(t)
+	var a types.ConfigMap
+	e.post(t, cmPath, configMap("a", nil, nil)).must(t, http.StatusCreated).into(t, &a)
+	e.post(t, cmPath, configMap("b", nil, nil)).must(t, http.StatusCreated)
+	w := e.watch(t, "/api/v1/watch/namespaces/default/configmaps/a?resourceVersion="+a.ResourceVersion, "")
+	e.patch(t, cmPath+"/b", "application/merge-patch+json", `{"data":{"x":"1"}}`).must(t, 200)
+	e.patch(t, cmPath+"/a", "application/merge-patch+json", `{"data":{"x":"1"}}`).must(t, 200)
+	w.expect(types.Modified, "a")
+	// Writes to a legacy watch path are refused.
+	e.post(t, "/api/v1/watch/namespaces/default/configmaps", configMap("c", nil, nil)).status(t, 405, types.StatusReasonMethodNotAllowed)
+}
