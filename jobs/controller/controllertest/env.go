@@ -5,6 +5,7 @@ package controllertest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -169,47 +170,62 @@ func (e *Env) Pods(ns, selector string) []types.Pod {
 // status subresource, retrying on conflicts.
 func (e *Env) MarkReady(ns, name string) {
 	e.T.Helper()
-	e.setStatus(ns, name, func(p *types.Pod) {
-		now := types.Now()
-		p.Status.Phase = types.PodRunning
-		p.Status.StartTime = &now
-		p.Status.Conditions = []types.PodCondition{{Type: types.PodReady, Status: types.ConditionTrue, LastTransitionTime: now}}
-	})
+	if err := e.markReady(ns, name); err != nil {
+		e.T.Fatal(err)
+	}
 }
 
 // MarkAllReady marks every non-ready Pod of ns matching selector ready and
 // returns how many it marked.
 func (e *Env) MarkAllReady(ns, selector string) int {
 	e.T.Helper()
-	n := 0
-	for _, p := range e.Pods(ns, selector) {
-		if p.DeletionTimestamp == nil && !controller.IsPodReady(&p) {
-			e.MarkReady(ns, p.Name)
-			n++
-		}
+	n, err := e.TryMarkAllReady(ns, selector)
+	if err != nil {
+		e.T.Fatal(err)
 	}
 	return n
 }
 
-func (e *Env) setStatus(ns, name string, mutate func(p *types.Pod)) {
-	e.T.Helper()
+// TryMarkAllReady is MarkAllReady returning its error, for goroutines
+// other than the test's.
+func (e *Env) TryMarkAllReady(ns, selector string) (int, error) {
+	l, err := sdk.Typed[*types.Pod](e.Client).Namespace(ns).List(context.Background(), sdk.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return 0, fmt.Errorf("list pods: %w", err)
+	}
+	n := 0
+	for _, p := range l.Items {
+		if p.DeletionTimestamp == nil && !controller.IsPodReady(p) {
+			if err := e.markReady(ns, p.Name); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (e *Env) markReady(ns, name string) error {
 	pods := sdk.Typed[*types.Pod](e.Client).Namespace(ns)
 	ctx := context.Background()
 	for attempt := 0; ; attempt++ {
 		p, err := pods.Get(ctx, name)
 		if sdk.IsNotFound(err) {
-			return // deleted meanwhile: nothing to mark
+			return nil // deleted meanwhile: nothing to mark
 		}
 		if err != nil {
-			e.T.Fatalf("get pod %s/%s: %v", ns, name, err)
+			return fmt.Errorf("get pod %s/%s: %w", ns, name, err)
 		}
-		mutate(p)
+		now := types.Now()
+		p.Status.Phase = types.PodRunning
+		p.Status.StartTime = &now
+		p.Status.Conditions = []types.PodCondition{{Type: types.PodReady, Status: types.ConditionTrue, LastTransitionTime: now}}
 		_, err = pods.UpdateStatus(ctx, p)
 		if err == nil || sdk.IsNotFound(err) {
-			return
+			return nil
 		}
 		if !sdk.IsConflict(err) || attempt > 20 {
-			e.T.Fatalf("update status of pod %s/%s: %v", ns, name, err)
+			return fmt.Errorf("update status of pod %s/%s: %w", ns, name, err)
 		}
 	}
 }
