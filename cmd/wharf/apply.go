@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"time"
 
-	jsonpatch "github.com/evanphx/json-patch/v5"
 	"github.com/spf13/cobra"
 
 	"github.com/wharfhq/wharf/api/types"
@@ -137,13 +136,13 @@ func applyOne(ctx context.Context, c *sdk.Client, m *manifest, ns string) (strin
 		if err != nil {
 			return "", err
 		}
-		result, obj, err := mergeApplied(m.res, live, modified, modifiedJSON, sentJSON)
-		if err != nil || result == "unchanged" {
-			return result, err
+		patch, err := applyPatchFor(m.res, live, sent, modified, modifiedJSON)
+		if err != nil || patch == nil {
+			return "unchanged", err
 		}
-		_, err = rc.Update(ctx, obj)
+		_, err = rc.Patch(ctx, name, sdk.StrategicMergePatch, patch)
 		if sdk.IsConflict(err) && attempt < applyRetries {
-			// Changed meanwhile: read again and merge again, after a pause
+			// Changed meanwhile: read again and patch again, after a pause
 			// as client-go's DefaultRetry (10ms) lets the writer finish.
 			select {
 			case <-ctx.Done():
@@ -155,56 +154,40 @@ func applyOne(ctx context.Context, c *sdk.Client, m *manifest, ns string) (strin
 		if err != nil {
 			return "", err
 		}
-		return result, nil
+		return "configured", nil
 	}
 }
 
-// mergeApplied computes what apply writes over live: the manifest merged
-// in (JSON merge patch: maps merge, lists are replaced), then the fields the
-// last applied manifest set and this one does not are removed. It returns
-// "unchanged" (and no object) when live already matches the manifest.
-func mergeApplied(res *types.Resource, live types.Object, modified map[string]any, modifiedJSON, sentJSON []byte) (string, types.Object, error) {
+// applyPatchFor returns the strategic merge patch that applies the
+// manifest (modified; sent is it with the last-applied annotation) over
+// live, or nil when live already matches it and the last apply recorded the
+// same manifest ("unchanged").
+func applyPatchFor(res *types.Resource, live types.Object, sent, modified map[string]any, modifiedJSON []byte) ([]byte, error) {
 	liveJSON, err := json.Marshal(live)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	var liveTree map[string]any
 	if err := json.Unmarshal(liveJSON, &liveTree); err != nil {
-		return "", nil, err
+		return nil, err
 	}
-	var deletions map[string]any
+	var orig map[string]any
 	original := live.GetObjectMeta().Annotations[lastAppliedAnnotation]
 	if original != "" {
-		var orig map[string]any
 		if err := json.Unmarshal([]byte(original), &orig); err != nil {
-			return "", nil, fmt.Errorf("read the last applied manifest: %w", err)
-		}
-		deletions = removedFields(orig, modified)
-	}
-	if len(deletions) == 0 && sameApplied(original, modifiedJSON) && contains(liveTree, modified) {
-		return "unchanged", nil, nil
-	}
-	// Removals first, then the manifest: a removal never takes away what
-	// the manifest sets (the last-applied annotation among them).
-	merged := liveJSON
-	if len(deletions) > 0 {
-		d, err := json.Marshal(deletions)
-		if err != nil {
-			return "", nil, err
-		}
-		if merged, err = jsonpatch.MergePatch(merged, d); err != nil {
-			return "", nil, fmt.Errorf("remove fields no longer applied: %w", err)
+			return nil, fmt.Errorf("read the last applied manifest: %w", err)
 		}
 	}
-	merged, err = jsonpatch.MergePatch(merged, sentJSON)
+	t := derefType(reflect.TypeOf(res.New()))
+	patch := applyPatch(orig, sent, t)
+	if !hasRemovals(patch) && sameApplied(original, modifiedJSON) && containsTyped(liveTree, modified, t) {
+		return nil, nil
+	}
+	b, err := json.Marshal(patch)
 	if err != nil {
-		return "", nil, fmt.Errorf("merge the manifest: %w", err)
+		return nil, fmt.Errorf("encode the patch: %w", err)
 	}
-	obj := res.New()
-	if err := json.Unmarshal(merged, obj); err != nil {
-		return "", nil, fmt.Errorf("merged object: %w", err)
-	}
-	return "configured", obj, nil
+	return b, nil
 }
 
 // lastAppliedValue is the last-applied annotation recording modified,
@@ -240,65 +223,6 @@ func sameApplied(a string, b []byte) bool {
 		}
 	}
 	return reflect.DeepEqual(va, vb)
-}
-
-// contains reports whether have holds every value of want: maps may have
-// more keys (defaults, server-owned fields), lists must have the same
-// length and contain element by element.
-func contains(have, want any) bool {
-	switch w := want.(type) {
-	case map[string]any:
-		h, ok := have.(map[string]any)
-		if !ok {
-			return len(w) == 0 && have == nil
-		}
-		for k, wv := range w {
-			if !contains(h[k], wv) {
-				return false
-			}
-		}
-		return true
-	case []any:
-		h, ok := have.([]any)
-		if !ok {
-			return len(w) == 0 && have == nil
-		}
-		if len(h) != len(w) {
-			return false
-		}
-		for i := range w {
-			if !contains(h[i], w[i]) {
-				return false
-			}
-		}
-		return true
-	}
-	return reflect.DeepEqual(have, want)
-}
-
-// removedFields is a merge patch of nulls for the fields the last applied
-// manifest set and modified no longer sets. A map that is gone as a whole
-// yields nulls for the keys the last apply set in it, not for the map:
-// keys others added (labels, annotations of controllers) stay.
-func removedFields(original, modified map[string]any) map[string]any {
-	out := map[string]any{}
-	for k, ov := range original {
-		mv, kept := modified[k]
-		om, oIsMap := ov.(map[string]any)
-		switch {
-		case oIsMap:
-			mm, _ := mv.(map[string]any)
-			if kept && mv != nil && mm == nil {
-				continue // now a scalar or list: the manifest replaces it
-			}
-			if sub := removedFields(om, mm); len(sub) > 0 {
-				out[k] = sub
-			}
-		case !kept:
-			out[k] = nil
-		}
-	}
-	return out
 }
 
 // cloneTree deep-copies a JSON tree.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -234,139 +235,155 @@ spec:
 	}
 }
 
-// TestMergeApplied checks the three-way merge of apply on JSON trees: the
-// manifest wins, server-owned fields stay, fields dropped from the
-// manifest since the last apply go.
-func TestMergeApplied(t *testing.T) {
-	res, _ := types.LookupResource("configmaps")
-	mk := func(lastApplied string, labels map[string]string, data map[string]string) types.Object {
-		cm := &types.ConfigMap{
-			TypeMeta:   types.TypeMeta{Kind: "ConfigMap", APIVersion: "v1"},
-			ObjectMeta: types.ObjectMeta{Name: "c", Namespace: "default", UID: "u1", ResourceVersion: "7", Labels: labels},
-			Data:       data,
-		}
-		if lastApplied != "" {
-			cm.Annotations = map[string]string{lastAppliedAnnotation: lastApplied}
-		}
-		return cm
-	}
-	manifest := func(s string) (map[string]any, []byte, []byte) {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(s), &m); err != nil {
-			t.Fatal(err)
-		}
-		sent := cloneTree(m)
-		meta := sent["metadata"].(map[string]any)
-		meta["annotations"] = map[string]any{lastAppliedAnnotation: s}
-		sentJSON, _ := json.Marshal(sent)
-		return m, []byte(s), sentJSON
-	}
-	v1 := `{"apiVersion":"v1","data":{"a":"1","b":"2"},"kind":"ConfigMap","metadata":{"labels":{"x":"y"},"name":"c","namespace":"default"}}`
-	v2 := `{"apiVersion":"v1","data":{"a":"1"},"kind":"ConfigMap","metadata":{"labels":{},"name":"c","namespace":"default"}}`
-
+// TestApplyPatch checks the strategic merge patch of apply against the
+// shapes kubectl 1.32 sends (recorded with kubectl apply -v=9).
+func TestApplyPatch(t *testing.T) {
+	deploy := reflect.TypeFor[types.Deployment]()
+	cm := reflect.TypeFor[types.ConfigMap]()
 	tests := []struct {
-		name       string
-		live       types.Object
-		manifest   string
-		wantResult string
-		wantData   string
-		wantLabels string
+		name               string
+		t                  reflect.Type
+		original, modified string
+		want               string
 	}{
-		{"same as last apply, server added a label", mk(v1, map[string]string{"x": "y", "added": "by-server"}, map[string]string{"a": "1", "b": "2"}), v1, "unchanged", "", ""},
-		{"field removed from manifest goes", mk(v1, map[string]string{"x": "y", "added": "by-server"}, map[string]string{"a": "1", "b": "2"}), v2, "configured", "map[a:1]", "map[added:by-server]"},
-		{"no last applied: merge only", mk("", map[string]string{"k": "v"}, map[string]string{"a": "0", "z": "9"}), v2, "configured", "map[a:1 z:9]", "map[k:v]"},
-		{"labels dropped from the manifest: only the applied ones go",
-			mk(v1, map[string]string{"x": "y", "added": "by-server"}, map[string]string{"a": "1", "b": "2"}),
-			`{"apiVersion":"v1","data":{"a":"1","b":"2"},"kind":"ConfigMap","metadata":{"name":"c","namespace":"default"}}`,
-			"configured", "map[a:1 b:2]", "map[added:by-server]"},
-		{"kubectl's last applied with empty annotations is the same manifest",
-			mk(`{"apiVersion":"v1","data":{"a":"1"},"kind":"ConfigMap","metadata":{"annotations":{},"name":"c","namespace":"default"}}`, nil, map[string]string{"a": "1"}),
-			`{"apiVersion":"v1","data":{"a":"1"},"kind":"ConfigMap","metadata":{"name":"c","namespace":"default"}}`,
-			"unchanged", "", ""},
-		{"live drifted from manifest", mk(v1, map[string]string{"x": "y"}, map[string]string{"a": "changed", "b": "2"}), v1, "configured", "map[a:1 b:2]", "map[x:y]"},
+		{"first apply: the manifest, with list orders", deploy, ``,
+			`{"spec":{"template":{"spec":{"containers":[{"name":"a","image":"x"}]}}}}`,
+			`{"spec":{"template":{"spec":{"$setElementOrder/containers":[{"name":"a"}],"containers":[{"image":"x","name":"a"}]}}}}`},
+		{"strategy switch and an env var dropped, as kubectl", deploy,
+			`{"spec":{"strategy":{"type":"RollingUpdate","rollingUpdate":{"maxSurge":1}},"template":{"spec":{"containers":[{"name":"a","env":[{"name":"A","value":"1"},{"name":"B","value":"2"}]}]}}}}`,
+			`{"spec":{"strategy":{"type":"Recreate"},"template":{"spec":{"containers":[{"name":"a","env":[{"name":"A","value":"1"}]}]}}}}`,
+			`{"spec":{"strategy":{"$retainKeys":["type"],"type":"Recreate"},"template":{"spec":{"$setElementOrder/containers":[{"name":"a"}],` +
+				`"containers":[{"$setElementOrder/env":[{"name":"A"}],"env":[{"name":"A","value":"1"},{"$patch":"delete","name":"B"}],"name":"a"}]}}}}`},
+		{"a container dropped", deploy,
+			`{"spec":{"template":{"spec":{"containers":[{"name":"a"},{"name":"b"}]}}}}`,
+			`{"spec":{"template":{"spec":{"containers":[{"name":"a"}]}}}}`,
+			`{"spec":{"template":{"spec":{"$setElementOrder/containers":[{"name":"a"}],"containers":[{"name":"a"},{"$patch":"delete","name":"b"}]}}}}`},
+		{"labels gone as a whole: only the applied keys", cm,
+			`{"metadata":{"labels":{"a":"1","b":"2"},"annotations":{}},"data":{"k":"v"}}`,
+			`{"metadata":{"annotations":{}},"data":{"k":"v"}}`,
+			`{"data":{"k":"v"},"metadata":{"annotations":{},"labels":{"a":null,"b":null}}}`},
+		{"a finalizer dropped from a merged list of scalars", cm,
+			`{"metadata":{"finalizers":["x","y"]}}`,
+			`{"metadata":{"finalizers":["x"]}}`,
+			`{"metadata":{"$deleteFromPrimitiveList/finalizers":["y"],"$setElementOrder/finalizers":["x"],"finalizers":["x"]}}`},
+		{"a replaced list stays whole", cm,
+			`{"binaryData":{"b":"AA=="},"data":{"x":"1"}}`,
+			`{"data":{"x":"1"}}`,
+			`{"binaryData":{"b":null},"data":{"x":"1"}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, mj, sent := manifest(tt.manifest)
-			result, obj, err := mergeApplied(res, tt.live, m, mj, sent)
+			var orig, mod map[string]any
+			if tt.original != "" {
+				if err := json.Unmarshal([]byte(tt.original), &orig); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := json.Unmarshal([]byte(tt.modified), &mod); err != nil {
+				t.Fatal(err)
+			}
+			got, err := json.Marshal(applyPatch(orig, mod, tt.t))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if result != tt.wantResult {
-				t.Fatalf("result = %s, want %s", result, tt.wantResult)
-			}
-			if result == "unchanged" {
-				return
-			}
-			cm := obj.(*types.ConfigMap)
-			if got := fmt.Sprint(cm.Data); got != tt.wantData {
-				t.Errorf("data = %s, want %s", got, tt.wantData)
-			}
-			if got := fmt.Sprint(cm.Labels); got != tt.wantLabels {
-				t.Errorf("labels = %s, want %s", got, tt.wantLabels)
-			}
-			if cm.UID != "u1" || cm.ResourceVersion != "7" {
-				t.Errorf("uid/resourceVersion = %s/%s, want the live ones kept", cm.UID, cm.ResourceVersion)
-			}
-			if cm.Annotations[lastAppliedAnnotation] != tt.manifest {
-				t.Errorf("last-applied annotation = %s", cm.Annotations[lastAppliedAnnotation])
+			if !sameJSONText(t, string(got), tt.want) {
+				t.Errorf("patch\n%s\nwant\n%s", got, tt.want)
 			}
 		})
 	}
 }
 
-// TestMergeAppliedKeepsOtherAnnotations: the annotations of controllers
-// survive an apply whose manifest has none, where the last apply (by
-// kubectl) recorded an empty annotations map.
-func TestMergeAppliedKeepsOtherAnnotations(t *testing.T) {
-	res, _ := types.LookupResource("configmaps")
-	last := `{"apiVersion":"v1","data":{"a":"1"},"kind":"ConfigMap","metadata":{"annotations":{},"name":"c","namespace":"default"}}`
-	live := &types.ConfigMap{
-		TypeMeta: types.TypeMeta{Kind: "ConfigMap", APIVersion: "v1"},
-		ObjectMeta: types.ObjectMeta{Name: "c", Namespace: "default", UID: "u1", ResourceVersion: "7",
-			Annotations: map[string]string{lastAppliedAnnotation: last, "controller/owned": "yes"}},
-		Data: map[string]string{"a": "1"},
-	}
-	manifest := `{"apiVersion":"v1","data":{"a":"2"},"kind":"ConfigMap","metadata":{"name":"c","namespace":"default"}}`
-	var m map[string]any
-	if err := json.Unmarshal([]byte(manifest), &m); err != nil {
+func sameJSONText(t *testing.T, a, b string) bool {
+	t.Helper()
+	var va, vb any
+	if err := json.Unmarshal([]byte(a), &va); err != nil {
 		t.Fatal(err)
 	}
-	sent := cloneTree(m)
-	sent["metadata"].(map[string]any)["annotations"] = map[string]any{lastAppliedAnnotation: manifest}
-	sentJSON, _ := json.Marshal(sent)
-	result, obj, err := mergeApplied(res, live, m, []byte(manifest), sentJSON)
-	if err != nil || result != "configured" {
-		t.Fatalf("mergeApplied = %s, %v", result, err)
+	if err := json.Unmarshal([]byte(b), &vb); err != nil {
+		t.Fatal(err)
 	}
-	cm := obj.(*types.ConfigMap)
-	want := map[string]string{lastAppliedAnnotation: manifest, "controller/owned": "yes"}
-	if fmt.Sprint(cm.Annotations) != fmt.Sprint(want) || cm.Data["a"] != "2" {
-		t.Errorf("annotations = %v, data = %v", cm.Annotations, cm.Data)
+	return reflect.DeepEqual(va, vb)
+}
+
+// TestApplyPatchFor: "unchanged" when live holds the manifest (with what
+// the server and others added) and the last apply recorded it; a patch
+// otherwise.
+func TestApplyPatchFor(t *testing.T) {
+	res, _ := types.LookupResource("deployments")
+	manifest := `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"d","namespace":"default"},` +
+		`"spec":{"selector":{"matchLabels":{"app":"d"}},"template":{"metadata":{"labels":{"app":"d"}},"spec":{"containers":[{"name":"a","image":"x","env":[{"name":"A","value":"1"}]}]}}}}`
+	var modified map[string]any
+	if err := json.Unmarshal([]byte(manifest), &modified); err != nil {
+		t.Fatal(err)
+	}
+	recorded, err := lastAppliedValue(modified)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := cloneTree(modified)
+	sent["metadata"].(map[string]any)["annotations"] = map[string]any{lastAppliedAnnotation: string(recorded)}
+
+	live := func(lastApplied string, env []types.EnvVar) types.Object {
+		d := &types.Deployment{TypeMeta: types.TypeMeta{Kind: "Deployment", APIVersion: "apps/v1"},
+			ObjectMeta: types.ObjectMeta{Name: "d", Namespace: "default", UID: "u", ResourceVersion: "9",
+				Annotations: map[string]string{"deployment.kubernetes.io/revision": "1"}}}
+		if lastApplied != "" {
+			d.Annotations[lastAppliedAnnotation] = lastApplied
+		}
+		d.Spec.Selector = &types.LabelSelector{MatchLabels: map[string]string{"app": "d"}}
+		d.Spec.Template.Labels = map[string]string{"app": "d"}
+		d.Spec.Template.Spec.Containers = []types.Container{{Name: "a", Image: "x", ImagePullPolicy: "Always", Env: env}}
+		return d
+	}
+	injected := []types.EnvVar{{Name: "A", Value: "1"}, {Name: "INJECTED", Value: "by-someone"}}
+	tests := []struct {
+		name      string
+		live      types.Object
+		unchanged bool
+	}{
+		{"same manifest, server defaults and an env var others added", live(string(recorded), injected), true},
+		{"kubectl's record of the same manifest", live(strings.TrimSuffix(string(recorded), "\n"), []types.EnvVar{{Name: "A", Value: "1"}}), true},
+		{"no record of a previous apply", live("", []types.EnvVar{{Name: "A", Value: "1"}}), false},
+		{"live drifted", live(string(recorded), []types.EnvVar{{Name: "A", Value: "2"}}), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			patch, err := applyPatchFor(res, tt.live, sent, modified, recorded)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (patch == nil) != tt.unchanged {
+				t.Fatalf("patch = %s, want unchanged %v", patch, tt.unchanged)
+			}
+		})
 	}
 }
 
-func TestContains(t *testing.T) {
+// TestContainsTyped: merged lists match elements by key and may hold more.
+func TestContainsTyped(t *testing.T) {
+	pod := reflect.TypeFor[types.Pod]()
 	var have any
-	_ = json.Unmarshal([]byte(`{"a":{"b":1,"c":[{"x":1,"y":2}]},"d":"e"}`), &have)
+	_ = json.Unmarshal([]byte(`{"metadata":{"name":"p","labels":{"a":"1","b":"2"}},"spec":{"containers":[`+
+		`{"name":"x","image":"i","args":["1","2"],"env":[{"name":"E","value":"1"},{"name":"F","value":"2"}]},{"name":"y","image":"j"}]}}`), &have)
 	tests := []struct {
 		want string
 		ok   bool
 	}{
-		{`{"a":{"b":1}}`, true},
-		{`{"a":{"c":[{"x":1}]}}`, true},
-		{`{"a":{"c":[{"x":2}]}}`, false},
-		{`{"a":{"c":[{"x":1},{"x":1}]}}`, false},
-		{`{"d":"f"}`, false},
-		{`{"new":{}}`, true},
+		{`{"metadata":{"labels":{"a":"1"}}}`, true},
+		{`{"spec":{"containers":[{"name":"y"}]}}`, true},
+		{`{"spec":{"containers":[{"name":"x","env":[{"name":"F","value":"2"}]}]}}`, true},
+		{`{"spec":{"containers":[{"name":"x","env":[{"name":"F","value":"3"}]}]}}`, false},
+		{`{"spec":{"containers":[{"name":"z"}]}}`, false},
+		{`{"spec":{"containers":[{"name":"x","args":["1"]}]}}`, false},
+		{`{"metadata":{"labels":{"a":"2"}}}`, false},
 		{`{"new":1}`, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
 			var w any
 			_ = json.Unmarshal([]byte(tt.want), &w)
-			if got := contains(have, w); got != tt.ok {
-				t.Fatalf("contains = %v, want %v", got, tt.ok)
+			if got := containsTyped(have, w, pod); got != tt.ok {
+				t.Fatalf("containsTyped = %v, want %v", got, tt.ok)
 			}
 		})
 	}
