@@ -44,7 +44,9 @@ func newApplyCmd(a *app) *cobra.Command {
 		Long: `Create each object of the manifests, or update the existing one to match
 its manifest: fields the manifest sets are written, fields a previous apply
 set and the manifest no longer sets are removed, fields the server and
-controllers own (status, defaults) are kept. Prints
+controllers own (status, defaults) are kept. Lists of named things
+(containers, env, ports, volumes) merge by name, as with kubectl apply, which
+reads and writes the same last-applied annotation. Prints
 "KIND/NAME created|configured|unchanged" per object.`,
 		Example: `  # Apply one manifest
   wharf apply -f examples/deployment.yaml
