@@ -305,6 +305,11 @@ spec:
 		{"get", "cronjobs", "-o", "wide"},
 		{"get", "namespaces"},
 		{"get", "deploy", "-o", "name"},
+		{"get", "all"},
+		{"get", "all", "-A", "-o", "wide"},
+		{"get", "nodes"},
+		{"get", "nodes", "-o", "wide"},
+		{"get", "events", "-A"},
 		// Objects as kubectl prints them, byte for byte.
 		{"get", "cm", "web-config", "-o", "yaml"},
 		{"get", "cm", "web-config", "-o", "json"},
