@@ -249,6 +249,22 @@ func TestContainerPods(t *testing.T) {
 		}
 	})
 
+	t.Run("termination messages", func(t *testing.T) {
+		file := c.pod("msgfile", types.RestartPolicyNever, []string{"write-exit", "/dev/termination-log", "it broke", "4"})
+		logs := c.pod("msglog", types.RestartPolicyNever, []string{"cat", "/nonexistent"})
+		logs.Spec.Containers[0].TerminationMessagePolicy = types.TerminationMessageFallbackToLogsOnError
+		e.create(t, file)
+		e.create(t, logs)
+		got := e.waitPod(t, "msgfile", "Failed", phase(types.PodFailed))
+		if term := got.Status.ContainerStatuses[0].State.Terminated; term == nil || term.ExitCode != 4 || term.Message != "it broke" {
+			t.Errorf("msgfile: %+v", got.Status.ContainerStatuses[0].State)
+		}
+		got = e.waitPod(t, "msglog", "Failed", phase(types.PodFailed))
+		if term := got.Status.ContainerStatuses[0].State.Terminated; term == nil || !strings.Contains(term.Message, "read failed: open /nonexistent") {
+			t.Errorf("msglog: %+v", got.Status.ContainerStatuses[0].State)
+		}
+	})
+
 	t.Run("image pull failure", func(t *testing.T) {
 		p := c.pod("nopull", types.RestartPolicyAlways, []string{"exit", "0"})
 		p.Spec.Containers[0].Image = strings.Replace(c.ref, "agent-app", "nope", 1)

@@ -223,3 +223,34 @@ func (a *Agent) runPreStop(ctx context.Context, pod *types.Pod, mine map[string]
 	}
 	wg.Wait()
 }
+
+// runPostStart runs a container's postStart hook right after it started;
+// a hook that fails kills the container (which is then restarted per the
+// restart policy), as in Kubernetes.
+func (a *Agent) runPostStart(ctx context.Context, pod *types.Pod, c *types.Container, inst *instance, st *podState) {
+	if c.Lifecycle == nil || c.Lifecycle.PostStart == nil {
+		return
+	}
+	h := c.Lifecycle.PostStart
+	var p types.Probe
+	switch {
+	case h.Exec != nil:
+		p.Exec = h.Exec
+	case h.HTTPGet != nil:
+		p.HTTPGet = h.HTTPGet
+	default:
+		return
+	}
+	grace := a.grace(pod, c, "")
+	p.TimeoutSeconds = int32(max(grace/time.Second, 1))
+	res, out := probe.Run(ctx, &p, a.target(pod, c, inst))
+	if res == probe.Success {
+		return
+	}
+	a.events.warn(pod, c.Name, "FailedPostStartHook", "PostStartHook failed: "+out)
+	a.events.normal(pod, c.Name, "Killing", fmt.Sprintf("FailedPostStartHook: container %s will be killed", c.Name))
+	if err := inst.rt.Stop(ctx, inst.info.ID, grace); err != nil {
+		a.log.Warn("stop container after a failed postStart hook", "id", inst.info.ID, "err", err)
+	}
+	st.probeKilled[inst.info.ID] = true
+}

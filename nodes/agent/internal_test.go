@@ -111,7 +111,7 @@ func TestPullBackoffGrows(t *testing.T) {
 	a.events = newRecorder(nil, "n", func() time.Time { return now }, nil)
 	pod := &types.Pod{ObjectMeta: types.ObjectMeta{Name: "p", Namespace: "ns", UID: "u"}}
 	c := &types.Container{Name: "c", Image: "img"}
-	st := &podState{waiting: map[string]*waitInfo{}, probeKilled: map[string]bool{}}
+	st := newPodState()
 	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second}
 	for i, d := range want {
 		p := &plan{}

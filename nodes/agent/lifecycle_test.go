@@ -308,8 +308,9 @@ func TestVolumeSourcesFollowed(t *testing.T) {
 	e.waitPod(t, "mnt", "Running", phase(types.PodRunning))
 	file := filepath.Join(dir, "pods", created.UID, "volumes", "cfg", "app.conf")
 	spec, _ := rt.spec("c0")
-	if len(spec.Mounts) != 1 || spec.Mounts[0].ContainerPath != "/etc/app" || !spec.Mounts[0].ReadOnly ||
-		spec.Mounts[0].HostPath != filepath.Dir(file) {
+	// The volume, then the termination message file.
+	if len(spec.Mounts) != 2 || spec.Mounts[0].ContainerPath != "/etc/app" || !spec.Mounts[0].ReadOnly ||
+		spec.Mounts[0].HostPath != filepath.Dir(file) || spec.Mounts[1].ContainerPath != "/dev/termination-log" {
 		t.Errorf("mounts = %+v", spec.Mounts)
 	}
 	if b, err := os.ReadFile(file); err != nil || string(b) != "one" {
@@ -337,4 +338,33 @@ func TestVolumeSourcesFollowed(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "pods", created.UID)); !os.IsNotExist(err) {
 		t.Errorf("pod dir after delete: %v", err)
 	}
+}
+
+func TestPostStartHook(t *testing.T) {
+	e := newEnv(t)
+	rt := newFake("container")
+	rt.execFunc = func(id string, cmd []string) int {
+		if cmd[0] == "fail" {
+			return 1
+		}
+		return 0
+	}
+	e.startAgent(t, t.TempDir(), map[string]runtimes.Runtime{"container": rt}, nil)
+	hook := func(cmd string) *types.Lifecycle {
+		return &types.Lifecycle{PostStart: &types.LifecycleHandler{Exec: &types.ExecAction{Command: []string{cmd}}}}
+	}
+	good := pod("hooked", types.RestartPolicyAlways, []string{"serve"})
+	good.Spec.Containers[0].Lifecycle = hook("ok")
+	bad := pod("badhook", types.RestartPolicyAlways, []string{"serve"})
+	bad.Spec.Containers[0].Lifecycle = hook("fail")
+	e.create(t, good)
+	e.create(t, bad)
+	got := e.waitPod(t, "hooked", "Running", phase(types.PodRunning))
+	if rc := got.Status.ContainerStatuses[0].RestartCount; rc != 0 {
+		t.Errorf("hooked restarted %d times", rc)
+	}
+	e.waitEvent(t, "badhook", `Warning FailedPostStartHook: PostStartHook failed: command "fail" exited with 1`)
+	e.waitPod(t, "badhook", "restarted after its hook failed", func(p *types.Pod) bool {
+		return p != nil && len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].RestartCount >= 1
+	})
 }

@@ -38,6 +38,16 @@ func terminated(inst *instance) *types.ContainerStateTerminated {
 	}
 }
 
+// terminated is an exit as a status state, with the container's
+// termination message when the runtime gave none.
+func (a *Agent) terminated(c *types.Container, inst *instance, st *podState) *types.ContainerStateTerminated {
+	t := terminated(inst)
+	if t.Message == "" && inst.info.Exit != nil {
+		t.Message = a.terminationMessage(c, inst, st, t.ExitCode)
+	}
+	return t
+}
+
 // containerStatus reports one container from its instances (newest first)
 // and the in-memory waiting reason.
 func (a *Agent) containerStatus(pod *types.Pod, c *types.Container, list []*instance, st *podState, defaultWaiting string) types.ContainerStatus {
@@ -58,7 +68,7 @@ func (a *Agent) containerStatus(pod *types.Pod, c *types.Container, list []*inst
 	cs.ContainerID = statusID(latest)
 	cs.ImageID = latest.info.Image
 	if len(list) > 1 && list[1].info.State == runtimes.StateExited {
-		cs.LastTerminationState.Terminated = terminated(list[1])
+		cs.LastTerminationState.Terminated = a.terminated(c, list[1], st)
 	}
 	switch latest.info.State {
 	case runtimes.StateRunning:
@@ -77,9 +87,9 @@ func (a *Agent) containerStatus(pod *types.Pod, c *types.Container, list []*inst
 		if w != nil && w.reason != "" {
 			// Exited and waiting to restart (or to retry a failed start).
 			cs.State.Waiting = &types.ContainerStateWaiting{Reason: w.reason, Message: w.message}
-			cs.LastTerminationState = types.ContainerState{Terminated: terminated(latest)}
+			cs.LastTerminationState = types.ContainerState{Terminated: a.terminated(c, latest, st)}
 		} else {
-			cs.State.Terminated = terminated(latest)
+			cs.State.Terminated = a.terminated(c, latest, st)
 		}
 	}
 	return cs
@@ -165,7 +175,7 @@ func (a *Agent) failedStatus(pod *types.Pod, mine map[string][]*instance, reason
 		t := sec(now)
 		startTime = &t
 	}
-	s := a.buildStatus(pod, mine, &podState{waiting: map[string]*waitInfo{}, probeKilled: map[string]bool{}}, startTime, false, false, now)
+	s := a.buildStatus(pod, mine, newPodState(), startTime, false, false, now)
 	s.Phase, s.Reason, s.Message = types.PodFailed, reason, msg
 	for i := range s.Conditions {
 		switch s.Conditions[i].Type {

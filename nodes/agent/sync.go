@@ -34,9 +34,17 @@ type podState struct {
 	mu sync.Mutex
 	// waiting is the last failure to start each container, by name.
 	waiting map[string]*waitInfo
-	// probeKilled marks container IDs stopped for failing a probe: their
-	// exit counts as a failure whatever its code.
+	// messages caches the termination messages of exited containers, by
+	// container ID.
+	messages map[string]string
+	// probeKilled marks container IDs the agent stopped for failing a
+	// probe or a postStart hook: their exit counts as a failure whatever
+	// its code.
 	probeKilled map[string]bool
+}
+
+func newPodState() *podState {
+	return &podState{waiting: map[string]*waitInfo{}, probeKilled: map[string]bool{}, messages: map[string]string{}}
 }
 
 // waitInfo is why a container is not running, and when to try again.
@@ -52,7 +60,7 @@ func (a *Agent) state(uid string) *podState {
 	defer a.mu.Unlock()
 	st, ok := a.states[uid]
 	if !ok {
-		st = &podState{waiting: map[string]*waitInfo{}, probeKilled: map[string]bool{}}
+		st = newPodState()
 		a.states[uid] = st
 	}
 	return st
@@ -344,6 +352,10 @@ func (a *Agent) startContainer(ctx context.Context, ps *podSync, c *types.Contai
 	// As the kubelet: "Pulling" then "Pulled" for a fetch, one "Pulled ...
 	// already present" when the runtime reports the image present. The
 	// progress callback runs during Pull, on this goroutine or another.
+	if err := a.addTerminationLog(pod, c, rt, spec, containerID(pod.UID, c.Name, restart)); err != nil {
+		a.setWaiting(pod, c, st, p, now, ReasonCreateContainer, err.Error(), "Failed", "Error: "+err.Error())
+		return
+	}
 	pullStart := a.cfg.Now()
 	var pullMu sync.Mutex
 	present, pulling := false, false
@@ -396,6 +408,7 @@ func (a *Agent) startContainer(ctx context.Context, ps *podSync, c *types.Contai
 	}
 	a.events.normal(pod, c.Name, "Started", "Started container "+c.Name)
 	delete(st.waiting, c.Name)
+	a.runPostStart(ctx, pod, c, &instance{rt: rt, info: runtimes.Info{ID: id, State: runtimes.StateRunning}, restart: restart}, st)
 	a.pruneOld(ctx, pod, c.Name, restart)
 }
 

@@ -59,6 +59,13 @@ func main() {
 			fmt.Println(err)
 			os.Exit(1)
 		}
+	case "write-exit": // write-exit PATH CONTENT N: write a file, then exit N
+		if err := os.WriteFile(args[0], []byte(args[1]), 0o644); err != nil {
+			fmt.Println(err)
+			os.Exit(1)
+		}
+		n, _ := strconv.Atoi(args[2])
+		os.Exit(n)
 	case "test": // test PATH: exit 0 if it exists
 		if _, err := os.Stat(args[0]); err != nil {
 			os.Exit(1)
