@@ -18,6 +18,7 @@ import (
 	"github.com/wharfhq/wharf/jobs/daemonset"
 	"github.com/wharfhq/wharf/jobs/deployment"
 	"github.com/wharfhq/wharf/jobs/gc"
+	"github.com/wharfhq/wharf/jobs/hpa"
 	"github.com/wharfhq/wharf/jobs/job"
 	"github.com/wharfhq/wharf/jobs/replicaset"
 	"github.com/wharfhq/wharf/jobs/statefulset"
@@ -63,6 +64,7 @@ var controllers = []struct {
 	{cronjob.Name, adapt(cronjob.New)},
 	{statefulset.Name, adapt(statefulset.New)},
 	{daemonset.Name, adapt(daemonset.New)},
+	{hpa.Name, adapt(hpa.New)},
 }
 
 // Names returns the names of all controllers, in the order Run builds them.

@@ -1,0 +1,266 @@
+package hpa_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wharfhq/wharf/api/types"
+	"github.com/wharfhq/wharf/jobs/controller"
+	"github.com/wharfhq/wharf/jobs/controller/controllertest"
+	"github.com/wharfhq/wharf/jobs/hpa"
+	"github.com/wharfhq/wharf/jobs/replicaset"
+	"github.com/wharfhq/wharf/sdk"
+)
+
+const ns = "default"
+
+func ptr[T any](v T) *T { return &v }
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// start runs the autoscaler (every 20ms, on clk) and the ReplicaSet
+// controller that makes the Pods it scales.
+func start(env *controllertest.Env, clk *clock) {
+	env.Start(func(cc *controller.Context) ([]controller.Runner, error) {
+		rs, err := replicaset.New(cc)
+		if err != nil {
+			return nil, err
+		}
+		h, err := hpa.NewWithOptions(cc, hpa.Options{SyncPeriod: 20 * time.Millisecond, Now: clk.Now})
+		if err != nil {
+			return nil, err
+		}
+		return []controller.Runner{rs, h}, nil
+	})
+}
+
+func newRS(name string, n int32, requests types.ResourceList) *types.ReplicaSet {
+	lbl := map[string]string{"app": name}
+	return &types.ReplicaSet{
+		ObjectMeta: types.ObjectMeta{Name: name, Namespace: ns},
+		Spec: types.ReplicaSetSpec{
+			Replicas: ptr(n),
+			Selector: &types.LabelSelector{MatchLabels: lbl},
+			Template: types.PodTemplateSpec{
+				ObjectMeta: types.ObjectMeta{Labels: lbl},
+				Spec: types.PodSpec{Containers: []types.Container{{Name: "c", Image: "web",
+					Resources: types.ResourceRequirements{Requests: requests}}}},
+			},
+		},
+	}
+}
+
+func newHPA(name, target string, minR *int32, maxR int32, metric types.MetricSpec) *types.HorizontalPodAutoscaler {
+	return &types.HorizontalPodAutoscaler{
+		ObjectMeta: types.ObjectMeta{Name: name, Namespace: ns},
+		Spec: types.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: types.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: target},
+			MinReplicas:    minR, MaxReplicas: maxR,
+			Metrics: []types.MetricSpec{metric},
+		},
+	}
+}
+
+func cpuUtilization(pct int32) types.MetricSpec {
+	return types.MetricSpec{Type: types.ResourceMetricSourceType, Resource: &types.ResourceMetricSource{
+		Name: types.ResourceCPU, Target: types.MetricTarget{Type: types.UtilizationMetricType, AverageUtilization: ptr(pct)}}}
+}
+
+// setUsage writes the usage annotation on every live Pod of sel (as an
+// agent would) and marks them ready; it returns how many Pods it set.
+func setUsage(t *testing.T, env *controllertest.Env, sel, usage string) int {
+	t.Helper()
+	pods := sdk.Typed[*types.Pod](env.Client).Namespace(ns)
+	n := 0
+	for _, p := range env.Pods(ns, sel) {
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		for attempt := 0; ; attempt++ {
+			cur, err := pods.Get(context.Background(), p.Name)
+			if sdk.IsNotFound(err) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cur.Annotations == nil {
+				cur.Annotations = map[string]string{}
+			}
+			cur.Annotations[hpa.UsageAnnotation] = usage
+			if _, err = pods.Update(context.Background(), cur); err == nil {
+				n++
+				break
+			}
+			if sdk.IsNotFound(err) {
+				break // scaled down meanwhile
+			}
+			if !sdk.IsConflict(err) || attempt > 20 {
+				t.Fatal(err)
+			}
+		}
+		if !controller.IsPodReady(&p) {
+			env.MarkReady(ns, p.Name)
+		}
+	}
+	return n
+}
+
+func getHPA(t *testing.T, env *controllertest.Env, name string) *types.HorizontalPodAutoscaler {
+	t.Helper()
+	h, err := sdk.Typed[*types.HorizontalPodAutoscaler](env.Client).Namespace(ns).Get(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func condition(h *types.HorizontalPodAutoscaler, ct types.HorizontalPodAutoscalerConditionType) types.HorizontalPodAutoscalerCondition {
+	for _, c := range h.Status.Conditions {
+		if c.Type == ct {
+			return c
+		}
+	}
+	return types.HorizontalPodAutoscalerCondition{}
+}
+
+// waitReplicas keeps the Pods' usage at usage until the ReplicaSet wants
+// n replicas and the autoscaler's status satisfies ok.
+func waitReplicas(t *testing.T, env *controllertest.Env, rs, hpaName, usage string, n int32, ok func(h *types.HorizontalPodAutoscaler) bool) *types.HorizontalPodAutoscaler {
+	t.Helper()
+	var h *types.HorizontalPodAutoscaler
+	env.Eventually(fmt.Sprintf("%s at %d replicas", rs, n), func() (bool, error) {
+		setUsage(t, env, "app="+rs, usage)
+		r, err := sdk.Typed[*types.ReplicaSet](env.Client).Namespace(ns).Get(context.Background(), rs)
+		if err != nil {
+			return false, err
+		}
+		h = getHPA(t, env, hpaName)
+		return *r.Spec.Replicas == n && ok(h), fmt.Errorf("replicas %d, hpa status %+v", *r.Spec.Replicas, h.Status)
+	})
+	return h
+}
+
+func TestScalesOnCPUUtilizationWithStabilization(t *testing.T) {
+	env := controllertest.NewEnv(t)
+	clk := &clock{t: time.Now()}
+	start(env, clk)
+	ctx := context.Background()
+	if _, err := sdk.Typed[*types.ReplicaSet](env.Client).Namespace(ns).Create(ctx,
+		newRS("web", 2, types.ResourceList{types.ResourceCPU: types.MustParse("100m")})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sdk.Typed[*types.HorizontalPodAutoscaler](env.Client).Namespace(ns).Create(ctx,
+		newHPA("web", "web", ptr(int32(1)), 5, cpuUtilization(50))); err != nil {
+		t.Fatal(err)
+	}
+	// 200m of 100m requested against a 50% target: 4× the replicas, 8,
+	// capped at maxReplicas 5.
+	h := waitReplicas(t, env, "web", "web", "cpu=200m,memory=10Mi", 5, func(h *types.HorizontalPodAutoscaler) bool {
+		return h.Status.LastScaleTime != nil && condition(h, types.ScalingLimited).Status == types.ConditionTrue
+	})
+	if c := condition(h, types.ScalingLimited); c.Reason != "TooManyReplicas" {
+		t.Errorf("ScalingLimited reason %q, want TooManyReplicas", c.Reason)
+	}
+	if c := condition(h, types.ScalingActive); c.Status != types.ConditionTrue || c.Reason != "ValidMetricFound" {
+		t.Errorf("ScalingActive %+v", c)
+	}
+	if c := condition(h, types.AbleToScale); c.Status != types.ConditionTrue {
+		t.Errorf("AbleToScale %+v", c)
+	}
+
+	// Load drops: the scale-down waits for the 300s stabilization window.
+	h = waitReplicas(t, env, "web", "web", "cpu=10m,memory=10Mi", 5, func(h *types.HorizontalPodAutoscaler) bool {
+		m := h.Status.CurrentMetrics
+		return len(m) == 1 && m[0].Resource.Current.AverageUtilization != nil && *m[0].Resource.Current.AverageUtilization == 10
+	})
+	if h.Status.DesiredReplicas != 5 || h.Status.CurrentReplicas != 5 {
+		t.Fatalf("inside the window: desired %d current %d, want 5 and 5", h.Status.DesiredReplicas, h.Status.CurrentReplicas)
+	}
+	if m := h.Status.CurrentMetrics[0].Resource.Current.AverageValue; m == nil || m.MilliValue() != 10 {
+		t.Errorf("averageValue %v, want 10m", m)
+	}
+	clk.Add(301 * time.Second)
+	// 10% against 50%: ceil(0.2×5) = 1.
+	waitReplicas(t, env, "web", "web", "cpu=10m,memory=10Mi", 1, func(h *types.HorizontalPodAutoscaler) bool {
+		return h.Status.DesiredReplicas == 1
+	})
+}
+
+func TestScalesOnMemoryAverageValue(t *testing.T) {
+	env := controllertest.NewEnv(t)
+	clk := &clock{t: time.Now()}
+	start(env, clk)
+	ctx := context.Background()
+	if _, err := sdk.Typed[*types.ReplicaSet](env.Client).Namespace(ns).Create(ctx, newRS("mem", 1, nil)); err != nil {
+		t.Fatal(err)
+	}
+	target := types.MustParse("100Mi")
+	if _, err := sdk.Typed[*types.HorizontalPodAutoscaler](env.Client).Namespace(ns).Create(ctx, newHPA("mem", "mem", nil, 10,
+		types.MetricSpec{Type: types.ResourceMetricSourceType, Resource: &types.ResourceMetricSource{
+			Name: types.ResourceMemory, Target: types.MetricTarget{Type: types.AverageValueMetricType, AverageValue: &target}}})); err != nil {
+		t.Fatal(err)
+	}
+	// One Pod at 300Mi against 100Mi a Pod: 3 Pods. The new Pods have no
+	// metrics yet; counted as idle they keep the count at 3.
+	env.Eventually("a pod", func() (bool, error) { return setUsage(t, env, "app=mem", "cpu=1m,memory=300Mi") == 1, nil })
+	var h *types.HorizontalPodAutoscaler
+	env.Eventually("3 replicas", func() (bool, error) {
+		r, err := sdk.Typed[*types.ReplicaSet](env.Client).Namespace(ns).Get(context.Background(), "mem")
+		if err != nil {
+			return false, err
+		}
+		h = getHPA(t, env, "mem")
+		return *r.Spec.Replicas == 3 && h.Status.DesiredReplicas == 3, fmt.Errorf("replicas %d, desired %d", *r.Spec.Replicas, h.Status.DesiredReplicas)
+	})
+	if c := condition(h, types.ScalingLimited); c.Status != types.ConditionFalse || c.Reason != "DesiredWithinRange" {
+		t.Errorf("ScalingLimited %+v", c)
+	}
+}
+
+func TestMissingRequestsDisableScaling(t *testing.T) {
+	env := controllertest.NewEnv(t)
+	start(env, &clock{t: time.Now()})
+	ctx := context.Background()
+	if _, err := sdk.Typed[*types.ReplicaSet](env.Client).Namespace(ns).Create(ctx, newRS("noreq", 2, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sdk.Typed[*types.HorizontalPodAutoscaler](env.Client).Namespace(ns).Create(ctx,
+		newHPA("noreq", "noreq", nil, 5, cpuUtilization(50))); err != nil {
+		t.Fatal(err)
+	}
+	h := waitReplicas(t, env, "noreq", "noreq", "cpu=500m", 2, func(h *types.HorizontalPodAutoscaler) bool {
+		return condition(h, types.ScalingActive).Status == types.ConditionFalse
+	})
+	if c := condition(h, types.ScalingActive); c.Reason != "FailedGetResourceMetric" {
+		t.Fatalf("ScalingActive %+v", c)
+	}
+	// A target of another kind cannot be scaled.
+	bad := newHPA("bad", "x", nil, 5, cpuUtilization(50))
+	bad.Spec.ScaleTargetRef = types.CrossVersionObjectReference{APIVersion: "v1", Kind: "Pod", Name: "x"}
+	if _, err := sdk.Typed[*types.HorizontalPodAutoscaler](env.Client).Namespace(ns).Create(ctx, bad); err != nil {
+		t.Fatal(err)
+	}
+	env.Eventually("AbleToScale False", func() (bool, error) {
+		c := condition(getHPA(t, env, "bad"), types.AbleToScale)
+		return c.Status == types.ConditionFalse && c.Reason == "FailedGetScale", fmt.Errorf("%+v", c)
+	})
+}
