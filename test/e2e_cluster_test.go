@@ -106,6 +106,10 @@ func (p *proc) kill() {
 	<-p.done
 }
 
+// gossipKey encrypts the test cluster's gossip, and so also makes the
+// agents require the API server's token.
+const gossipKey = "aGVsbG8td2hhcmYtZ29zc2lwLWtleS0zMi1ieXRlcyE="
+
 var (
 	reAPI    = regexp.MustCompile(`wharf API listening on (http://\S+)`)
 	reGossip = regexp.MustCompile(`cluster member started.*gossip=(\S+)`)
@@ -139,7 +143,7 @@ func (c *clusterEnv) startAgent(t *testing.T, name string) {
 		c.dirs[name] = t.TempDir()
 	}
 	p := startProc(t, name, "agent", "--join", c.gossip, "--node-name", name, "--data-dir", c.dirs[name],
-		"--serf-bind", "127.0.0.1:0", "--listen", "127.0.0.1:0")
+		"--serf-bind", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--encrypt", gossipKey)
 	c.agents[name] = p
 }
 
@@ -231,7 +235,7 @@ func (c *clusterEnv) awaitPhase(t *testing.T, name string, phase types.PodPhase)
 // its Node NotReady and its Deployment's Pods come back on the others.
 func TestClusterOfThreeAgents(t *testing.T) {
 	server := startProc(t, "server", "server", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0",
-		"--serf-bind", "127.0.0.1:0", "--node-grace-period", "2s")
+		"--serf-bind", "127.0.0.1:0", "--node-grace-period", "2s", "--encrypt", gossipKey)
 	c := &clusterEnv{server: server, agents: map[string]*proc{}, dirs: map[string]string{}}
 	c.srv = &wharfServer{URL: server.await(t, reAPI)}
 	c.gossip = server.await(t, reGossip)
@@ -245,8 +249,9 @@ func TestClusterOfThreeAgents(t *testing.T) {
 	}
 	// Containers outlive their agent (as with the kubelet): delete the
 	// Pods, so the agents stop and remove their containers, before the
-	// processes are killed and the data dirs removed.
-	t.Cleanup(func() { c.deleteAllPods(t) })
+	// processes are killed and the data dirs removed (a deferred call runs
+	// before every Cleanup, including those of agents restarted later).
+	defer c.deleteAllPods(t)
 	poll(t, 60*time.Second, "three Ready nodes", func() bool {
 		for _, a := range agents {
 			if n := c.node(t, a); n == nil || !nodeReady(n) {

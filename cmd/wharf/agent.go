@@ -340,7 +340,7 @@ func runNode(ctx context.Context, env *Env) error {
 	if err != nil {
 		return err
 	}
-	api, err := agentapi.New(agentapi.Config{Runtimes: rts, Logger: env.Logger})
+	api, err := agentapi.New(agentapi.Config{Runtimes: rts, Logger: env.Logger, Token: agentapi.TokenFromKey(o.encrypt)})
 	if err != nil {
 		return err
 	}
@@ -356,6 +356,10 @@ func runNode(ctx context.Context, env *Env) error {
 		agentAddr = net.JoinHostPort(hostIP, strconv.Itoa(tcp.Port))
 	}
 	env.Logger.Info("agent API listening", "addr", agentAddr)
+	if o.encrypt == "" && !tcp.IP.IsLoopback() {
+		env.Logger.Warn("the agent API (logs, exec) is open to anyone who reaches " + agentAddr +
+			": set --encrypt on every member to require the cluster's token, or listen on a private address")
+	}
 
 	tags := m.Tags()
 	tags[membership.TagNode] = env.NodeName

@@ -119,7 +119,8 @@ func serve(ctx context.Context, a *app, o *serveOptions, roles ...Role) error {
 	}
 	defer st.Close()
 
-	nodeProxy := agentapi.NewProxy(nil) // pods/log and pods/exec, to the Pod's agent
+	// pods/log and pods/exec, to the Pod's agent (token from --encrypt)
+	nodeProxy := agentapi.NewProxy(nil, agentapi.WithToken(agentapi.TokenFromKey(o.cluster.encrypt)))
 	srv, err := server.New(server.Config{Store: st, Logger: logger.With("component", "api"), Version: version, NodeProxy: nodeProxy})
 	if err != nil {
 		return err

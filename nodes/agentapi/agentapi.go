@@ -22,6 +22,10 @@ package agentapi
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -64,6 +68,10 @@ type Config struct {
 	Runtimes map[string]runtimes.Runtime
 	// Logger; slog.Default() when nil.
 	Logger *slog.Logger
+	// Token, when set, must come as "Authorization: Bearer TOKEN" on every
+	// request but /healthz (the API server's Proxy sends it); see
+	// TokenFromKey.
+	Token string
 }
 
 // Server is the agent's HTTP API.
@@ -91,7 +99,29 @@ func New(cfg Config) (*Server, error) {
 }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Token != "" && r.URL.Path != "/healthz" {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) != 1 {
+			writeStatus(w, http.StatusUnauthorized, types.StatusReasonUnauthorized, "the agent API needs the cluster's token")
+			return
+		}
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// TokenFromKey derives the agent API token from the cluster's gossip
+// encryption key (base64), which every server and agent has: HMAC-SHA256
+// of a fixed label, base64. An empty key gives an empty token (no
+// authentication).
+func TokenFromKey(key string) string {
+	if key == "" {
+		return ""
+	}
+	mac := hmac.New(sha256.New, []byte(key))
+	mac.Write([]byte("wharf agent API token v1"))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
 
 // instance is one run of a container.
 type instance struct {

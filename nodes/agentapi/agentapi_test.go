@@ -116,20 +116,26 @@ func (r *testRuntime) add(t *testing.T, pod, uid, container string, restart int,
 
 // cluster is an API server whose node proxy reaches one agent API.
 type cluster struct {
-	api *apitest.Env
-	rt  *testRuntime
+	api   *apitest.Env
+	rt    *testRuntime
+	agent string // the agent API's URL
 }
 
-func newCluster(t *testing.T) *cluster {
+func newCluster(t *testing.T) *cluster { return newClusterWithTokens(t, "", "") }
+
+// newClusterWithTokens runs an agent API requiring agentToken behind an
+// API server whose proxy sends proxyToken.
+func newClusterWithTokens(t *testing.T, agentToken, proxyToken string) *cluster {
 	t.Helper()
 	rt := &testRuntime{dir: t.TempDir(), cs: map[string]runtimes.Info{}}
-	srv, err := New(Config{Runtimes: map[string]runtimes.Runtime{"container": rt}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv, err := New(Config{Runtimes: map[string]runtimes.Runtime{"container": rt}, Token: agentToken,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	agent := httptest.NewServer(srv)
 	t.Cleanup(agent.Close)
-	proxy := NewProxy(nil)
+	proxy := NewProxy(nil, WithToken(proxyToken))
 	env := apitest.Start(t, apitest.Options{NodeProxy: proxy})
 	proxy.SetNodes(NodesFromClient(env.Client))
 
@@ -154,7 +160,7 @@ func newCluster(t *testing.T) *cluster {
 			t.Fatal(err)
 		}
 	}
-	return &cluster{api: env, rt: rt}
+	return &cluster{api: env, rt: rt, agent: agent.URL}
 }
 
 func (c *cluster) get(t *testing.T, path string) (int, string) {
@@ -317,4 +323,41 @@ func TestExecThroughTheAPIServer(t *testing.T) {
 			t.Errorf("err = %v", err)
 		}
 	})
+}
+
+func TestAgentToken(t *testing.T) {
+	key := "aGVsbG8td2hhcmYtZ29zc2lwLWtleS0zMi1ieXRlcyE="
+	if TokenFromKey("") != "" || TokenFromKey(key) == "" || TokenFromKey(key) == TokenFromKey("b3RoZXI=") {
+		t.Fatal("TokenFromKey: want empty for no key, distinct tokens for distinct keys")
+	}
+	tests := []struct {
+		name        string
+		proxyToken  string
+		wantThrough int
+	}{
+		{"proxy with the token", TokenFromKey(key), 200},
+		{"proxy without it", "", 401},
+		{"proxy with another", TokenFromKey("b3RoZXI="), 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newClusterWithTokens(t, TokenFromKey(key), tt.proxyToken)
+			c.rt.add(t, "web", "uid-1", "app", 0, runtimes.StateExited, time.Now(), "secret line")
+			code, body := c.get(t, "/api/v1/namespaces/default/pods/web/log")
+			if code != tt.wantThrough {
+				t.Errorf("through the API: %d %s", code, body)
+			}
+			// Straight to the agent: only /healthz without the token.
+			for path, want := range map[string]int{"/healthz": 200, "/pods/default/web/containers/app/log": 401} {
+				resp, err := http.Get(c.agent + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != want {
+					t.Errorf("GET %s on the agent: %d, want %d", path, resp.StatusCode, want)
+				}
+			}
+		})
+	}
 }

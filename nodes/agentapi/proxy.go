@@ -31,7 +31,15 @@ func NodesFromClient(c *sdk.Client) NodeGetter {
 type Proxy struct {
 	nodes atomic.Pointer[NodeGetter]
 	rp    *httputil.ReverseProxy
+	token string
 }
+
+// ProxyOption configures a Proxy.
+type ProxyOption func(*Proxy)
+
+// WithToken makes the Proxy send the agents' token (Config.Token) in
+// place of the client's Authorization header.
+func WithToken(token string) ProxyOption { return func(p *Proxy) { p.token = token } }
 
 var _ server.NodeProxy = (*Proxy)(nil)
 
@@ -40,8 +48,11 @@ type targetKey struct{}
 // NewProxy returns a Proxy reading Nodes with nodes, which may be nil and
 // set later with SetNodes (the API server must exist before a client of
 // it does); until then requests answer 503.
-func NewProxy(nodes NodeGetter) *Proxy {
+func NewProxy(nodes NodeGetter, opts ...ProxyOption) *Proxy {
 	p := &Proxy{}
+	for _, o := range opts {
+		o(p)
+	}
 	if nodes != nil {
 		p.nodes.Store(&nodes)
 	}
@@ -50,6 +61,10 @@ func NewProxy(nodes NodeGetter) *Proxy {
 			target := pr.In.Context().Value(targetKey{}).(*url.URL)
 			pr.Out.URL = target
 			pr.Out.Host = target.Host
+			pr.Out.Header.Del("Authorization") // the client's API credentials stay here
+			if p.token != "" {
+				pr.Out.Header.Set("Authorization", "Bearer "+p.token)
+			}
 		},
 		FlushInterval: -1, // followed logs: pass every write on at once
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
