@@ -10,7 +10,9 @@
 // tolerationSeconds for that taint), its unfinished Pods are marked Failed
 // (reason NodeLost) and deleted at once, so their controllers create
 // replacements that the scheduler places on other nodes. A node that comes
-// back loses the taint; its agent reports Ready itself.
+// back loses the taint; its agent reports Ready itself. Pods bound to a
+// node that has no Node object at all are removed after the grace period
+// too, as Kubernetes' Pod garbage collector does.
 //
 // Everything is recomputed from the objects and the member list on every
 // pass (level-triggered), so a restarted server carries on where the last
@@ -85,6 +87,10 @@ type Controller struct {
 	pods  *sdk.Informer
 	inf   *sdk.InformerFactory
 	kick  chan struct{}
+
+	// orphanSince is when a Pod (by uid) was first seen bound to a node
+	// that has no Node object; only Run's goroutine touches it.
+	orphanSince map[string]time.Time
 }
 
 // New checks cfg and returns a Controller.
@@ -126,7 +132,8 @@ func New(cfg Config) (*Controller, error) {
 		pods: cfg.Informers.Informer(podRes, sdk.InformerOptions{
 			Indexers: map[string]sdk.IndexFunc{sdk.IndexNodeName: sdk.NodeNameIndex},
 		}),
-		kick: make(chan struct{}, 1),
+		kick:        make(chan struct{}, 1),
+		orphanSince: map[string]time.Time{},
 	}
 	wake := sdk.HandlerFuncs{
 		AddFunc:    func(types.Object) { c.wake() },
@@ -187,14 +194,49 @@ func (c *Controller) Sync(ctx context.Context) {
 			members[node] = m
 		}
 	}
+	exists := map[string]bool{}
 	for _, obj := range c.nodes.Lister().List(labels.Everything()) {
 		n, ok := obj.(*types.Node)
 		if !ok {
 			continue
 		}
+		exists[n.Name] = true
 		m, known := members[n.Name]
 		if err := c.syncNode(ctx, n, m, known); err != nil && ctx.Err() == nil {
 			c.log.Warn("node lifecycle", "node", n.Name, "err", err)
+		}
+	}
+	c.collectOrphans(ctx, exists)
+}
+
+// collectOrphans removes Pods bound to a node that has no Node object
+// (deleted by an operator, never registered) once they have been so for
+// the grace period, as Kubernetes' Pod garbage collector does. The clock
+// starts when this process first sees the orphan.
+func (c *Controller) collectOrphans(ctx context.Context, exists map[string]bool) {
+	now := c.cfg.Now()
+	seen := map[string]bool{}
+	for _, obj := range c.pods.Lister().List(labels.Everything()) {
+		pod, ok := obj.(*types.Pod)
+		if !ok || pod.Spec.NodeName == "" || exists[pod.Spec.NodeName] {
+			continue
+		}
+		seen[pod.UID] = true
+		since, ok := c.orphanSince[pod.UID]
+		if !ok {
+			c.orphanSince[pod.UID] = now
+			continue
+		}
+		if now.Sub(since) < c.cfg.GracePeriod {
+			continue
+		}
+		if err := c.removePod(ctx, pod, pod.Spec.NodeName, true); err != nil && ctx.Err() == nil {
+			c.log.Warn("remove pod of a missing node", "pod", pod.Namespace+"/"+pod.Name, "err", err)
+		}
+	}
+	for uid := range c.orphanSince {
+		if !seen[uid] {
+			delete(c.orphanSince, uid)
 		}
 	}
 }
@@ -346,10 +388,17 @@ func (c *Controller) evict(ctx context.Context, node string, since time.Time) er
 }
 
 func (c *Controller) evictPod(ctx context.Context, pod *types.Pod, node string) error {
+	return c.removePod(ctx, pod, node, false)
+}
+
+// removePod marks an unfinished Pod Failed (NodeLost) and deletes it at
+// once. A finished Pod is kept as history (a Job's record) unless it is
+// already being deleted, or all is set.
+func (c *Controller) removePod(ctx context.Context, pod *types.Pod, node string, all bool) error {
 	pods := sdk.Typed[*types.Pod](c.cfg.Client).Namespace(pod.Namespace)
 	finished := pod.Status.Phase == types.PodSucceeded || pod.Status.Phase == types.PodFailed
-	if finished && pod.DeletionTimestamp == nil {
-		return nil // its outcome is history (a Job's record): keep it
+	if finished && pod.DeletionTimestamp == nil && !all {
+		return nil
 	}
 	if !finished {
 		p := types.Clone(pod)
@@ -366,6 +415,6 @@ func (c *Controller) evictPod(ctx context.Context, pod *types.Pod, node string) 
 	if err != nil && !sdk.IsNotFound(err) && !sdk.IsConflict(err) {
 		return fmt.Errorf("delete pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
-	c.log.Info("evicted pod from lost node", "pod", pod.Namespace+"/"+pod.Name, "node", node)
+	c.log.Info("removed pod of a lost node", "pod", pod.Namespace+"/"+pod.Name, "node", node)
 	return nil
 }

@@ -218,3 +218,48 @@ func TestEvictAfter(t *testing.T) {
 		})
 	}
 }
+
+func TestPodsOfMissingNodesAreRemoved(t *testing.T) {
+	env := apitest.Start(t, apitest.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	pods := sdk.Typed[*types.Pod](env.Client).Namespace("default")
+	for _, p := range []*types.Pod{pod("orphan", "ghost", ""), pod("second-orphan", "ghost", ""), pod("unbound", "", "")} {
+		if _, err := pods.Create(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := New(Config{Client: env.Client, GracePeriod: 30 * time.Second, Now: clk.Now, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.inf.Start(ctx)
+	defer c.inf.Wait()
+	defer cancel()
+	if err := c.inf.WaitForSync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "pods in the cache", func() bool { return c.pods.Lister().Len() == 3 })
+	exists := func(name string) bool {
+		_, err := pods.Get(ctx, name)
+		return err == nil
+	}
+
+	c.Sync(ctx) // first seen
+	clk.Add(29 * time.Second)
+	c.Sync(ctx)
+	if !exists("orphan") {
+		t.Fatal("orphan removed before the grace period")
+	}
+	clk.Add(2 * time.Second)
+	c.Sync(ctx)
+	for _, name := range []string{"orphan", "second-orphan"} {
+		if exists(name) {
+			t.Errorf("pod %s of a missing node still there", name)
+		}
+	}
+	if !exists("unbound") {
+		t.Error("an unbound pod was removed")
+	}
+}
