@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -246,6 +249,39 @@ func TestContainerPods(t *testing.T) {
 			if i.Labels["wharf.dev/pod-uid"] == created.UID {
 				t.Errorf("container %s left after delete", i.ID)
 			}
+		}
+	})
+
+	t.Run("host network", func(t *testing.T) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		p := c.pod("hostnet", types.RestartPolicyAlways, []string{"serve", addr})
+		p.Spec.HostNetwork = true
+		_, port, _ := net.SplitHostPort(addr)
+		n, _ := strconv.Atoi(port)
+		p.Spec.Containers[0].ReadinessProbe = &types.Probe{ProbeHandler: types.ProbeHandler{
+			HTTPGet: &types.HTTPGetAction{Path: "/healthz", Port: types.FromInt(n)}}, PeriodSeconds: 1}
+		e.create(t, p)
+		got := e.waitPod(t, "hostnet", "Ready", func(p *types.Pod) bool { return p != nil && cond(p, types.PodReady) == types.ConditionTrue })
+		if got.Status.PodIP != got.Status.HostIP {
+			t.Errorf("podIP %q, hostIP %q: a host-network Pod has the node's address", got.Status.PodIP, got.Status.HostIP)
+		}
+		// Reachable from the host itself.
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err != nil {
+			t.Fatalf("from the host: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("from the host: %s", resp.Status)
+		}
+		zero := int64(0)
+		if err := e.pods.Delete(ctx, "hostnet", types.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
+			t.Fatal(err)
 		}
 	})
 

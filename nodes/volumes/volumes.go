@@ -96,6 +96,11 @@ func (m *Manager) setup(pod *types.Pod, v *types.Volume, src Sources) (string, e
 		if err := os.MkdirAll(dir, 0o777); err != nil {
 			return "", err
 		}
+		if v.EmptyDir.Medium == types.StorageMediumMemory {
+			if err := mountTmpfs(dir, v.EmptyDir.SizeLimit); err != nil {
+				return "", err
+			}
+		}
 		// Kubernetes makes emptyDirs world-writable so any user can use them.
 		return dir, os.Chmod(dir, 0o777)
 	case v.ConfigMap != nil, v.Secret != nil, v.DownwardAPI != nil, v.Projected != nil:
@@ -124,6 +129,13 @@ func (m *Manager) ReadOnly(pod *types.Pod, name string) bool {
 func (m *Manager) TearDown(uid string) error {
 	if uid == "" || strings.ContainsAny(uid, "/\x00") || uid == "." || uid == ".." {
 		return fmt.Errorf("pod uid %q: not usable as a directory name", uid)
+	}
+	// Memory-backed emptyDirs are tmpfs mounts: unmount them first.
+	vols, _ := os.ReadDir(m.PodDir(uid))
+	for _, v := range vols {
+		if err := unmountTmpfs(filepath.Join(m.PodDir(uid), v.Name())); err != nil {
+			return fmt.Errorf("remove volumes of pod %q: %w", uid, err)
+		}
 	}
 	if err := os.RemoveAll(filepath.Join(m.root, uid)); err != nil {
 		return fmt.Errorf("remove volumes of pod %q: %w", uid, err)

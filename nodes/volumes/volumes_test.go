@@ -8,7 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/wharfhq/wharf/api/types"
+	"github.com/wharfhq/wharf/internal/testutil"
 	"github.com/wharfhq/wharf/nodes/volumes"
 )
 
@@ -222,5 +225,44 @@ func TestResourceValue(t *testing.T) {
 	}
 	if _, err := volumes.ResourceValue(c, &types.ResourceFieldSelector{Resource: "limits.gpu"}); err == nil {
 		t.Error("limits.gpu: no error")
+	}
+}
+
+func TestEmptyDirMemory(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := t.TempDir()
+	m, err := volumes.New(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit := types.MustParse("1Mi")
+	pod := &types.Pod{ObjectMeta: types.ObjectMeta{Name: "p", Namespace: "ns", UID: "mem"}, Spec: types.PodSpec{Volumes: []types.Volume{
+		{Name: "scratch", VolumeSource: types.VolumeSource{EmptyDir: &types.EmptyDirVolumeSource{Medium: types.StorageMediumMemory, SizeLimit: &limit}}},
+	}}}
+	paths, err := m.Setup(pod, volumes.Sources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.TearDown("mem") })
+	dir := paths["scratch"]
+	var fs unix.Statfs_t
+	if err := unix.Statfs(dir, &fs); err != nil || fs.Type != unix.TMPFS_MAGIC {
+		t.Fatalf("%s is not a tmpfs (%v)", dir, err)
+	}
+	if size := fs.Blocks * uint64(fs.Bsize); size != 1<<20 {
+		t.Errorf("tmpfs size = %d, want 1 MiB", size)
+	}
+	// Set up twice: mounted once.
+	if _, err := m.Setup(pod, volumes.Sources{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "big"), make([]byte, 2<<20), 0o644); err == nil {
+		t.Error("wrote 2 MiB into a 1 MiB tmpfs")
+	}
+	if err := m.TearDown("mem"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "mem")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("pod dir after TearDown: %v", err)
 	}
 }
