@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -18,8 +20,8 @@ import (
 
 func newRolloutCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "rollout SUBCOMMAND deployment/NAME",
-		Short: "Follow, pause, resume, restart and undo the rollout of a deployment",
+		Use:   "rollout SUBCOMMAND KIND/NAME",
+		Short: "Follow, pause, resume, restart and undo rollouts (status and restart also of daemon sets and stateful sets)",
 		Example: `  # Wait until a deployment has rolled out
   wharf rollout status deployment/web
 
@@ -37,24 +39,15 @@ func newRolloutCmd(a *app) *cobra.Command {
 
 // deploymentArg reads "deployment/NAME" or "deployment NAME".
 func deploymentArg(args []string) (string, error) {
-	targets, err := resolveArgs(args)
-	if err != nil {
-		return "", err
-	}
-	if len(targets) != 1 || len(targets[0].names) != 1 {
-		return "", fmt.Errorf("name one deployment, e.g. deployment/web")
-	}
-	if t := targets[0]; t.res.Kind != "Deployment" {
-		return "", fmt.Errorf("rollout of %s is not supported: only deployments", t.res.Name)
-	}
-	return targets[0].names[0], nil
+	_, name, err := rolloutTarget(args, "Deployment")
+	return name, err
 }
 
 func newRolloutStatusCmd(a *app) *cobra.Command {
 	var watch bool
 	var timeout time.Duration
 	cmd := &cobra.Command{
-		Use:   "status deployment/NAME",
+		Use:   "status deployment|daemonset|statefulset/NAME",
 		Short: "Show the rollout status, waiting until it is done",
 		Example: `  # Wait for the rollout to finish (exit 1 if it passes its progress deadline)
   wharf rollout status deployment/web
@@ -63,10 +56,13 @@ func newRolloutStatusCmd(a *app) *cobra.Command {
   wharf rollout status deploy/web --watch=false
 
   # Give up after two minutes
-  wharf rollout status deployment/web --timeout=2m`,
+  wharf rollout status deployment/web --timeout=2m
+
+  # Follow a stateful set's rolling update
+  wharf rollout status sts/db`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := deploymentArg(args)
+			res, name, err := rolloutTarget(args, "Deployment", "DaemonSet", "StatefulSet")
 			if err != nil {
 				return err
 			}
@@ -76,7 +72,8 @@ func newRolloutStatusCmd(a *app) *cobra.Command {
 				ctx, cancel = context.WithTimeout(ctx, timeout)
 				defer cancel()
 			}
-			return rolloutStatus(ctx, a, name, watch)
+			last := ""
+			return rolloutStatus(ctx, a, res, name, watch, &last)
 		},
 	}
 	cmd.Flags().BoolVarP(&watch, "watch", "w", true, "wait until the rollout is done")
@@ -84,37 +81,36 @@ func newRolloutStatusCmd(a *app) *cobra.Command {
 	return cmd
 }
 
-// rolloutStatus prints the rollout's progress from a watch on the
-// Deployment, each message once, until done.
-func rolloutStatus(ctx context.Context, a *app, name string, watch bool) error {
+// rolloutStatus prints the rollout's progress from a watch on the object,
+// each message once (last holds the previous one), until done.
+func rolloutStatus(ctx context.Context, a *app, res *types.Resource, name string, watch bool, last *string) error {
 	c, err := a.Client()
 	if err != nil {
 		return err
 	}
-	dc := sdk.Typed[*types.Deployment](c).Namespace(a.namespace)
-	l, err := dc.List(ctx, sdk.ListOptions{FieldSelector: "metadata.name=" + name})
+	rc := c.Resource(res).Namespace(a.namespace)
+	l, err := rc.List(ctx, sdk.ListOptions{FieldSelector: "metadata.name=" + name})
 	if err != nil {
 		return err
 	}
 	if len(l.Items) == 0 {
-		return fmt.Errorf("deployments.apps %q not found", name)
+		return fmt.Errorf("%s %q not found", qualifiedResourceName(res), name)
 	}
-	last := ""
-	show := func(d *types.Deployment) (bool, error) {
-		msg, done, err := deployment.RolloutStatus(d)
+	show := func(obj types.Object) (bool, error) {
+		msg, done, err := statusOf(obj)
 		if err != nil {
 			return false, err
 		}
-		if msg != last {
+		if msg != *last {
 			fmt.Fprintln(a.out, msg)
-			last = msg
+			*last = msg
 		}
 		return done, nil
 	}
 	if done, err := show(l.Items[0]); done || err != nil || !watch {
 		return err
 	}
-	w, err := dc.Watch(ctx, sdk.ListOptions{FieldSelector: "metadata.name=" + name, ResourceVersion: l.ResourceVersion})
+	w, err := rc.Watch(ctx, sdk.ListOptions{FieldSelector: "metadata.name=" + name, ResourceVersion: l.ResourceVersion})
 	if err != nil {
 		return err
 	}
@@ -122,17 +118,17 @@ func rolloutStatus(ctx context.Context, a *app, name string, watch bool) error {
 	for {
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("timed out waiting for the rollout of deployment %q: %w", name, ctx.Err())
+			return fmt.Errorf("timed out waiting for the rollout of %s %q: %w", strings.ToLower(res.Kind), name, ctx.Err())
 		case ev, ok := <-w.Events():
 			if !ok {
 				if err := w.Err(); err != nil {
 					return err
 				}
 				// The server ended the watch: pick up where it stopped.
-				return rolloutStatus(ctx, a, name, watch)
+				return rolloutStatus(ctx, a, res, name, watch, last)
 			}
 			if ev.Type == types.Deleted {
-				return fmt.Errorf("deployment %q was deleted", name)
+				return fmt.Errorf("%s %q was deleted", strings.ToLower(res.Kind), name)
 			}
 			if ev.Type != types.Added && ev.Type != types.Modified {
 				continue
@@ -142,6 +138,92 @@ func rolloutStatus(ctx context.Context, a *app, name string, watch bool) error {
 			}
 		}
 	}
+}
+
+// qualifiedResourceName is "deployments.apps", as kubectl names a
+// resource in errors.
+func qualifiedResourceName(r *types.Resource) string {
+	if r.Group == "" {
+		return r.Name
+	}
+	return r.Name + "." + r.Group
+}
+
+// errNoRollingUpdate: rollout status follows RollingUpdate only.
+var errNoRollingUpdate = errors.New("rollout status is only available for RollingUpdate strategy type")
+
+// statusOf says where the rollout of a Deployment, DaemonSet or
+// StatefulSet stands, in kubectl's words.
+func statusOf(obj types.Object) (string, bool, error) {
+	switch o := obj.(type) {
+	case *types.Deployment:
+		return deployment.RolloutStatus(o)
+	case *types.DaemonSet:
+		return daemonSetStatus(o)
+	case *types.StatefulSet:
+		return statefulSetStatus(o)
+	}
+	return "", false, fmt.Errorf("no rollout status for %T", obj)
+}
+
+func daemonSetStatus(ds *types.DaemonSet) (string, bool, error) {
+	if t := ds.Spec.UpdateStrategy.Type; t != "" && t != types.RollingUpdateDaemonSetStrategyType {
+		return "", false, errNoRollingUpdate
+	}
+	st := ds.Status
+	switch {
+	case ds.Generation > st.ObservedGeneration:
+		return "Waiting for daemon set spec update to be observed...", false, nil
+	case st.UpdatedNumberScheduled < st.DesiredNumberScheduled:
+		return fmt.Sprintf("Waiting for daemon set %q rollout to finish: %d out of %d new pods have been updated...", ds.Name, st.UpdatedNumberScheduled, st.DesiredNumberScheduled), false, nil
+	case st.NumberAvailable < st.DesiredNumberScheduled:
+		return fmt.Sprintf("Waiting for daemon set %q rollout to finish: %d of %d updated pods are available...", ds.Name, st.NumberAvailable, st.DesiredNumberScheduled), false, nil
+	}
+	return fmt.Sprintf("daemon set %q successfully rolled out", ds.Name), true, nil
+}
+
+func statefulSetStatus(sts *types.StatefulSet) (string, bool, error) {
+	if t := sts.Spec.UpdateStrategy.Type; t != "" && t != types.RollingUpdateStatefulSetStrategyType {
+		return "", false, errNoRollingUpdate
+	}
+	st := sts.Status
+	if st.ObservedGeneration == 0 || sts.Generation > st.ObservedGeneration {
+		return "Waiting for statefulset spec update to be observed...", false, nil
+	}
+	replicas := int32(1)
+	if sts.Spec.Replicas != nil {
+		replicas = *sts.Spec.Replicas
+	}
+	if st.ReadyReplicas < replicas {
+		return fmt.Sprintf("Waiting for %d pods to be ready...", replicas-st.ReadyReplicas), false, nil
+	}
+	if ru := sts.Spec.UpdateStrategy.RollingUpdate; ru != nil && ru.Partition != nil && *ru.Partition > 0 {
+		want := replicas - *ru.Partition
+		if st.UpdatedReplicas < want {
+			return fmt.Sprintf("Waiting for partitioned roll out to finish: %d out of %d new pods have been updated...", st.UpdatedReplicas, want), false, nil
+		}
+		return fmt.Sprintf("partitioned roll out complete: %d new pods have been updated...", st.UpdatedReplicas), true, nil
+	}
+	if st.UpdateRevision != st.CurrentRevision {
+		return fmt.Sprintf("waiting for statefulset rolling update to complete %d pods at revision %s...", st.UpdatedReplicas, st.UpdateRevision), false, nil
+	}
+	return fmt.Sprintf("statefulset rolling update complete %d pods at revision %s...", st.CurrentReplicas, st.CurrentRevision), true, nil
+}
+
+// rolloutTarget reads "KIND/NAME" or "KIND NAME" for one of kinds.
+func rolloutTarget(args []string, kinds ...string) (*types.Resource, string, error) {
+	targets, err := resolveArgs(args)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(targets) != 1 || len(targets[0].names) != 1 {
+		return nil, "", fmt.Errorf("name one object, e.g. deployment/web")
+	}
+	t := targets[0]
+	if !slices.Contains(kinds, t.res.Kind) {
+		return nil, "", fmt.Errorf("this rollout command does not support %s (it does: %s)", t.res.Name, strings.ToLower(strings.Join(kinds, ", ")))
+	}
+	return t.res, t.names[0], nil
 }
 
 func newRolloutHistoryCmd(a *app) *cobra.Command {
@@ -251,20 +333,41 @@ const RestartedAtAnnotation = "kubectl.kubernetes.io/restartedAt"
 
 func newRolloutRestartCmd(a *app) *cobra.Command {
 	return &cobra.Command{
-		Use:   "restart deployment/NAME",
-		Short: "Replace every pod of a deployment by a rolling update",
+		Use:   "restart deployment|daemonset|statefulset/NAME",
+		Short: "Replace every pod of a deployment, daemon set or stateful set by a rolling update",
 		Example: `  # Restart the pods of a deployment (e.g. to pick up a changed config map)
-  wharf rollout restart deployment/web`,
+  wharf rollout restart deployment/web
+
+  # The same for a daemon set
+  wharf rollout restart ds/log-shipper`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return patchDeployment(cmd.Context(), a, args, func(d *types.Deployment) ([]byte, string, error) {
-				if d.Spec.Paused {
-					return nil, "", fmt.Errorf("can't restart paused deployment %q (run 'wharf rollout resume deployment/%s' first)", d.Name, d.Name)
-				}
-				patch, err := json.Marshal(map[string]any{"spec": map[string]any{"template": map[string]any{"metadata": map[string]any{
-					"annotations": map[string]string{RestartedAtAnnotation: time.Now().Format(time.RFC3339)}}}}})
-				return patch, "restarted", err
-			})
+			res, name, err := rolloutTarget(args, "Deployment", "DaemonSet", "StatefulSet")
+			if err != nil {
+				return err
+			}
+			c, err := a.Client()
+			if err != nil {
+				return err
+			}
+			rc := c.Resource(res).Namespace(a.namespace)
+			obj, err := rc.Get(cmd.Context(), name)
+			if err != nil {
+				return err
+			}
+			if d, ok := obj.(*types.Deployment); ok && d.Spec.Paused {
+				return fmt.Errorf("can't restart paused deployment %q (run 'wharf rollout resume deployment/%s' first)", name, name)
+			}
+			patch, err := json.Marshal(map[string]any{"spec": map[string]any{"template": map[string]any{"metadata": map[string]any{
+				"annotations": map[string]string{RestartedAtAnnotation: time.Now().Format(time.RFC3339)}}}}})
+			if err != nil {
+				return err
+			}
+			if _, err := rc.Patch(cmd.Context(), name, sdk.MergePatch, patch); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "%s/%s restarted\n", qualifiedKind(res), name)
+			return nil
 		},
 	}
 }

@@ -105,7 +105,49 @@ func TestScaleAndRollout(t *testing.T) {
 		t.Fatalf("undo kept the restart annotation: %v", d.Spec.Template.Annotations)
 	}
 	must("skipped rollback", "rollout", "undo", "deployment/cli", "--to-revision=3")
-	if _, err := wharf("rollout", "status", "pod/x"); err == nil || !strings.Contains(err.Error(), "only deployments") {
+	if _, err := wharf("rollout", "status", "pod/x"); err == nil || !strings.Contains(err.Error(), "does not support pods") {
 		t.Fatalf("rollout of a pod: %v", err)
+	}
+}
+
+func TestStatusOfDaemonSetsAndStatefulSets(t *testing.T) {
+	two := int32(2)
+	one := int32(1)
+	tests := []struct {
+		name string
+		obj  types.Object
+		msg  string
+		done bool
+		err  bool
+	}{
+		{"ds not observed", &types.DaemonSet{ObjectMeta: types.ObjectMeta{Name: "d", Generation: 2}, Status: types.DaemonSetStatus{ObservedGeneration: 1}},
+			"Waiting for daemon set spec update to be observed...", false, false},
+		{"ds updating", &types.DaemonSet{ObjectMeta: types.ObjectMeta{Name: "d", Generation: 1}, Status: types.DaemonSetStatus{ObservedGeneration: 1, DesiredNumberScheduled: 3, UpdatedNumberScheduled: 1}},
+			`Waiting for daemon set "d" rollout to finish: 1 out of 3 new pods have been updated...`, false, false},
+		{"ds available", &types.DaemonSet{ObjectMeta: types.ObjectMeta{Name: "d", Generation: 1}, Status: types.DaemonSetStatus{ObservedGeneration: 1, DesiredNumberScheduled: 3, UpdatedNumberScheduled: 3, NumberAvailable: 2}},
+			`Waiting for daemon set "d" rollout to finish: 2 of 3 updated pods are available...`, false, false},
+		{"ds done", &types.DaemonSet{ObjectMeta: types.ObjectMeta{Name: "d", Generation: 1}, Status: types.DaemonSetStatus{ObservedGeneration: 1, DesiredNumberScheduled: 3, UpdatedNumberScheduled: 3, NumberAvailable: 3}},
+			`daemon set "d" successfully rolled out`, true, false},
+		{"ds on delete", &types.DaemonSet{Spec: types.DaemonSetSpec{UpdateStrategy: types.DaemonSetUpdateStrategy{Type: types.OnDeleteDaemonSetStrategyType}}}, "", false, true},
+		{"sts not ready", &types.StatefulSet{ObjectMeta: types.ObjectMeta{Name: "s", Generation: 1}, Spec: types.StatefulSetSpec{Replicas: &two}, Status: types.StatefulSetStatus{ObservedGeneration: 1, ReadyReplicas: 1}},
+			"Waiting for 1 pods to be ready...", false, false},
+		{"sts rolling", &types.StatefulSet{ObjectMeta: types.ObjectMeta{Name: "s", Generation: 1}, Spec: types.StatefulSetSpec{Replicas: &two},
+			Status: types.StatefulSetStatus{ObservedGeneration: 1, ReadyReplicas: 2, UpdatedReplicas: 1, CurrentRevision: "s-1", UpdateRevision: "s-2"}},
+			"waiting for statefulset rolling update to complete 1 pods at revision s-2...", false, false},
+		{"sts partition", &types.StatefulSet{ObjectMeta: types.ObjectMeta{Name: "s", Generation: 1}, Spec: types.StatefulSetSpec{Replicas: &two,
+			UpdateStrategy: types.StatefulSetUpdateStrategy{RollingUpdate: &types.RollingUpdateStatefulSetStrategy{Partition: &one}}},
+			Status: types.StatefulSetStatus{ObservedGeneration: 1, ReadyReplicas: 2, UpdatedReplicas: 1}},
+			"partitioned roll out complete: 1 new pods have been updated...", true, false},
+		{"sts done", &types.StatefulSet{ObjectMeta: types.ObjectMeta{Name: "s", Generation: 1}, Spec: types.StatefulSetSpec{Replicas: &two},
+			Status: types.StatefulSetStatus{ObservedGeneration: 1, ReadyReplicas: 2, CurrentReplicas: 2, CurrentRevision: "s-2", UpdateRevision: "s-2"}},
+			"statefulset rolling update complete 2 pods at revision s-2...", true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msg, done, err := statusOf(tt.obj)
+			if msg != tt.msg || done != tt.done || (err != nil) != tt.err {
+				t.Fatalf("got (%q, %v, %v), want (%q, %v, error %v)", msg, done, err, tt.msg, tt.done, tt.err)
+			}
+		})
 	}
 }
