@@ -214,7 +214,7 @@ func (c *Controller) schedule(ctx context.Context, cj *types.CronJob, owned []*t
 	sched, err := ParseSchedule(cj.Spec.Schedule, cj.Spec.TimeZone)
 	if err != nil {
 		// Not retried: the object has to change first.
-		c.Logger().Warn("unparseable schedule", "cronjob", sdk.KeyFunc(cj), "err", err)
+		c.Recorder().Eventf(cj, types.EventTypeWarning, "UnparseableSchedule", "unparseable schedule: %v", err)
 		return 0, nil
 	}
 	next := func() time.Duration {
@@ -233,13 +233,14 @@ func (c *Controller) schedule(ctx context.Context, cj *types.CronJob, owned []*t
 	}
 	scheduled, missed := mostRecentScheduleTime(sched, earliest, now, cj.Spec.StartingDeadlineSeconds)
 	if missed > maxMissedReported {
-		c.Logger().Warn("too many missed start times; check clock skew", "cronjob", sdk.KeyFunc(cj), "missed", missed)
+		c.Recorder().Eventf(cj, types.EventTypeWarning, "TooManyMissedTimes",
+			"too many missed start times: %d. Set or decrease .spec.startingDeadlineSeconds or check clock skew", missed)
 	}
 	if scheduled == nil {
 		return next(), nil
 	}
 	if sds := cj.Spec.StartingDeadlineSeconds; sds != nil && scheduled.Add(time.Duration(*sds)*time.Second).Before(now) {
-		c.Logger().Info("missed the starting deadline", "cronjob", sdk.KeyFunc(cj), "scheduled", scheduled)
+		c.Recorder().Eventf(cj, types.EventTypeWarning, "MissSchedule", "Missed scheduled time to start a job: %s", scheduled.UTC().Format(time.RFC1123Z))
 		return next(), nil
 	}
 	name := JobName(cj.Name, *scheduled)
@@ -256,6 +257,7 @@ func (c *Controller) schedule(ctx context.Context, cj *types.CronJob, owned []*t
 		if len(st.Active) > 0 {
 			// Kept for when the running Job finishes, if still within the
 			// starting deadline.
+			c.Recorder().Eventf(cj, types.EventTypeNormal, "JobAlreadyActive", "Not starting job because prior execution is running and concurrency policy is Forbid")
 			return next(), nil
 		}
 	case types.ReplaceConcurrent:
@@ -263,6 +265,7 @@ func (c *Controller) schedule(ctx context.Context, cj *types.CronJob, owned []*t
 			if err := c.deleteJob(ctx, cj.Namespace, ref.Name, ref.UID); err != nil {
 				return 0, err
 			}
+			c.Recorder().Eventf(cj, types.EventTypeNormal, "SuccessfulDelete", "Deleted job %s", ref.Name)
 		}
 		st.Active = nil
 	}
@@ -276,8 +279,10 @@ func (c *Controller) schedule(ctx context.Context, cj *types.CronJob, owned []*t
 	case sdk.IsAlreadyExists(err):
 		// Made by an earlier sync the cache does not show yet.
 	case err != nil:
+		c.Recorder().Eventf(cj, types.EventTypeWarning, "FailedCreate", "Error creating job: %v", err)
 		return 0, fmt.Errorf("create job %s/%s for cronjob %s: %w", cj.Namespace, name, cj.Name, err)
 	default:
+		c.Recorder().Eventf(cj, types.EventTypeNormal, "SuccessfulCreate", "Created job %s", created.Name)
 		st.Active = append(st.Active, types.ObjectReference{
 			Kind: "Job", APIVersion: "batch/v1", Namespace: created.Namespace, Name: created.Name, UID: created.UID,
 		})
@@ -328,7 +333,9 @@ func (c *Controller) cleanupHistory(ctx context.Context, cj *types.CronJob, owne
 		for _, j := range set.jobs[:extra] {
 			if err := c.deleteJob(ctx, j.Namespace, j.Name, j.UID); err != nil {
 				errs = append(errs, err)
+				continue
 			}
+			c.Recorder().Eventf(cj, types.EventTypeNormal, "SuccessfulDelete", "Deleted job %s", j.Name)
 		}
 	}
 	return errors.Join(errs...)

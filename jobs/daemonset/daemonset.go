@@ -409,7 +409,7 @@ func (c *Controller) manage(ctx context.Context, key string, ds *types.DaemonSet
 			unique = append(unique, p)
 		}
 	}
-	return errors.Join(c.createPods(ctx, key, ds, tmpl, hash, create), c.deletePods(ctx, key, unique))
+	return errors.Join(c.createPods(ctx, key, ds, tmpl, hash, create), c.deletePods(ctx, key, ds, unique))
 }
 
 func onDelete(ds *types.DaemonSet) bool {
@@ -542,10 +542,12 @@ func (c *Controller) createPods(ctx context.Context, key string, ds *types.Daemo
 		node := nodes[next]
 		next++
 		mu.Unlock()
-		_, err := sdk.Typed[*types.Pod](c.client).Namespace(ds.Namespace).Create(ctx, NewPod(ds, tmpl, hash, node))
+		out, err := sdk.Typed[*types.Pod](c.client).Namespace(ds.Namespace).Create(ctx, NewPod(ds, tmpl, hash, node))
 		if err != nil {
+			c.Recorder().Eventf(ds, types.EventTypeWarning, "FailedCreate", "Error creating: %v", err)
 			return fmt.Errorf("create pod on node %s for daemonset %s: %w", node, key, err)
 		}
+		c.Recorder().Eventf(ds, types.EventTypeNormal, "SuccessfulCreate", "Created pod: %s", out.Name)
 		return nil
 	})
 	for range len(nodes) - created {
@@ -554,7 +556,7 @@ func (c *Controller) createPods(ctx context.Context, key string, ds *types.Daemo
 	return err
 }
 
-func (c *Controller) deletePods(ctx context.Context, key string, pods []*types.Pod) error {
+func (c *Controller) deletePods(ctx context.Context, key string, ds *types.DaemonSet, pods []*types.Pod) error {
 	if len(pods) == 0 {
 		return nil
 	}
@@ -567,7 +569,9 @@ func (c *Controller) deletePods(ctx context.Context, key string, pods []*types.P
 	for _, p := range pods {
 		err := sdk.Typed[*types.Pod](c.client).Namespace(p.Namespace).Delete(ctx, p.Name,
 			types.DeleteOptions{Preconditions: &types.Preconditions{UID: &p.UID}})
-		if err != nil {
+		if err == nil {
+			c.Recorder().Eventf(ds, types.EventTypeNormal, "SuccessfulDelete", "Deleted pod: %s", p.Name)
+		} else {
 			c.expectations.DeletionObserved(key, p.UID)
 			if !sdk.IsNotFound(err) && !sdk.IsConflict(err) {
 				errs = append(errs, fmt.Errorf("delete pod %s/%s of daemonset %s: %w", p.Namespace, p.Name, key, err))

@@ -181,6 +181,7 @@ func (c *Controller) evaluate(ctx context.Context, key string, hpa *types.Horizo
 	scales := c.client.Resource(res).Namespace(hpa.Namespace)
 	scale, err := scales.GetScale(ctx, ref.Name)
 	if err != nil {
+		c.Recorder().Eventf(hpa, types.EventTypeWarning, "FailedGetScale", "%v", err)
 		set(types.AbleToScale, types.ConditionFalse, "FailedGetScale", fmt.Sprintf("the HPA controller was unable to get the target's current scale: %v", err))
 		if sdk.IsNotFound(err) {
 			return st, nil
@@ -198,6 +199,7 @@ func (c *Controller) evaluate(ctx context.Context, key string, hpa *types.Horizo
 	h := c.history(key, hpa.UID)
 
 	var desired int32
+	var reason string
 	switch {
 	case current == 0 && minR != 0:
 		set(types.ScalingActive, types.ConditionFalse, "ScalingDisabled", "scaling is disabled since the replica count of the target is zero")
@@ -205,14 +207,15 @@ func (c *Controller) evaluate(ctx context.Context, key string, hpa *types.Horizo
 		set(types.AbleToScale, types.ConditionTrue, "SucceededGetScale", "the HPA controller was able to get the target's current scale")
 		return st, nil
 	case current > maxR:
-		desired = maxR
+		desired, reason = maxR, "Current number of replicas above Spec.MaxReplicas"
 		set(types.ScalingLimited, types.ConditionTrue, "TooManyReplicas", "the desired replica count is more than the maximum replica count")
 	case current < minR:
-		desired = minR
+		desired, reason = minR, "Current number of replicas below Spec.MinReplicas"
 		set(types.ScalingLimited, types.ConditionTrue, "TooFewReplicas", "the desired replica count is less than the minimum replica count")
 	default:
-		proposal, metrics, err := c.propose(ctx, hpa, scale, current)
+		proposal, metrics, top, err := c.propose(ctx, hpa, scale, current)
 		if err != nil {
+			c.Recorder().Eventf(hpa, types.EventTypeWarning, "FailedGetResourceMetric", "%v", err)
 			set(types.ScalingActive, types.ConditionFalse, "FailedGetResourceMetric", fmt.Sprintf("the HPA was unable to compute the replica count: %v", err))
 			set(types.AbleToScale, types.ConditionTrue, "SucceededGetScale", "the HPA controller was able to get the target's current scale")
 			st.DesiredReplicas = current
@@ -221,6 +224,10 @@ func (c *Controller) evaluate(ctx context.Context, key string, hpa *types.Horizo
 		st.CurrentMetrics = metrics
 		set(types.ScalingActive, types.ConditionTrue, "ValidMetricFound", "the HPA was able to successfully calculate a replica count")
 		desired = c.normalize(hpa, h, current, proposal, minR, maxR, now, set)
+		reason = "All metrics below target"
+		if desired > current {
+			reason = top + " above target"
+		}
 	}
 	st.DesiredReplicas = desired
 	if desired == current {
@@ -229,6 +236,7 @@ func (c *Controller) evaluate(ctx context.Context, key string, hpa *types.Horizo
 	}
 	scale.Spec.Replicas = desired
 	if _, err := scales.UpdateScale(ctx, ref.Name, scale); err != nil {
+		c.Recorder().Eventf(hpa, types.EventTypeWarning, "FailedRescale", "New size: %d; reason: %s; error: %v", desired, reason, err)
 		set(types.AbleToScale, types.ConditionFalse, "FailedUpdateScale", fmt.Sprintf("the HPA controller was unable to update the target scale: %v", err))
 		return st, fmt.Errorf("scale %s %s/%s to %d: %w", ref.Kind, hpa.Namespace, ref.Name, desired, err)
 	}
@@ -236,7 +244,7 @@ func (c *Controller) evaluate(ctx context.Context, key string, hpa *types.Horizo
 	t := types.NewTime(now.UTC().Truncate(time.Second))
 	st.LastScaleTime = &t
 	set(types.AbleToScale, types.ConditionTrue, "SucceededRescale", fmt.Sprintf("the HPA controller was able to update the target scale to %d", desired))
-	c.Logger().Info("rescaled", "hpa", key, "target", ref.Kind+"/"+ref.Name, "from", current, "to", desired)
+	c.Recorder().Eventf(hpa, types.EventTypeNormal, "SuccessfulRescale", "New size: %d; reason: %s", desired, reason)
 	return st, nil
 }
 
@@ -306,16 +314,16 @@ func pruneEvents(events []scaleEvent, before time.Time) []scaleEvent {
 	return out
 }
 
-// propose returns the highest replica count the metrics ask for, and the
-// metrics' current values.
-func (c *Controller) propose(ctx context.Context, hpa *types.HorizontalPodAutoscaler, scale *types.Scale, current int32) (int32, []types.MetricStatus, error) {
+// propose returns the highest replica count the metrics ask for, the
+// metrics' current values, and which metric asked for it.
+func (c *Controller) propose(ctx context.Context, hpa *types.HorizontalPodAutoscaler, scale *types.Scale, current int32) (int32, []types.MetricStatus, string, error) {
 	sel, err := labels.Parse(scale.Status.Selector)
 	if err != nil || sel.Empty() {
-		return 0, nil, fmt.Errorf("%w %q: %v", ErrInvalidScaleTarget, scale.Status.Selector, err)
+		return 0, nil, "", fmt.Errorf("%w %q: %v", ErrInvalidScaleTarget, scale.Status.Selector, err)
 	}
 	all, err := c.podLister.ByIndex(sdk.IndexNamespace, hpa.Namespace)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, "", err
 	}
 	var pods []*types.Pod
 	for _, p := range all {
@@ -324,11 +332,11 @@ func (c *Controller) propose(ctx context.Context, hpa *types.HorizontalPodAutosc
 		}
 	}
 	if len(pods) == 0 {
-		return 0, nil, fmt.Errorf("%w: no pods match %q", ErrNoMetrics, scale.Status.Selector)
+		return 0, nil, "", fmt.Errorf("%w: no pods match %q", ErrNoMetrics, scale.Status.Selector)
 	}
 	usage, usageErr := c.metrics.PodUsage(ctx, pods)
 	if usageErr != nil && len(usage) == 0 {
-		return 0, nil, usageErr
+		return 0, nil, "", usageErr
 	}
 	if len(hpa.Spec.Metrics) == 0 {
 		// autoscaling/v2's default: 80% average CPU utilization.
@@ -338,6 +346,7 @@ func (c *Controller) propose(ctx context.Context, hpa *types.HorizontalPodAutosc
 		}}}
 	}
 	var best int32 = -1
+	var top string
 	var statuses []types.MetricStatus
 	var errs []error
 	for _, m := range hpa.Spec.Metrics {
@@ -347,12 +356,25 @@ func (c *Controller) propose(ctx context.Context, hpa *types.HorizontalPodAutosc
 			continue
 		}
 		statuses = append(statuses, ms)
-		best = max(best, n)
+		if n > best {
+			best, top = n, metricName(m)
+		}
 	}
 	if best < 0 {
-		return 0, nil, errors.Join(errs...)
+		return 0, nil, "", errors.Join(errs...)
 	}
-	return best, statuses, nil
+	return best, statuses, top, nil
+}
+
+// metricName describes a metric in events, as Kubernetes does.
+func metricName(m types.MetricSpec) string {
+	if m.Resource != nil && m.Resource.Target.Type == types.UtilizationMetricType {
+		return fmt.Sprintf("%s resource utilization (percentage of request)", m.Resource.Name)
+	}
+	if m.Resource != nil {
+		return fmt.Sprintf("%s resource", m.Resource.Name)
+	}
+	return string(m.Type)
 }
 
 // resourceProposal evaluates one Resource metric over pods.

@@ -400,7 +400,7 @@ func (c *Controller) reconcile(ctx context.Context, key string, j *types.Job, po
 	}
 
 	if suspended(j) {
-		err := c.deletePods(ctx, key, k.active)
+		err := c.deletePods(ctx, key, j, k.active)
 		st.Active, st.Ready = 0, ptr(int32(0))
 		st.Conditions = setCondition(st.Conditions, types.JobSuspended, types.ConditionTrue, "JobSuspended", "Job suspended", now)
 		return st, err
@@ -427,7 +427,7 @@ func (c *Controller) reconcile(ctx context.Context, key string, j *types.Job, po
 		}
 	}
 	if failReason != "" {
-		err := c.deletePods(ctx, key, k.active)
+		err := c.deletePods(ctx, key, j, k.active)
 		if err != nil {
 			// Report the failure only once the active Pods are gone.
 			st.Active = int32(len(k.active))
@@ -435,12 +435,13 @@ func (c *Controller) reconcile(ctx context.Context, key string, j *types.Job, po
 		}
 		st.Active, st.Ready = 0, ptr(int32(0))
 		st.Conditions = setCondition(st.Conditions, types.JobFailed, types.ConditionTrue, failReason, failMsg, now)
+		c.Recorder().Eventf(j, types.EventTypeWarning, failReason, "%s", failMsg)
 		return st, nil
 	}
 
 	// Completion.
 	if c.complete(j, k) {
-		err := c.deletePods(ctx, key, k.active)
+		err := c.deletePods(ctx, key, j, k.active)
 		if err != nil {
 			st.Active = int32(len(k.active))
 			return st, err
@@ -449,6 +450,7 @@ func (c *Controller) reconcile(ctx context.Context, key string, j *types.Job, po
 		t := types.NewTime(now.UTC().Truncate(time.Second))
 		st.CompletionTime = &t
 		st.Conditions = setCondition(st.Conditions, types.JobComplete, types.ConditionTrue, "", "", now)
+		c.Recorder().Eventf(j, types.EventTypeNormal, "Completed", "Job completed")
 		return st, nil
 	}
 
@@ -487,7 +489,7 @@ func (c *Controller) manage(ctx context.Context, key string, j *types.Job, k cou
 		}
 		sorted := slices.Clone(active)
 		sort.SliceStable(sorted, func(a, b int) bool { return controller.DeletionLess(sorted[a], sorted[b]) })
-		return c.deletePods(ctx, key, sorted[:len(active)-want])
+		return c.deletePods(ctx, key, j, sorted[:len(active)-want])
 	}
 	diff := want - len(active)
 	if diff <= 0 {
@@ -519,10 +521,12 @@ func (c *Controller) manage(ctx context.Context, key string, j *types.Job, k cou
 			next++
 			mu.Unlock()
 		}
-		_, err := sdk.Typed[*types.Pod](c.client).Namespace(j.Namespace).Create(ctx, NewPod(j, idx))
+		out, err := sdk.Typed[*types.Pod](c.client).Namespace(j.Namespace).Create(ctx, NewPod(j, idx))
 		if err != nil {
+			c.Recorder().Eventf(j, types.EventTypeWarning, "FailedCreate", "Error creating: %v", err)
 			return fmt.Errorf("create pod for job %s: %w", key, err)
 		}
+		c.Recorder().Eventf(j, types.EventTypeNormal, "SuccessfulCreate", "Created pod: %s", out.Name)
 		return nil
 	})
 	for range diff - created {
@@ -615,7 +619,7 @@ func NewPod(j *types.Job, idx int) *types.Pod {
 }
 
 // deletePods deletes pods (in parallel) under deletion expectations.
-func (c *Controller) deletePods(ctx context.Context, key string, pods []*types.Pod) error {
+func (c *Controller) deletePods(ctx context.Context, key string, j *types.Job, pods []*types.Pod) error {
 	if len(pods) == 0 {
 		return nil
 	}
@@ -633,6 +637,9 @@ func (c *Controller) deletePods(ctx context.Context, key string, pods []*types.P
 			defer wg.Done()
 			err := sdk.Typed[*types.Pod](c.client).Namespace(p.Namespace).Delete(ctx, p.Name,
 				types.DeleteOptions{Preconditions: &types.Preconditions{UID: &p.UID}})
+			if err == nil {
+				c.Recorder().Eventf(j, types.EventTypeNormal, "SuccessfulDelete", "Deleted pod: %s", p.Name)
+			}
 			if err != nil {
 				c.expectations.DeletionObserved(key, p.UID)
 				if !sdk.IsNotFound(err) && !sdk.IsConflict(err) {

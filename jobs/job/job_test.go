@@ -187,6 +187,30 @@ func TestCompletionsAndParallelism(t *testing.T) {
 	if n := len(env.Pods(ns, job.LabelJobName+"=pi")); n != 3 {
 		t.Fatalf("%d pods after completion, want the 3 finished ones kept", n)
 	}
+	waitEvents(env, "pi", "SuccessfulCreate", "Completed")
+}
+
+// waitEvents waits for events of the given reasons about the Job name.
+func waitEvents(env *controllertest.Env, name string, reasons ...string) {
+	env.T.Helper()
+	env.Eventually(fmt.Sprintf("events %v about %s", reasons, name), func() (bool, error) {
+		l, err := sdk.Typed[*types.Event](env.Client).Namespace(ns).List(context.Background(), sdk.ListOptions{})
+		if err != nil {
+			return false, err
+		}
+		seen := map[string]bool{}
+		for _, e := range l.Items {
+			if e.InvolvedObject.Name == name && e.InvolvedObject.Kind == "Job" {
+				seen[e.Reason] = true
+			}
+		}
+		for _, r := range reasons {
+			if !seen[r] {
+				return false, fmt.Errorf("saw %v", seen)
+			}
+		}
+		return true, nil
+	})
 }
 
 func TestBackoffLimitExceeded(t *testing.T) {
@@ -212,6 +236,7 @@ func TestBackoffLimitExceeded(t *testing.T) {
 	if failed.Status.Failed != 2 || failed.Status.Active != 0 {
 		t.Fatalf("status %+v", failed.Status)
 	}
+	waitEvents(env, "flaky", types.JobReasonBackoffLimitExceeded)
 	if n := len(activePods(env, "flaky")); n != 0 {
 		t.Fatalf("%d active pods after failure", n)
 	}

@@ -284,7 +284,7 @@ func (c *Controller) manage(ctx context.Context, set *types.StatefulSet, pods []
 			continue
 		}
 		if finished(p) && p.DeletionTimestamp == nil {
-			if err := c.deletePod(ctx, p); err != nil {
+			if err := c.deletePod(ctx, set, p); err != nil {
 				errs = append(errs, err)
 			}
 			if monotonic {
@@ -311,7 +311,7 @@ func (c *Controller) manage(ctx context.Context, set *types.StatefulSet, pods []
 		if monotonic && !allHealthy(replicaPods) {
 			return nil
 		}
-		if err := c.deletePod(ctx, p); err != nil {
+		if err := c.deletePod(ctx, set, p); err != nil {
 			errs = append(errs, err)
 		}
 		if monotonic {
@@ -333,7 +333,7 @@ func (c *Controller) manage(ctx context.Context, set *types.StatefulSet, pods []
 			if p.DeletionTimestamp != nil {
 				return nil
 			}
-			return c.deletePod(ctx, p)
+			return c.deletePod(ctx, set, p)
 		}
 		if !healthy(p) {
 			return nil
@@ -383,16 +383,24 @@ func (c *Controller) createPod(ctx context.Context, set *types.StatefulSet, ord 
 	}
 	pod := NewPod(set, ord, tmpl, strings.TrimPrefix(rev.Name, set.Name+"-"))
 	_, err = sdk.Typed[*types.Pod](c.client).Namespace(set.Namespace).Create(ctx, pod)
-	if err != nil && !sdk.IsAlreadyExists(err) {
+	switch {
+	case err == nil:
+		c.Recorder().Eventf(set, types.EventTypeNormal, "SuccessfulCreate", "create Pod %s in StatefulSet %s successful", pod.Name, set.Name)
+	case !sdk.IsAlreadyExists(err):
+		c.Recorder().Eventf(set, types.EventTypeWarning, "FailedCreate", "create Pod %s in StatefulSet %s failed error: %v", pod.Name, set.Name, err)
 		return fmt.Errorf("create pod %s of statefulset %s/%s: %w", pod.Name, set.Namespace, set.Name, err)
 	}
 	return nil
 }
 
-func (c *Controller) deletePod(ctx context.Context, p *types.Pod) error {
+func (c *Controller) deletePod(ctx context.Context, set *types.StatefulSet, p *types.Pod) error {
 	err := sdk.Typed[*types.Pod](c.client).Namespace(p.Namespace).Delete(ctx, p.Name,
 		types.DeleteOptions{Preconditions: &types.Preconditions{UID: &p.UID}})
-	if err != nil && !sdk.IsNotFound(err) && !sdk.IsConflict(err) {
+	switch {
+	case err == nil:
+		c.Recorder().Eventf(set, types.EventTypeNormal, "SuccessfulDelete", "delete Pod %s in StatefulSet %s successful", p.Name, set.Name)
+	case !sdk.IsNotFound(err) && !sdk.IsConflict(err):
+		c.Recorder().Eventf(set, types.EventTypeWarning, "FailedDelete", "delete Pod %s in StatefulSet %s failed error: %v", p.Name, set.Name, err)
 		return fmt.Errorf("delete pod %s/%s: %w", p.Namespace, p.Name, err)
 	}
 	return nil
