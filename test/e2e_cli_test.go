@@ -168,6 +168,15 @@ func TestCLIApplyGetDescribeDelete(t *testing.T) {
 				t.Errorf("describe: no %q in\n%s", want, r.Stdout)
 			}
 		}
+		// Without a name, as kubectl: every object of the kind (or of -l).
+		r = s.mustWharf(t, "describe", "configmaps", "-l", "app=web")
+		if strings.Count(r.Stdout, "Name:") != 1 || !strings.Contains(r.Stdout, "web-config") {
+			t.Errorf("describe configmaps -l app=web:\n%s", r.Stdout)
+		}
+		r = s.mustWharf(t, "describe", "configmaps", "-l", "app=none")
+		if r.Stdout != "" || strings.TrimSpace(r.Stderr) != "No resources found in default namespace." {
+			t.Errorf("describe of nothing: %s", r)
+		}
 	})
 
 	t.Run("delete", func(t *testing.T) {
@@ -490,6 +499,18 @@ func TestCLIPartialFailures(t *testing.T) {
 	for _, l := range lines[1:] {
 		if len(l) <= col || l[col-1] != ' ' || l[col] == ' ' {
 			t.Errorf("DATA column not at %d in %q:\n%s", col, l, r.Stdout)
+		}
+	}
+
+	// A mistyped command or a missing kind is one line too.
+	for args, want := range map[string]string{
+		"gett pods": `error: unknown command "gett" for "wharf" (did you mean`,
+		"get":       `error: you must specify the type of resource`,
+		"describe":  `error: you must specify the type of resource`,
+	} {
+		r := s.wharf(t, strings.Fields(args)...)
+		if r.Code != 1 || strings.Count(r.Stderr, "\n") != 1 || !strings.HasPrefix(r.Stderr, want) {
+			t.Errorf("wharf %s: %s", args, r)
 		}
 	}
 

@@ -19,23 +19,27 @@ import (
 )
 
 func newDescribeCmd(a *app) *cobra.Command {
+	var selector string
 	cmd := &cobra.Command{
-		Use:   "describe KIND NAME... | KIND/NAME...",
+		Use:   "describe KIND [NAME...] | KIND/NAME...",
 		Short: "Show an object in detail, with its conditions and events",
 		Example: `  # Describe a pod: containers, state, conditions and recent events
   wharf describe pod web
 
   # Describe a deployment in another namespace
-  wharf describe deployment/web -n shop`,
-		Args: cobra.MinimumNArgs(1),
+  wharf describe deployment/web -n shop
+
+  # Describe every job with a label (every job without -l)
+  wharf describe jobs -l team=data`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runDescribe(cmd.Context(), a, args)
+			return runDescribe(cmd.Context(), a, args, selector)
 		},
 	}
+	cmd.Flags().StringVarP(&selector, "selector", "l", "", "describe the objects matching this label selector")
 	return cmd
 }
 
-func runDescribe(ctx context.Context, a *app, args []string) error {
+func runDescribe(ctx context.Context, a *app, args []string, selector string) error {
 	targets, err := resolveArgs(args)
 	if err != nil {
 		return err
@@ -46,10 +50,22 @@ func runDescribe(ctx context.Context, a *app, args []string) error {
 	}
 	failed, first := false, true
 	for _, t := range targets {
-		if len(t.names) == 0 {
-			return fmt.Errorf("describe needs an object name: wharf describe %s NAME", t.res.Name)
-		}
 		rc := c.Resource(t.res).Namespace(a.namespace)
+		if len(t.names) > 0 && selector != "" {
+			return fmt.Errorf("give object names or -l, not both")
+		}
+		var objs []types.Object
+		if len(t.names) == 0 {
+			// As kubectl: no name describes them all.
+			l, err := rc.List(ctx, sdk.ListOptions{LabelSelector: selector})
+			if err != nil {
+				return err
+			}
+			if len(l.Items) == 0 && len(targets) == 1 {
+				noResources(a, t.res, a.namespace)
+			}
+			objs = l.Items
+		}
 		for _, name := range t.names {
 			obj, err := rc.Get(ctx, name)
 			if err != nil {
@@ -59,6 +75,10 @@ func runDescribe(ctx context.Context, a *app, args []string) error {
 				failed = true
 				continue
 			}
+			objs = append(objs, obj)
+		}
+		for _, obj := range objs {
+			name := obj.GetObjectMeta().Name
 			if !first {
 				fmt.Fprintln(a.out)
 			}

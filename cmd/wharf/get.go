@@ -45,7 +45,6 @@ func newGetCmd(a *app) *cobra.Command {
 
   # The value of the app label as a column, no header
   wharf get pods -L app --no-headers`,
-		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runGet(cmd.Context(), a, o, args)
 		},

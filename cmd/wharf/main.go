@@ -98,6 +98,10 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 // explain rewords errors whose cause the user can fix more plainly than
 // the transport says it, as kubectl does for a refused connection.
 func explain(a *app, err error) error {
+	if cmd, suggestions, ok := strings.Cut(err.Error(), "\n\nDid you mean this?\n"); ok {
+		// cobra's suggestions, on one line.
+		return fmt.Errorf("%s (did you mean %s?)", cmd, strings.Join(strings.Fields(suggestions), " or "))
+	}
 	if errors.Is(err, syscall.ECONNREFUSED) {
 		return fmt.Errorf("the connection to the server %s was refused - is it running (wharf up)? Set --server or %s to use another", a.server, serverEnv)
 	}
