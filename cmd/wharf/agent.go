@@ -151,6 +151,11 @@ func startServerCluster(ctx context.Context, env *Env, o *clusterOptions, listen
 		api = "http://" + net.JoinHostPort(host, strconv.Itoa(tcp.Port))
 	}
 	tags[membership.TagAPI] = api
+	if tcp, ok := listenAddr.(*net.TCPAddr); ok && tcp.IP.IsLoopback() {
+		if h, _, err := net.SplitHostPort(m.Addr()); err == nil && !net.ParseIP(h).IsLoopback() {
+			env.Logger.Warn("the API listens on a loopback address: agents on other machines cannot reach it; use --listen 0.0.0.0:6443", "api", api)
+		}
+	}
 	if err := m.SetTags(tags); err != nil {
 		_ = m.Shutdown()
 		return nil, err
