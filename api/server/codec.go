@@ -23,6 +23,7 @@ const (
 	mediaJSONPatch      = "application/json-patch+json"
 	mediaStrategicPatch = "application/strategic-merge-patch+json"
 	mediaApplyPatch     = "application/apply-patch+yaml"
+	mediaProtobuf       = "application/vnd.kubernetes.protobuf"
 )
 
 // readBody reads the request body, at most MaxBodyBytes of it.
@@ -61,6 +62,14 @@ func checkObjectMedia(c echo.Context) error {
 	switch mt := mediaType(c); mt {
 	case "", mediaJSON, mediaYAML, "application/x-yaml", "text/yaml":
 		return nil
+	case mediaProtobuf:
+		// kubectl 1.32 sends protobuf from its typed clients (kubectl
+		// create namespace|configmap|secret|deployment|...); Wharf has no
+		// protobuf codecs, and client-go does not retry in JSON.
+		return newStatusError(http.StatusUnsupportedMediaType, types.StatusReasonUnsupportedMedia,
+			"the body of the request was in protobuf (\"application/vnd.kubernetes.protobuf\"), which Wharf does not decode: "+
+				"send JSON or YAML; `kubectl create <kind> NAME ...` sends protobuf, use "+
+				"`kubectl create <kind> NAME ... --dry-run=client -o yaml | kubectl apply -f -` instead", nil)
 	default:
 		return errUnsupportedMedia(mt, mediaJSON, mediaYAML)
 	}

@@ -139,6 +139,7 @@ func TestErrors(t *testing.T) {
 		{"put on a collection", req{method: "PUT", path: cmPath, body: `{}`}, 405, types.StatusReasonMethodNotAllowed, ""},
 		{"create across namespaces", req{method: "POST", path: "/api/v1/configmaps", body: `{"metadata":{"name":"a"}}`}, 405, types.StatusReasonMethodNotAllowed, ""},
 		{"bad content type", req{method: "POST", path: cmPath, ctype: "text/plain", body: `{}`}, 415, types.StatusReasonUnsupportedMedia, ""},
+		{"protobuf body", req{method: "POST", path: cmPath, ctype: "application/vnd.kubernetes.protobuf", body: "k8s\x00"}, 415, types.StatusReasonUnsupportedMedia, "--dry-run=client -o yaml | kubectl apply -f -"},
 		{"server-side apply", req{method: "PATCH", path: cmPath + "/exists", ctype: "application/apply-patch+yaml", body: `{}`}, 415, types.StatusReasonUnsupportedMedia, "client-side apply"},
 		{"bad label selector", req{method: "GET", path: cmPath + "?labelSelector=a%20in%20(b"}, 400, types.StatusReasonBadRequest, ""},
 		{"unsupported field selector", req{method: "GET", path: cmPath + "?fieldSelector=spec.bogus%3Dx"}, 400, types.StatusReasonBadRequest, ""},
