@@ -117,8 +117,7 @@ type Agent struct {
 	log     *slog.Logger
 	client  *sdk.Client
 	pods    *sdk.Informer
-	cms     *sdk.Informer
-	secrets *sdk.Informer
+	sources *sources // ConfigMaps and Secrets of the Pods' namespaces
 	rcs     *sdk.Informer
 	queue   *sdk.Queue
 	vols    *volumes.Manager
@@ -222,8 +221,11 @@ func New(cfg Config) (*Agent, error) {
 		FieldSelector: "spec.nodeName=" + cfg.NodeName, Logger: log,
 		Indexers: map[string]sdk.IndexFunc{indexUID: uidIndex},
 	})
-	a.cms = sdk.NewInformer(cfg.Client, res[1], sdk.InformerOptions{Logger: log})
-	a.secrets = sdk.NewInformer(cfg.Client, res[2], sdk.InformerOptions{Logger: log})
+	a.sources = newSources(cfg.Client, res[1], res[2], sdk.HandlerFuncs{
+		AddFunc:    a.sourceChanged,
+		UpdateFunc: func(_, obj types.Object) { a.sourceChanged(obj) },
+		DeleteFunc: a.sourceChanged,
+	}, sdk.InformerOptions{Logger: log})
 	a.rcs = sdk.NewInformer(cfg.Client, res[3], sdk.InformerOptions{Logger: log})
 	return a, nil
 }
@@ -261,17 +263,12 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	enqueue := sdk.EnqueueHandler(a.queue)
 	a.pods.AddEventHandler(enqueue)
-	refs := sdk.HandlerFuncs{
-		AddFunc:    a.sourceChanged,
-		UpdateFunc: func(_, obj types.Object) { a.sourceChanged(obj) },
-		DeleteFunc: a.sourceChanged,
-	}
-	a.cms.AddEventHandler(refs)
-	a.secrets.AddEventHandler(refs)
 	a.rcs.AddEventHandler(sdk.HandlerFuncs{UpdateFunc: func(_, _ types.Object) { a.enqueueAll() }})
 
 	var infs sync.WaitGroup
-	for _, inf := range []*sdk.Informer{a.pods, a.cms, a.secrets, a.rcs} {
+	a.sources.start(ctx)
+	defer a.sources.wait()
+	for _, inf := range []*sdk.Informer{a.pods, a.rcs} {
 		infs.Add(1)
 		go func() {
 			defer infs.Done()
@@ -281,7 +278,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		}()
 	}
 	defer infs.Wait()
-	for _, inf := range []*sdk.Informer{a.pods, a.cms, a.secrets, a.rcs} {
+	for _, inf := range []*sdk.Informer{a.pods, a.rcs} {
 		if err := inf.WaitForSync(ctx); err != nil {
 			return nil // ctx ended before the caches filled
 		}
@@ -358,6 +355,7 @@ func (a *Agent) housekeeping(ctx context.Context) {
 			}
 		}
 	}
+	a.releaseSources()
 	// In-memory state of Pods that are gone.
 	a.mu.Lock()
 	var stale []string

@@ -12,7 +12,6 @@ import (
 	"github.com/wharfhq/wharf/api/types"
 	"github.com/wharfhq/wharf/nodes/volumes"
 	"github.com/wharfhq/wharf/runtimes"
-	"github.com/wharfhq/wharf/sdk"
 )
 
 // ErrConfigSource: a ConfigMap, Secret or key an env var or volume needs
@@ -242,24 +241,6 @@ func ignoreIf(cond bool, err error) error {
 }
 
 func optional(b *bool) bool { return b != nil && *b }
-
-// configMap reads a ConfigMap from the cache.
-func (a *Agent) configMap(ns, name string) (*types.ConfigMap, error) {
-	cm, err := sdk.ListerFor[*types.ConfigMap](a.cms).Get(ns, name)
-	if err != nil {
-		return nil, fmt.Errorf("configmap %q not found: %w", name, ErrConfigSource)
-	}
-	return cm, nil
-}
-
-// secret reads a Secret from the cache.
-func (a *Agent) secret(ns, name string) (*types.Secret, error) {
-	s, err := sdk.ListerFor[*types.Secret](a.secrets).Get(ns, name)
-	if err != nil {
-		return nil, fmt.Errorf("secret %q not found: %w", name, ErrConfigSource)
-	}
-	return s, nil
-}
 
 // fieldValue resolves a downward-API field path of the Pod.
 func (a *Agent) fieldValue(pod *types.Pod, path string) (string, error) {

@@ -142,6 +142,11 @@ func (a *Agent) sync(ctx context.Context, key string) error {
 			a.ensureWaiter(c.rt, c.info, key)
 		}
 	}
+	if usesSources(pod) {
+		if err := a.sources.ensure(ctx, pod.Namespace); err != nil {
+			return err
+		}
+	}
 	var p plan
 	status, err := a.reconcile(ctx, pod, mine, &p)
 	if err != nil {
