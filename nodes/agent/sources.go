@@ -148,11 +148,14 @@ func (a *Agent) secret(ns, name string) (*types.Secret, error) {
 	return nil, fmt.Errorf("secret %q not found: %w", name, ErrConfigSource)
 }
 
-// releaseSources stops caching the namespaces that have no Pod here.
+// releaseSources stops caching the namespaces where no Pod here uses a
+// ConfigMap or Secret.
 func (a *Agent) releaseSources() {
 	keep := map[string]bool{}
-	for _, p := range a.pods.Lister().List(labels.Everything()) {
-		keep[p.GetObjectMeta().Namespace] = true
+	for _, p := range sdk.ListerFor[*types.Pod](a.pods).List(labels.Everything()) {
+		if usesSources(p) {
+			keep[p.Namespace] = true
+		}
 	}
 	a.sources.release(keep)
 }
