@@ -103,17 +103,6 @@ func (s *sources) release(keep map[string]bool) {
 	}
 }
 
-// namespaces lists the namespaces being cached.
-func (s *sources) namespaces() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]string, 0, len(s.ns))
-	for ns := range s.ns {
-		out = append(out, ns)
-	}
-	return out
-}
-
 // informer returns the namespace's informer for kind, or nil.
 func (s *sources) informer(ns string, secret bool) *sdk.Informer {
 	s.mu.Lock()
