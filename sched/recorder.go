@@ -26,9 +26,10 @@ const (
 )
 
 // eventBuffer bounds the events waiting to be written; beyond it events
-// are dropped (and counted), as Kubernetes' recorder does, so that a slow
-// API never stalls scheduling.
-const eventBuffer = 4096
+// are dropped (and counted), as Kubernetes' recorder does (client-go's
+// maxQueuedEvents is 1000 too), so that a slow API never stalls
+// scheduling.
+const eventBuffer = 1000
 
 // eventWorkers is how many events are written at once. Events are best
 // effort: one writer keeps them from taking the API's write capacity away

@@ -35,6 +35,14 @@ func WithPlugins(reg framework.Registry) Option {
 	return func(s *Scheduler) { s.extra = reg }
 }
 
+// WithInformerFactory takes the Pod, Node and Namespace informers from a
+// factory shared with the other components of the process (so each is
+// listed and watched once); Run starts the factory's informers that are
+// not running yet.
+func WithInformerFactory(f *sdk.InformerFactory) Option {
+	return func(s *Scheduler) { s.factory = f }
+}
+
 // Scheduler places every Pod that has no node and names this scheduler:
 // informers feed a Cache of nodes and bound Pods and a Queue of pending
 // Pods; a loop takes one Pod at a time, runs the Profile's plugins over a
@@ -48,6 +56,8 @@ type Scheduler struct {
 	log    *slog.Logger
 	now    func() time.Time
 	extra  framework.Registry
+	// factory, when set, supplies shared informers.
+	factory *sdk.InformerFactory
 
 	profile  *framework.Profile
 	cache    *framework.Cache
@@ -109,13 +119,19 @@ func New(client *sdk.Client, cfg Config, opts ...Option) (*Scheduler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scheduler: %w", err)
 	}
-	s.podInf = sdk.NewInformer(client, podRes, sdk.InformerOptions{
+	newInformer := func(res *types.Resource, opts sdk.InformerOptions) *sdk.Informer {
+		if s.factory != nil {
+			return s.factory.Informer(res, opts)
+		}
+		return sdk.NewInformer(client, res, opts)
+	}
+	s.podInf = newInformer(podRes, sdk.InformerOptions{
 		Logger:   s.log,
 		Indexers: map[string]sdk.IndexFunc{sdk.IndexNodeName: sdk.NodeNameIndex},
 		PageSize: 5000,
 	})
-	s.nodeInf = sdk.NewInformer(client, nodeRes, sdk.InformerOptions{Logger: s.log, PageSize: 5000})
-	s.nsInf = sdk.NewInformer(client, nsRes, sdk.InformerOptions{Logger: s.log})
+	s.nodeInf = newInformer(nodeRes, sdk.InformerOptions{Logger: s.log, PageSize: 5000})
+	s.nsInf = newInformer(nsRes, sdk.InformerOptions{Logger: s.log})
 	s.pods = sdk.ListerFor[*types.Pod](s.podInf)
 	s.nodes = sdk.ListerFor[*types.Node](s.nodeInf)
 	s.recorder = newRecorder(client, s.pods, s.now, s.log, cfg.SchedulerName)
@@ -151,12 +167,16 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer s.queue.Close()
-	for _, inf := range []*sdk.Informer{s.nsInf, s.nodeInf, s.podInf} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = inf.Run(ctx) // returns nil when ctx ends
-		}()
+	if s.factory != nil {
+		s.factory.Start(ctx) // the process waits for them (factory.Wait)
+	} else {
+		for _, inf := range []*sdk.Informer{s.nsInf, s.nodeInf, s.podInf} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_ = inf.Run(ctx) // returns nil when ctx ends
+			}()
+		}
 	}
 	for _, inf := range []*sdk.Informer{s.nsInf, s.nodeInf, s.podInf} {
 		if err := inf.WaitForSync(ctx); err != nil {

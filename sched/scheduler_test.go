@@ -244,3 +244,15 @@ func TestSchedulerAffinityAndSpreadInFlight(t *testing.T) {
 		}
 	}
 }
+
+func TestSchedulerSharedInformers(t *testing.T) {
+	e := newEnv(t)
+	e.createNode(t, Node("n1").Obj())
+	f := sdk.NewInformerFactory(e.client)
+	t.Cleanup(f.Wait) // cleanups run last first: after the scheduler has stopped
+	e.start(t, sched.DefaultConfig(), sched.WithInformerFactory(f))
+	e.createPod(t, Pod("p").Obj())
+	if got := e.waitBound(t, "default", "p"); got != "n1" {
+		t.Errorf("bound to %q", got)
+	}
+}

@@ -1,0 +1,48 @@
+// Package sched is Wharf's scheduler: it places every Pod that has no
+// node and names this scheduler (spec.schedulerName "default-scheduler" or
+// empty), and evicts running Pods from nodes with a NoExecute taint they do
+// not tolerate.
+//
+// The decision itself is close to a pure function and lives in
+// sched/framework (a Snapshot of nodes and Pods in, a node or a reason out)
+// with the built-in filter and score plugins in sched/plugins. This package
+// is the edge around it:
+//
+//   - informers (package sdk) feed a framework.Cache with Nodes, bound Pods
+//     and Namespaces, and a Queue with pending Pods: an active heap by
+//     priority then age, a back-off heap (1s doubling to 10s by default),
+//     and an unschedulable set that a cluster event (a node added or
+//     changed, a Pod deleted or finished, a bound Pod's labels changed)
+//     sends back;
+//   - one loop pops a Pod, takes a Snapshot of the Cache, runs the Profile,
+//     assumes the Pod onto the chosen node in the Cache and hands the
+//     binding (the pods/binding subresource, never a Pod PUT) to a pool of
+//     workers, so that the next Pod is placed while bindings are in flight
+//     without overcommitting any node; a failed binding forgets the
+//     assumption;
+//   - a Pod that fits nowhere gets PodScheduled=False (reason
+//     Unschedulable) through the status subresource and a Warning event
+//     FailedScheduling whose message sums up the refusals as Kubernetes
+//     does ("0/5 nodes are available: 2 Insufficient memory, ..."), written
+//     only when the message changes; once bound, the condition turns True;
+//   - every loop is level-triggered: after a restart the informers' lists
+//     rebuild everything, and a condition already carrying the message is
+//     not written again.
+//
+// Conventions the plugins rely on (the node agent and the CLI write them):
+// a Node's wharf.dev/runtimes label lists its runtimes separated by dots
+// ("container.wasm": a label value cannot hold a comma), a Node without it
+// offers "container" only; a Pod with runtimeClassName "wasm" needs "wasm";
+// a container Pod's wharf.dev/image-platforms annotation
+// ("linux/amd64,linux/arm64"), when present, must include the node's
+// kubernetes.io/os and kubernetes.io/arch (the scheduler cannot pull
+// images to find out; without the annotation the Pod is not restricted).
+//
+// Events are best effort: they are written by one worker from a bounded
+// buffer and dropped (counted by DroppedEvents) when a burst outruns the
+// API, so that bindings and conditions keep the API's write capacity.
+//
+// The configuration (Config, LoadConfig) says which plugins run, in which
+// order, with which score weights; WithPlugins adds custom plugins (see
+// Example_customPlugin).
+package sched
