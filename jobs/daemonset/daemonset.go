@@ -261,13 +261,16 @@ func TargetNode(pod *types.Pod) (string, bool) {
 // fits reports whether ds should run a Pod on node (shouldRun), and
 // whether a Pod already there may stay (continueRunning: it tolerates
 // the node's NoExecute taints and the node still matches its selector
-// and affinity), as Kubernetes' nodeShouldRunDaemonPod.
+// and affinity), as Kubernetes' nodeShouldRunDaemonPod. A node without
+// the Pod's runtime (wharf.dev/runtimes: wasm or container) fits
+// neither way: the scheduler would never place the Pod there.
 func fits(ds *types.DaemonSet, node *types.Node) (shouldRun, continueRunning bool) {
 	pod := &types.Pod{ObjectMeta: types.ObjectMeta{Namespace: ds.Namespace}, Spec: *types.Clone(&ds.Spec.Template.Spec)}
 	addTolerations(&pod.Spec)
 	ni := framework.NewNodeInfo(node)
 	state := framework.NewCycleState(framework.NewPodInfo(pod), nil)
-	if !(plugins.NodeAffinity{}).Filter(context.Background(), state, pod, ni).IsSuccess() {
+	if !(plugins.NodeAffinity{}).Filter(context.Background(), state, pod, ni).IsSuccess() ||
+		!(plugins.NodeRuntime{}).Filter(context.Background(), state, pod, ni).IsSuccess() {
 		return false, false
 	}
 	if _, untolerated := plugins.FindUntoleratedTaint(node.Spec.Taints, pod.Spec.Tolerations, types.TaintEffectNoExecute); untolerated {

@@ -150,6 +150,8 @@ func TestFollowsNodes(t *testing.T) {
 	addNode(t, env, "n3", map[string]string{"role": "db"})
 	// A NotReady node is tolerated by daemon Pods.
 	addNode(t, env, "n4", worker, types.Taint{Key: types.TaintNodeNotReady, Effect: types.TaintEffectNoExecute})
+	// A Wasm-only node cannot run the (container) daemon.
+	addNode(t, env, "wasm", map[string]string{"role": "worker", "wharf.dev/runtimes": "wasm"})
 	env.Start(build)
 	ds := newDS("agent")
 	ds.Spec.Template.Spec.NodeSelector = worker
