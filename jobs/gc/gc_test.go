@@ -3,7 +3,9 @@ package gc_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/wharfhq/wharf/api/types"
@@ -230,4 +232,41 @@ func TestCollectsAfterRestart(t *testing.T) {
 	if !exists[*types.Pod](t, env, "rs-pod-0") {
 		t.Fatal("pod with a live owner collected")
 	}
+}
+
+// TestForegroundDoesNotWaitForNonBlockingDependents: a dependent whose
+// reference does not set blockOwnerDeletion does not hold the owner's
+// deletion; it is collected all the same.
+func TestForegroundDoesNotWaitForNonBlockingDependents(t *testing.T) {
+	env := controllertest.NewEnvWith(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// The dependent cannot be deleted: only the owner can go.
+			if r.Method == http.MethodDelete && strings.HasSuffix(r.URL.Path, "/pods/loose") {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusInternalServerError)
+				fmt.Fprint(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"InternalError","code":500,"message":"refused by the test"}`)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	ctx := env.Ctx()
+	cm, err := sdk.Typed[*types.ConfigMap](env.Client).Namespace(ns).Create(ctx, &types.ConfigMap{ObjectMeta: types.ObjectMeta{Name: "owner", Namespace: ns}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	no := false
+	ref := types.OwnerReference{APIVersion: "v1", Kind: "ConfigMap", Name: cm.Name, UID: cm.UID, BlockOwnerDeletion: &no}
+	p := &types.Pod{ObjectMeta: types.ObjectMeta{Name: "loose", Namespace: ns, OwnerReferences: []types.OwnerReference{ref}}, Spec: podSpec()}
+	if _, err := sdk.Typed[*types.Pod](env.Client).Namespace(ns).Create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	env.Start(build)
+	if err := sdk.Typed[*types.ConfigMap](env.Client).Namespace(ns).Delete(ctx, "owner",
+		types.DeleteOptions{PropagationPolicy: ptr(types.DeletePropagationForeground)}); err != nil {
+		t.Fatal(err)
+	}
+	env.Eventually("owner gone while its non-blocking dependent remains", func() (bool, error) {
+		return !exists[*types.ConfigMap](t, env, "owner") && exists[*types.Pod](t, env, "loose"), nil
+	})
 }
