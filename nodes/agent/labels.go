@@ -19,6 +19,9 @@ const (
 	LabelRestartCount = "wharf.dev/restart-count"
 	// LabelInit is "true" on init containers.
 	LabelInit = "wharf.dev/init-container"
+	// LabelImage is the image as the Pod names it (a runtime may report
+	// it normalized), to notice when the Pod's image is changed.
+	LabelImage = "wharf.dev/image"
 )
 
 // instance is one container of a Pod as a runtime reports it.
@@ -33,14 +36,24 @@ func containerID(uid, name string, restart int32) string {
 	return fmt.Sprintf("%s-%s-%d", uid, name, restart)
 }
 
+// podImage is the image the instance was started from, as the Pod named it.
+func (inst *instance) podImage() string {
+	if img, ok := inst.info.Labels[LabelImage]; ok {
+		return img
+	}
+	return inst.info.Image
+}
+
 // statusID is the containerID as shown in a status: "container://ID".
 func statusID(inst *instance) string {
 	return inst.rt.Name() + "://" + inst.info.ID
 }
 
 // containerLabels are the labels of a Pod's container.
-func containerLabels(pod *types.Pod, name string, init bool, restart int32) map[string]string {
+func containerLabels(pod *types.Pod, c *types.Container, init bool, restart int32) map[string]string {
+	name := c.Name
 	l := map[string]string{
+		LabelImage:        c.Image,
 		LabelPodNamespace: pod.Namespace,
 		LabelPodName:      pod.Name,
 		LabelPodUID:       pod.UID,

@@ -368,3 +368,30 @@ func TestPostStartHook(t *testing.T) {
 		return p != nil && len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].RestartCount >= 1
 	})
 }
+
+func TestImageChangeRestartsContainer(t *testing.T) {
+	e := newEnv(t)
+	rt := newFake("container")
+	e.startAgent(t, t.TempDir(), map[string]runtimes.Runtime{"container": rt}, nil)
+	e.create(t, pod("img", types.RestartPolicyAlways, []string{"serve"}))
+	e.waitPod(t, "img", "Running", phase(types.PodRunning))
+	p, err := e.pods.Get(t.Context(), "img")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Spec.Containers[0].Image = "example.com/app:v2"
+	if _, err := e.pods.Update(t.Context(), p); err != nil {
+		t.Fatal(err)
+	}
+	got := e.waitPod(t, "img", "running v2", func(p *types.Pod) bool {
+		cs := p.Status.ContainerStatuses[0]
+		return cs.State.Running != nil && cs.ImageID == "example.com/app:v2"
+	})
+	if cs := got.Status.ContainerStatuses[0]; cs.RestartCount != 1 || cs.Image != "example.com/app:v2" {
+		t.Errorf("status = %+v", cs)
+	}
+	if running, _ := rt.count(); running != 1 {
+		t.Errorf("%d containers running, want 1", running)
+	}
+	e.waitEvent(t, "img", "Normal Killing: Container c0 definition changed, will be restarted")
+}

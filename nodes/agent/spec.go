@@ -46,7 +46,7 @@ func (a *Agent) buildSpec(pod *types.Pod, c *types.Container, init bool, restart
 		Env:        env,
 		WorkingDir: c.WorkingDir,
 		Hostname:   podHostname(pod),
-		Labels:     containerLabels(pod, c.Name, init, restart),
+		Labels:     containerLabels(pod, c, init, restart),
 		NetNSPath:  netns,
 	}
 	if spec.PullPolicy == "" {

@@ -261,6 +261,17 @@ func (a *Agent) reconcile(ctx context.Context, pod *types.Pod, mine map[string][
 				continue
 			}
 			latest := list[0]
+			if latest.info.State == runtimes.StateRunning && latest.podImage() != c.Image {
+				// The image was changed on the Pod (the one mutable field
+				// of a container): replace the container at once.
+				a.events.normal(pod, c.Name, "Killing", fmt.Sprintf("Container %s definition changed, will be restarted", c.Name))
+				if err := latest.rt.Stop(ctx, latest.info.ID, a.grace(pod, c, "")); err != nil {
+					a.log.Warn("stop a changed container", "id", latest.info.ID, "err", err)
+				}
+				a.stopProbes(latest.info.ID)
+				a.startContainer(ctx, ps, c, false, latest.restart+1)
+				continue
+			}
 			if latest.info.State == runtimes.StateRunning {
 				kind, bad := a.unhealthy(c, latest)
 				if !bad {
