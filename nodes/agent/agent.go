@@ -14,6 +14,24 @@
 // Container IDs are "<pod uid>-<container name>-<restart count>": a
 // container that restarts gets a new ID, and the previous instance is kept
 // (for `logs --previous` and lastState) until the next restart.
+//
+// What is not derived from the runtimes lives in memory only and is
+// rebuilt as the loop runs: the waiting reason of a container whose start
+// failed (with its retry back-off), probe results, and whether a
+// container was stopped by the agent for failing a probe or hook. After a
+// restart, a container killed for failing its liveness probe that exited
+// 0 therefore counts as a success under restartPolicy OnFailure.
+//
+// A Wasm module runs inside the agent's process, so it does not survive
+// an agent restart: the runtime reports it exited with reason Unknown, and
+// the restart policy applies.
+//
+// Files: agent.go (config, run loop, housekeeping), sync.go (one Pod's
+// reconcile), status.go (status and phase), spec.go (runtime spec and
+// env), sources.go (ConfigMaps and Secrets), mounts.go and termination.go
+// (volumes, termination messages), hooks.go (probes, postStart/preStop),
+// netns.go (the Pod network namespace), events.go (event recorder),
+// labels.go (container labels and IDs).
 package agent
 
 import (
@@ -72,7 +90,8 @@ type Config struct {
 	Client *sdk.Client
 	// Runtimes are keyed "wasm" and "container"; at least one is required.
 	Runtimes map[string]runtimes.Runtime
-	// DataDir holds the Pods' volumes (DataDir/pods/<uid>/volumes).
+	// DataDir holds the Pods' volumes (DataDir/pods/<uid>/volumes) and
+	// termination message files (DataDir/pods/<uid>/termination).
 	// Required.
 	DataDir string
 	// Logger gets the agent's messages; slog.Default() when nil.
