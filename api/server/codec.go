@@ -63,16 +63,27 @@ func checkObjectMedia(c echo.Context) error {
 	case "", mediaJSON, mediaYAML, "application/x-yaml", "text/yaml":
 		return nil
 	case mediaProtobuf:
-		// kubectl 1.32 sends protobuf from its typed clients (kubectl
-		// create namespace|configmap|secret|deployment|...); Wharf has no
-		// protobuf codecs, and client-go does not retry in JSON.
-		return newStatusError(http.StatusUnsupportedMediaType, types.StatusReasonUnsupportedMedia,
-			"the body of the request was in protobuf (\"application/vnd.kubernetes.protobuf\"), which Wharf does not decode: "+
-				"send JSON or YAML; `kubectl create <kind> NAME ...` sends protobuf, use "+
-				"`kubectl create <kind> NAME ... --dry-run=client -o yaml | kubectl apply -f -` instead", nil)
+		// kubectl 1.32's typed clients (kubectl create namespace,
+		// configmap, deployment ...) send protobuf: see protobuf.go.
+		return nil
 	default:
 		return errUnsupportedMedia(mt, mediaJSON, mediaYAML)
 	}
+}
+
+// readObjectBody reads an object body: JSON or YAML as sent, protobuf
+// turned into JSON.
+func (s *Server) readObjectBody(c echo.Context) ([]byte, error) {
+	body, err := s.readBody(c)
+	if err != nil || mediaType(c) != mediaProtobuf {
+		return body, err
+	}
+	j, err := protobufToJSON(body)
+	if err != nil {
+		return nil, newStatusError(http.StatusUnsupportedMediaType, types.StatusReasonUnsupportedMedia,
+			err.Error()+"; `kubectl create <kind> NAME ... --dry-run=client -o yaml | kubectl apply -f -` sends JSON", nil)
+	}
+	return j, nil
 }
 
 // decodeObject decodes a request body into obj strictly: unknown or

@@ -396,7 +396,7 @@ func (s *Server) create(c echo.Context, ri *requestInfo) error {
 	if err := checkObjectMedia(c); err != nil {
 		return err
 	}
-	body, err := s.readBody(c)
+	body, err := s.readObjectBody(c)
 	if err != nil {
 		return err
 	}
@@ -545,7 +545,7 @@ func (s *Server) putMutation(c echo.Context, ri *requestInfo) (func(types.Object
 	if err := checkObjectMedia(c); err != nil {
 		return nil, err
 	}
-	body, err := s.readBody(c)
+	body, err := s.readObjectBody(c)
 	if err != nil {
 		return nil, err
 	}
