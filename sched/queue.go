@@ -20,6 +20,10 @@ var ErrQueueClosed = errors.New("scheduling queue closed")
 // a change the scheduler has no event for.
 const unschedulableTimeout = 60 * time.Second
 
+// unschedulableScan is how often the unschedulable set is scanned for
+// Pods past unschedulableTimeout.
+const unschedulableScan = 5 * time.Second
+
 // QueuedPod is a Pod waiting in (or popped from) the scheduling queue.
 type QueuedPod struct {
 	// Pod is the latest version of the Pod the queue has seen.
@@ -69,6 +73,7 @@ type Queue struct {
 	backoff       podHeap
 	unschedulable map[string]*QueuedPod
 	moveCycle     int64
+	lastScan      time.Time // of the unschedulable set
 	seq           uint64
 	closed        bool
 	wake          chan struct{}
@@ -253,18 +258,23 @@ func (q *Queue) flushLocked() time.Duration {
 		qp := heap.Pop(&q.backoff).(*QueuedPod)
 		q.pushActive(qp)
 	}
-	for key, qp := range q.unschedulable {
-		if now.Sub(qp.unschedSince) >= unschedulableTimeout {
-			delete(q.unschedulable, key)
-			q.requeueLocked(qp)
+	// The unschedulable set is scanned at most every unschedulableScan,
+	// not on every Pop: it can hold many Pods.
+	if len(q.unschedulable) > 0 && now.Sub(q.lastScan) >= unschedulableScan {
+		q.lastScan = now
+		for key, qp := range q.unschedulable {
+			if now.Sub(qp.unschedSince) >= unschedulableTimeout {
+				delete(q.unschedulable, key)
+				q.requeueLocked(qp)
+			}
 		}
 	}
 	var wait time.Duration
 	if q.backoff.Len() > 0 {
 		wait = q.backoff.items[0].backoffUntil.Sub(now)
 	}
-	if len(q.unschedulable) > 0 && (wait == 0 || wait > unschedulableTimeout/4) {
-		wait = unschedulableTimeout / 4
+	if len(q.unschedulable) > 0 && (wait == 0 || wait > unschedulableScan) {
+		wait = unschedulableScan
 	}
 	return wait
 }
