@@ -367,6 +367,7 @@ func TestRevisionHistoryLimitAndRestart(t *testing.T) {
 }
 
 func TestProgressDeadlineExceeded(t *testing.T) {
+	t.Parallel() // mostly waiting (deadlines, minReadySeconds, kubectl)
 	env := controllertest.NewEnv(t)
 	env.Start(build)
 	d := newDeployment("slow", 1, "app:1")
@@ -386,6 +387,7 @@ func TestProgressDeadlineExceeded(t *testing.T) {
 // starts new ones: one new ReplicaSet, no duplicate Pods, the rollout
 // finishes.
 func TestRestartMidRollout(t *testing.T) {
+	t.Parallel() // mostly waiting (deadlines, minReadySeconds, kubectl)
 	env := controllertest.NewEnv(t)
 	first := env.Start(build)
 	d := newDeployment("rr", 3, "app:1")

@@ -17,6 +17,7 @@ import (
 // TestKubectlRollout drives the controllers with the real kubectl: scale,
 // rollout restart, status, history and undo must work as on Kubernetes.
 func TestKubectlRollout(t *testing.T) {
+	t.Parallel() // mostly waiting (deadlines, minReadySeconds, kubectl)
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
 		t.Skip("kubectl is not on PATH")
