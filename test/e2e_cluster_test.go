@@ -64,6 +64,9 @@ func startProc(t *testing.T, name string, args ...string) *proc {
 	}()
 	t.Cleanup(func() {
 		p.kill()
+		if strings.Contains(p.logs(), "WARNING: DATA RACE") { // WHARF_E2E_RACE=1
+			t.Errorf("%s reported a data race", name)
+		}
 		if t.Failed() {
 			t.Logf("%s logged:\n%s", name, p.logs())
 		}
@@ -119,6 +122,9 @@ var (
 // net against a hang, not a timed assertion).
 func poll(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
+	if os.Getenv("WHARF_E2E_RACE") == "1" {
+		timeout *= 5 // everything, wazero's compiler first, is much slower
+	}
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
@@ -161,6 +167,10 @@ func (c *clusterEnv) deleteAllPods(t *testing.T) {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+	if ctx.Err() != nil {
+		t.Errorf("pods not removed within 30 s of their deletion")
+		return
 	}
 	// The agents remove the containers of Pods that are gone.
 	var left []string
@@ -394,6 +404,11 @@ spec:
         args: ["sleep"]
 `, goApp)
 	c.srv.mustWharf(t, "apply", "-f", writeFile(t, "deploy.yaml", manifest))
+	defer func() {
+		if t.Failed() {
+			t.Logf("objects at the failure:\n%s", c.srv.wharf(t, "get", "deploy,rs,pods,nodes", "-o", "wide"))
+		}
+	}()
 	pods := func() []*types.Pod {
 		l, err := sdk.Typed[*types.Pod](c.client).Namespace("default").List(context.Background(), sdk.ListOptions{LabelSelector: "app=sleepers"})
 		if err != nil {
