@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -89,24 +91,82 @@ func (s *Server) readObjectBody(c echo.Context) ([]byte, error) {
 // decodeObject decodes a request body into obj strictly: unknown or
 // duplicate fields are an error naming them (400 Bad Request).
 func decodeObject(data []byte, obj types.Object) error {
+	return decodeObjectAs(writeOptions{fieldValidation: validationStrict}, data, obj)
+}
+
+// fieldValidation values.
+const (
+	validationStrict = "Strict"
+	validationWarn   = "Warn"
+	validationIgnore = "Ignore"
+)
+
+// decodeObjectAs decodes a request body into obj under wo's
+// fieldValidation: Strict fails on unknown or duplicate fields, naming
+// them; Warn and Ignore (kubectl --validate=warn and --validate=false)
+// drop them as Kubernetes does, Warn with a Warning header naming them.
+func decodeObjectAs(wo writeOptions, data []byte, obj types.Object) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return errBadRequest("the request body is empty; send the object as JSON or YAML")
 	}
-	if err := strictDecode(data, obj); err != nil {
-		return errBadRequest("%s", decodeMessage(err))
+	err := strictDecode(data, obj)
+	if err == nil {
+		return nil
 	}
-	return nil
+	fieldErr := errors.Is(err, types.ErrUnknownField) || errors.Is(err, types.ErrDuplicateField)
+	if fieldErr && (wo.fieldValidation == validationWarn || wo.fieldValidation == validationIgnore) {
+		if lerr := lenientDecode(data, obj); lerr == nil {
+			if wo.fieldValidation == validationWarn && wo.warn != nil {
+				wo.warn(fieldErrorMessage(err))
+			}
+			return nil
+		}
+	}
+	msg := "the object could not be decoded: " + err.Error()
+	if fieldErr {
+		msg = "strict decoding error: " + fieldErrorMessage(err)
+	}
+	if r, ok := types.ResourceForObject(obj); ok {
+		msg = fmt.Sprintf("%s in version %q cannot be handled as a %s: %s", r.Kind, r.Version, r.Kind, msg)
+	}
+	return errBadRequest("%s", msg)
 }
 
-// decodeMessage words a decoding error as Kubernetes does for strict
-// field validation.
-func decodeMessage(err error) string {
+// fieldErrorMessage words an unknown or duplicate field error as
+// Kubernetes does (`unknown field "spec.foo"`), without the sentinel's
+// text repeated at the end.
+func fieldErrorMessage(err error) string {
 	msg := err.Error()
-	if errors.Is(err, types.ErrUnknownField) || errors.Is(err, types.ErrDuplicateField) ||
-		strings.Contains(msg, "unknown field") || strings.Contains(msg, "duplicate field") {
-		return "strict decoding error: " + msg
+	for _, sentinel := range []error{types.ErrUnknownField, types.ErrDuplicateField} {
+		msg = strings.TrimSuffix(msg, ": "+sentinel.Error())
 	}
-	return "the object could not be decoded: " + msg
+	return msg
+}
+
+// lenientDecode decodes JSON or YAML into obj, dropping unknown fields
+// (the last of duplicate ones wins).
+func lenientDecode(data []byte, obj types.Object) error {
+	reflect.ValueOf(obj).Elem().SetZero()
+	j, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(j, obj)
+}
+
+// warner returns the function adding a Warning header to c's response,
+// as Kubernetes does (kubectl prints them as "Warning: ...").
+func warner(c echo.Context) func(string) {
+	return func(msg string) {
+		h := c.Response().Header()
+		w := fmt.Sprintf("299 - %q", msg)
+		for _, have := range h.Values("Warning") {
+			if have == w {
+				return
+			}
+		}
+		h.Add("Warning", w)
+	}
 }
 
 // strictDecode decodes JSON or YAML into obj, rejecting unknown and

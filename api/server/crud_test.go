@@ -195,6 +195,32 @@ func TestFieldValidationStrictAccepted(t *testing.T) {
 		t.Fatalf("message %q", st.Message)
 	}
 	e.post(t, cmPath+"?fieldValidation=Sometimes", configMap("c", nil, nil)).status(t, 400, types.StatusReasonBadRequest)
+	if want := `ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field "metadata.bogus"`; st.Message != want {
+		t.Fatalf("message %q, want %q", st.Message, want)
+	}
+
+	// Warn and Ignore (kubectl --validate=warn|false) drop unknown fields
+	// as Kubernetes does; Warn says so in a Warning header.
+	r := e.post(t, cmPath+"?fieldValidation=Warn", `{"metadata":{"name":"w","bogus":true},"data":{"a":"b"}}`).must(t, http.StatusCreated)
+	if w := r.header.Get("Warning"); w != `299 - "unknown field \"metadata.bogus\""` {
+		t.Fatalf("Warning header %q", w)
+	}
+	var cm types.ConfigMap
+	r.into(t, &cm)
+	if cm.Data["a"] != "b" || cm.Name != "w" {
+		t.Fatalf("created %+v", cm)
+	}
+	r = e.post(t, cmPath+"?fieldValidation=Ignore", `{"metadata":{"name":"i"},"bogus":1}`).must(t, http.StatusCreated)
+	if w := r.header.Get("Warning"); w != "" {
+		t.Fatalf("Ignore answered Warning %q", w)
+	}
+	r = e.patch(t, cmPath+"/i?fieldValidation=Warn", "application/merge-patch+json", `{"data":{"x":"y"},"extra":1}`).must(t, http.StatusOK)
+	if w := r.header.Get("Warning"); !strings.Contains(w, "extra") {
+		t.Fatalf("patch Warning %q", w)
+	}
+	e.put(t, cmPath+"/i?fieldValidation=Ignore", `{"metadata":{"name":"i"},"data":{"k":"v"},"extra":1}`).must(t, http.StatusOK)
+	// Malformed bodies still fail.
+	e.post(t, cmPath+"?fieldValidation=Ignore", `{"metadata":`).status(t, 400, types.StatusReasonBadRequest)
 }
 
 func TestUpdateUIDPreconditionAndNameMismatch(t *testing.T) {

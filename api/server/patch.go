@@ -79,6 +79,11 @@ func (s *Server) patchMutation(c echo.Context, ri *requestInfo) (func(types.Obje
 	if err != nil {
 		return nil, err
 	}
+	wo, err := parseWriteOptions(c.Request().URL.Query())
+	if err != nil {
+		return nil, err
+	}
+	wo.warn = warner(c)
 	r := ri.Resource
 	return func(cur types.Object) (types.Object, error) {
 		doc, err := json.Marshal(cur)
@@ -90,7 +95,7 @@ func (s *Server) patchMutation(c echo.Context, ri *requestInfo) (func(types.Obje
 			return nil, err
 		}
 		obj := r.New()
-		if err := decodeObject(patched, obj); err != nil {
+		if err := decodeObjectAs(wo, patched, obj); err != nil {
 			return nil, err
 		}
 		if err := checkTypeMeta(obj, r); err != nil {

@@ -270,6 +270,11 @@ func (s *Server) newList(r *types.Resource, objs []types.Object, lm types.ListMe
 // writeOptions are the query parameters every write accepts.
 type writeOptions struct {
 	dryRun bool
+	// fieldValidation is Strict (also when unset: Wharf's default, where
+	// Kubernetes' is Warn), Warn or Ignore.
+	fieldValidation string
+	// warn adds a Warning header to the response (nil: none).
+	warn func(msg string)
 }
 
 func parseWriteOptions(q url.Values) (writeOptions, error) {
@@ -281,8 +286,10 @@ func parseWriteOptions(q url.Values) (writeOptions, error) {
 		o.dryRun = true
 	}
 	switch v := q.Get("fieldValidation"); v {
-	case "", "Strict", "Warn", "Ignore":
-		// Decoding is always strict: unknown fields are never dropped.
+	case "", validationStrict:
+		o.fieldValidation = validationStrict
+	case validationWarn, validationIgnore:
+		o.fieldValidation = v
 	default:
 		return o, errBadRequest("invalid fieldValidation %q: want Strict, Warn or Ignore", v)
 	}
@@ -400,6 +407,7 @@ func (s *Server) create(c echo.Context, ri *requestInfo) error {
 	if err != nil {
 		return err
 	}
+	wo.warn = warner(c)
 	obj, err := s.createObject(ctx, ri, body, wo)
 	if err != nil {
 		return err
@@ -411,7 +419,7 @@ func (s *Server) create(c echo.Context, ri *requestInfo) error {
 func (s *Server) createObject(ctx context.Context, ri *requestInfo, body []byte, wo writeOptions) (types.Object, error) {
 	r := ri.Resource
 	obj := r.New()
-	if err := decodeObject(body, obj); err != nil {
+	if err := decodeObjectAs(wo, body, obj); err != nil {
 		return nil, err
 	}
 	if err := checkTypeMeta(obj, r); err != nil {
@@ -551,8 +559,13 @@ func (s *Server) putMutation(c echo.Context, ri *requestInfo) (func(types.Object
 	}
 	r := ri.Resource
 	// Decode once up front so that a malformed body fails before any read.
+	wo, err := parseWriteOptions(c.Request().URL.Query())
+	if err != nil {
+		return nil, err
+	}
+	wo.warn = warner(c)
 	probe := r.New()
-	if err := decodeObject(body, probe); err != nil {
+	if err := decodeObjectAs(wo, body, probe); err != nil {
 		return nil, err
 	}
 	if err := checkTypeMeta(probe, r); err != nil {
