@@ -221,80 +221,11 @@ func (a *Agent) reconcile(ctx context.Context, pod *types.Pod, mine map[string][
 		}
 	}
 
-	// Init containers, in order, each to success.
-	initDone := true
-	initFailed := false
-	for i := range pod.Spec.InitContainers {
-		c := &pod.Spec.InitContainers[i]
-		list := mine[c.Name]
-		if len(list) > 0 && list[0].info.State == runtimes.StateExited && list[0].info.Exit != nil && list[0].info.Exit.ExitCode == 0 {
-			continue
-		}
-		initDone = false
-		if setupErr != nil {
-			break
-		}
-		if len(list) == 0 {
-			a.startContainer(ctx, ps, c, true, 0)
-			break
-		}
-		latest := list[0]
-		if latest.info.State != runtimes.StateExited {
-			if latest.info.State == runtimes.StateCreated {
-				a.startCreated(ctx, pod, c, latest, st, p)
-			}
-			break
-		}
-		if pod.Spec.RestartPolicy == types.RestartPolicyNever {
-			initFailed = true
-			break
-		}
-		a.restartAfterBackoff(ctx, ps, c, true, latest)
-		break
-	}
-	if initDone && setupErr == nil {
-		for i := range pod.Spec.Containers {
-			c := &pod.Spec.Containers[i]
-			list := mine[c.Name]
-			if len(list) == 0 {
-				a.startContainer(ctx, ps, c, false, 0)
-				continue
-			}
-			latest := list[0]
-			if latest.info.State == runtimes.StateRunning && latest.podImage() != c.Image {
-				// The image was changed on the Pod (the one mutable field
-				// of a container): replace the container at once.
-				a.events.normal(pod, c.Name, "Killing", fmt.Sprintf("Container %s definition changed, will be restarted", c.Name))
-				if err := latest.rt.Stop(ctx, latest.info.ID, a.grace(pod, c, "")); err != nil {
-					a.log.Warn("stop a changed container", "id", latest.info.ID, "err", err)
-				}
-				a.stopProbes(latest.info.ID)
-				a.startContainer(ctx, ps, c, false, latest.restart+1)
-				continue
-			}
-			if latest.info.State == runtimes.StateRunning {
-				kind, bad := a.unhealthy(c, latest)
-				if !bad {
-					continue
-				}
-				a.killUnhealthy(ctx, pod, c, latest, kind)
-				st.probeKilled[latest.info.ID] = true
-				info, err := latest.rt.Inspect(ctx, latest.info.ID)
-				if err != nil || info.State != runtimes.StateExited {
-					p.after(100 * time.Millisecond)
-					continue
-				}
-				latest.info = info
-			}
-			switch latest.info.State {
-			case runtimes.StateCreated:
-				a.startCreated(ctx, pod, c, latest, st, p)
-			case runtimes.StateExited:
-				if st.probeKilled[latest.info.ID] && pod.Spec.RestartPolicy != types.RestartPolicyNever ||
-					shouldRestart(pod.Spec.RestartPolicy, latest.info.Exit) {
-					a.restartAfterBackoff(ctx, ps, c, false, latest)
-				}
-			}
+	initDone, initFailed := initSucceeded(pod, mine), false
+	if setupErr == nil {
+		initDone, initFailed = a.syncInit(ctx, ps, mine)
+		if initDone {
+			a.syncApps(ctx, ps, mine)
 		}
 	}
 	// What was started changed the picture: read it again.
@@ -316,6 +247,101 @@ func (a *Agent) reconcile(ctx context.Context, pod *types.Pod, mine map[string][
 		}
 	}
 	return a.buildStatus(pod, mine, st, startTime, initDone, initFailed, now), nil
+}
+
+// initSucceeded reports whether every init container has exited 0.
+func initSucceeded(pod *types.Pod, mine map[string][]*instance) bool {
+	for _, c := range pod.Spec.InitContainers {
+		if !succeeded(mine[c.Name]) {
+			return false
+		}
+	}
+	return true
+}
+
+// succeeded reports whether the newest instance exited 0.
+func succeeded(list []*instance) bool {
+	return len(list) > 0 && list[0].info.State == runtimes.StateExited && list[0].info.Exit != nil && list[0].info.Exit.ExitCode == 0
+}
+
+// syncInit runs the init containers in order, each to success, and
+// reports whether all have succeeded, or one failed for good.
+func (a *Agent) syncInit(ctx context.Context, ps *podSync, mine map[string][]*instance) (done, failed bool) {
+	pod := ps.pod
+	for i := range pod.Spec.InitContainers {
+		c := &pod.Spec.InitContainers[i]
+		list := mine[c.Name]
+		if succeeded(list) {
+			continue
+		}
+		if len(list) == 0 {
+			a.startContainer(ctx, ps, c, true, 0)
+			return false, false
+		}
+		latest := list[0]
+		switch {
+		case latest.info.State == runtimes.StateCreated:
+			a.startCreated(ctx, pod, c, latest, ps.st, ps.plan)
+		case latest.info.State != runtimes.StateExited:
+			// running: wait for it
+		case pod.Spec.RestartPolicy == types.RestartPolicyNever:
+			return false, true
+		default:
+			a.restartAfterBackoff(ctx, ps, c, true, latest)
+		}
+		return false, false
+	}
+	return true, false
+}
+
+// syncApps starts the app containers that should run and restarts those
+// that exited (per the restart policy), failed a probe, or whose image was
+// changed on the Pod.
+func (a *Agent) syncApps(ctx context.Context, ps *podSync, mine map[string][]*instance) {
+	pod, st := ps.pod, ps.st
+	for i := range pod.Spec.Containers {
+		c := &pod.Spec.Containers[i]
+		list := mine[c.Name]
+		if len(list) == 0 {
+			a.startContainer(ctx, ps, c, false, 0)
+			continue
+		}
+		latest := list[0]
+		if latest.info.State == runtimes.StateRunning && latest.podImage() != c.Image {
+			// The image was changed on the Pod (the one mutable field of a
+			// container): replace the container at once.
+			a.events.normal(pod, c.Name, "Killing", fmt.Sprintf("Container %s definition changed, will be restarted", c.Name))
+			if err := latest.rt.Stop(ctx, latest.info.ID, a.grace(pod, c, "")); err != nil {
+				a.log.Warn("stop a changed container", "id", latest.info.ID, "err", err)
+			}
+			a.stopProbes(latest.info.ID)
+			a.startContainer(ctx, ps, c, false, latest.restart+1)
+			continue
+		}
+		if latest.info.State == runtimes.StateRunning {
+			kind, bad := a.unhealthy(c, latest)
+			if !bad {
+				continue
+			}
+			a.killUnhealthy(ctx, pod, c, latest, kind)
+			st.probeKilled[latest.info.ID] = true
+			info, err := latest.rt.Inspect(ctx, latest.info.ID)
+			if err != nil || info.State != runtimes.StateExited {
+				ps.plan.after(100 * time.Millisecond)
+				continue
+			}
+			latest.info = info
+		}
+		switch latest.info.State {
+		case runtimes.StateCreated:
+			a.startCreated(ctx, pod, c, latest, st, ps.plan)
+		case runtimes.StateExited:
+			if st.probeKilled[latest.info.ID] && pod.Spec.RestartPolicy != types.RestartPolicyNever ||
+				shouldRestart(pod.Spec.RestartPolicy, latest.info.Exit) {
+				a.restartAfterBackoff(ctx, ps, c, false, latest)
+			}
+		}
+	}
 }
 
 // shouldRestart applies the restart policy to an exit.
