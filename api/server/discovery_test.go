@@ -221,3 +221,23 @@ func TestTablePagesAndIncludeNone(t *testing.T) {
 	}
 	e.send(t, req{method: http.MethodGet, path: cmPath + "?includeObject=Everything", accept: asTable}).status(t, 400, types.StatusReasonBadRequest)
 }
+
+func TestSelfSubjectAccessReview(t *testing.T) {
+	e := newEnv(t)
+	var review struct {
+		Kind   string `json:"kind"`
+		Status struct {
+			Allowed bool `json:"allowed"`
+		} `json:"status"`
+	}
+	e.post(t, "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+		`{"apiVersion":"authorization.k8s.io/v1","kind":"SelfSubjectAccessReview","spec":{"resourceAttributes":{"verb":"get","resource":"pods"}}}`).
+		must(t, http.StatusCreated).into(t, &review)
+	if review.Kind != "SelfSubjectAccessReview" || !review.Status.Allowed {
+		t.Fatalf("review %+v", review)
+	}
+	out, err := e.kubectl(t, "auth", "can-i", "delete", "pods")
+	if err != nil || strings.TrimSpace(string(out)) != "yes" {
+		t.Fatalf("kubectl auth can-i: %q %v", out, err)
+	}
+}

@@ -33,6 +33,7 @@ func (s *Server) routes() *echo.Echo {
 	e.GET("/apis", s.serveAPIGroupList)
 	e.GET("/openapi/v3", s.serveOpenAPIRoot)
 	e.GET("/openapi/v3/*", s.serveOpenAPIGroupVersion)
+	e.POST("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", s.serveAccessReview)
 	e.Any("/api/*", s.serveAPI)
 	e.Any("/apis/*", s.serveAPI)
 	e.RouteNotFound("/*", func(c echo.Context) error {
@@ -164,4 +165,18 @@ func statusSuccess(r *types.Resource, name string) *types.Status {
 		st.Details = details(r, name)
 	}
 	return st
+}
+
+// serveAccessReview answers SelfSubjectAccessReviews (kubectl auth can-i):
+// Wharf has no authorization, so every request is allowed. The body (JSON
+// or, from kubectl, protobuf) is read but not needed for the answer.
+func (s *Server) serveAccessReview(c echo.Context) error {
+	if _, err := s.readBody(c); err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusCreated, map[string]any{
+		"kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
+		"metadata": map[string]any{}, "spec": map[string]any{},
+		"status": map[string]any{"allowed": true, "reason": "Wharf has no authorization: every request is allowed"},
+	})
 }
