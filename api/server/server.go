@@ -6,8 +6,11 @@
 // list, watch, create, update, patch, delete, deletecollection), the status,
 // scale and binding subresources, discovery, a minimal OpenAPI v3 document
 // (enough for kubectl to use server-side field validation), server-side
-// printing as meta.k8s.io/v1 Tables, and Prometheus metrics. Every error is
-// a Status object. Keys in the store are
+// printing as meta.k8s.io/v1 Tables, and Prometheus metrics. Bodies are
+// JSON or YAML, decoded strictly (fieldValidation Warn and Ignore drop
+// unknown fields, as Kubernetes), or protobuf for the kinds `kubectl create
+// <kind>` sends that way (protobuf.go); answers are JSON, YAML or Tables.
+// Every error is a Status object. Keys in the store are
 // /registry/{group|core}/{resource}/{namespace}/{name}; an object's
 // resourceVersion is the store revision of its last write and is never
 // stored in the value.
