@@ -165,14 +165,16 @@ func (a *Agent) killUnhealthy(ctx context.Context, pod *types.Pod, c *types.Cont
 	a.stopProbes(inst.info.ID)
 }
 
-// grace is the termination grace period for a probe kill: the probe's
-// own terminationGracePeriodSeconds, else the Pod's (30s by default).
+// grace is the termination grace period for stopping a container (c may
+// be nil for the whole Pod): a probe kill's own
+// terminationGracePeriodSeconds, else the Pod's (30s by default).
 func (a *Agent) grace(pod *types.Pod, c *types.Container, kind probe.Kind) time.Duration {
 	var p *types.Probe
-	switch kind {
-	case probe.Liveness:
+	switch {
+	case c == nil:
+	case kind == probe.Liveness:
 		p = c.LivenessProbe
-	case probe.Startup:
+	case kind == probe.Startup:
 		p = c.StartupProbe
 	}
 	if p != nil && p.TerminationGracePeriodSeconds != nil {

@@ -395,3 +395,23 @@ func TestImageChangeRestartsContainer(t *testing.T) {
 	}
 	e.waitEvent(t, "img", "Normal Killing: Container c0 definition changed, will be restarted")
 }
+
+func TestFailedElsewhereIsStopped(t *testing.T) {
+	e := newEnv(t)
+	rt := newFake("container")
+	e.startAgent(t, t.TempDir(), map[string]runtimes.Runtime{"container": rt}, nil)
+	e.create(t, pod("evicted", types.RestartPolicyAlways, []string{"serve"}))
+	p := e.waitPod(t, "evicted", "Running", phase(types.PodRunning))
+	// As the node lifecycle controller does for a lost node's Pods.
+	p.Status.Phase, p.Status.Reason = types.PodFailed, "NodeLost"
+	if _, err := e.pods.UpdateStatus(t.Context(), p); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the container stopped", func() bool { running, _ := rt.count(); return running == 0 })
+	if got, _ := e.pods.Get(t.Context(), "evicted"); got.Status.Phase != types.PodFailed || got.Status.Reason != "NodeLost" {
+		t.Errorf("status rewritten: %s %s", got.Status.Phase, got.Status.Reason)
+	}
+	if n := rt.created("c0"); n != 1 {
+		t.Errorf("c0 created %d times: a finished Pod must not be restarted", n)
+	}
+}

@@ -130,8 +130,10 @@ func (a *Agent) sync(ctx context.Context, key string) error {
 		return a.terminate(ctx, pod, mine)
 	}
 	if pod.Status.Phase == types.PodSucceeded || pod.Status.Phase == types.PodFailed {
-		// A finished Pod keeps its containers (for logs) but runs nothing.
-		a.stopAll(ctx, pod, mine, 0)
+		// A finished Pod keeps its containers (for logs) but runs nothing;
+		// one marked finished by someone else (a lost node's Pods are
+		// failed by the node lifecycle controller) is stopped gracefully.
+		a.stopAll(ctx, pod, mine, a.grace(pod, nil, ""))
 		if err := a.removeNetNS(pod.UID); err != nil {
 			a.log.Warn("remove network namespace", "pod", key, "err", err)
 		}
