@@ -352,3 +352,62 @@ func TestNodeProxyUnavailable(t *testing.T) {
 		t.Fatalf("message %q", st.Message)
 	}
 }
+
+func TestDryRunUpdatesAndDeletes(t *testing.T) {
+	e := newEnv(t)
+	e.post(t, cmPath, configMap("a", nil, map[string]string{"k": "v"})).must(t, http.StatusCreated)
+	rev := e.store.Revision()
+	var cm types.ConfigMap
+	e.patch(t, cmPath+"/a?dryRun=All", "application/merge-patch+json", `{"data":{"k":"dry"}}`).must(t, 200).into(t, &cm)
+	if cm.Data["k"] != "dry" {
+		t.Fatalf("dry-run patch answered %v", cm.Data)
+	}
+	e.put(t, cmPath+"/a?dryRun=All", `{"metadata":{"name":"a"},"data":{"k":"dry"}}`).must(t, 200)
+	e.del(t, cmPath+"/a?dryRun=All", nil).must(t, 200)
+	e.del(t, cmPath+"?dryRun=All", nil).must(t, 200)
+	if e.store.Revision() != rev {
+		t.Fatal("a dry-run write changed the store")
+	}
+	e.get(t, cmPath+"/a").must(t, 200).into(t, &cm)
+	if cm.Data["k"] != "v" {
+		t.Fatalf("data %v after dry runs", cm.Data)
+	}
+}
+
+func TestScaleWorkloads(t *testing.T) {
+	e := newEnv(t)
+	sts := map[string]any{"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": map[string]any{"name": "db"},
+		"spec": map[string]any{"replicas": 1, "serviceName": "db", "selector": map[string]any{"matchLabels": map[string]any{"app": "db"}},
+			"template": map[string]any{"metadata": map[string]any{"labels": map[string]any{"app": "db"}},
+				"spec": map[string]any{"containers": []any{map[string]any{"name": "db", "image": "postgres:16"}}}}}}
+	rs := map[string]any{"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": map[string]any{"name": "web"},
+		"spec": map[string]any{"replicas": 1, "selector": map[string]any{"matchLabels": map[string]any{"app": "web"}},
+			"template": map[string]any{"metadata": map[string]any{"labels": map[string]any{"app": "web"}},
+				"spec": map[string]any{"containers": []any{map[string]any{"name": "web", "image": "nginx:1.27"}}}}}}
+	for _, tc := range []struct {
+		path string
+		body map[string]any
+	}{
+		{"/apis/apps/v1/namespaces/default/statefulsets", sts},
+		{"/apis/apps/v1/namespaces/default/replicasets", rs},
+	} {
+		name := tc.body["metadata"].(map[string]any)["name"].(string)
+		t.Run(name, func(t *testing.T) {
+			e.post(t, tc.path, tc.body).must(t, http.StatusCreated)
+			var sc types.Scale
+			e.patch(t, tc.path+"/"+name+"/scale", "application/merge-patch+json", `{"spec":{"replicas":4}}`).must(t, 200).into(t, &sc)
+			if sc.Spec.Replicas != 4 || sc.Status.Selector != "app="+name {
+				t.Fatalf("scale %+v", sc)
+			}
+			var obj struct {
+				Spec struct {
+					Replicas int32 `json:"replicas"`
+				} `json:"spec"`
+			}
+			e.get(t, tc.path+"/"+name).must(t, 200).into(t, &obj)
+			if obj.Spec.Replicas != 4 {
+				t.Fatalf("replicas %d after scaling", obj.Spec.Replicas)
+			}
+		})
+	}
+}
