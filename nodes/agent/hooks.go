@@ -206,18 +206,11 @@ func (a *Agent) runPreStop(ctx context.Context, pod *types.Pod, mine map[string]
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				h := c.Lifecycle.PreStop
-				var p types.Probe
-				switch {
-				case h.Exec != nil:
-					p.Exec = h.Exec
-				case h.HTTPGet != nil:
-					p.HTTPGet = h.HTTPGet
-				default:
+				p, ok := hookProbe(c.Lifecycle.PreStop, left)
+				if !ok {
 					return
 				}
-				p.TimeoutSeconds = int32(max(left/time.Second, 1))
-				if res, out := probe.Run(ctx, &p, a.target(pod, c, inst)); res != probe.Success {
+				if res, out := probe.Run(ctx, p, a.target(pod, c, inst)); res != probe.Success {
 					a.events.warn(pod, c.Name, "FailedPreStopHook", "PreStopHook failed: "+out)
 				}
 			}()
@@ -233,19 +226,12 @@ func (a *Agent) runPostStart(ctx context.Context, pod *types.Pod, c *types.Conta
 	if c.Lifecycle == nil || c.Lifecycle.PostStart == nil {
 		return
 	}
-	h := c.Lifecycle.PostStart
-	var p types.Probe
-	switch {
-	case h.Exec != nil:
-		p.Exec = h.Exec
-	case h.HTTPGet != nil:
-		p.HTTPGet = h.HTTPGet
-	default:
+	grace := a.grace(pod, c, "")
+	p, ok := hookProbe(c.Lifecycle.PostStart, grace)
+	if !ok {
 		return
 	}
-	grace := a.grace(pod, c, "")
-	p.TimeoutSeconds = int32(max(grace/time.Second, 1))
-	res, out := probe.Run(ctx, &p, a.target(pod, c, inst))
+	res, out := probe.Run(ctx, p, a.target(pod, c, inst))
 	if res == probe.Success {
 		return
 	}
@@ -255,4 +241,19 @@ func (a *Agent) runPostStart(ctx context.Context, pod *types.Pod, c *types.Conta
 		a.log.Warn("stop container after a failed postStart hook", "id", inst.info.ID, "err", err)
 	}
 	st.probeKilled[inst.info.ID] = true
+}
+
+// hookProbe runs a lifecycle hook as a one-off probe bounded by timeout;
+// false when the hook has no handler.
+func hookProbe(h *types.LifecycleHandler, timeout time.Duration) (*types.Probe, bool) {
+	p := &types.Probe{TimeoutSeconds: int32(max(timeout/time.Second, 1))}
+	switch {
+	case h.Exec != nil:
+		p.Exec = h.Exec
+	case h.HTTPGet != nil:
+		p.HTTPGet = h.HTTPGet
+	default:
+		return nil, false
+	}
+	return p, true
 }
