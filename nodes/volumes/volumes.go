@@ -14,6 +14,11 @@
 // An update writes a new timestamped directory, points a temporary symlink
 // at it and renames that over ..data (atomic), then removes the old
 // directory. A payload that did not change is not rewritten.
+//
+// Unlike the kubelet, Secret volumes are written to the node's disk, not
+// to a tmpfs: a mount inside the data dir outlives the agent (its Pods keep
+// running) and would make `rm -rf` of a `wharf up` data dir fail. Only an
+// emptyDir with medium Memory, asked for explicitly, is a tmpfs.
 package volumes
 
 import (
