@@ -103,6 +103,12 @@ func (p *proc) await(t *testing.T, re *regexp.Regexp) string {
 	}
 }
 
+// stop sends SIGTERM and waits for the process to be gone.
+func (p *proc) stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	<-p.done
+}
+
 // kill sends SIGKILL and waits for the process to be gone.
 func (p *proc) kill() {
 	_ = p.cmd.Process.Signal(syscall.SIGKILL)
@@ -342,14 +348,15 @@ func TestClusterOfThreeAgents(t *testing.T) {
 		t.Log("container Pods skipped: not root")
 	}
 
-	// Restart agent-1 (kill -9, same data dir): what finished stays
-	// finished and is not run again; a running container is adopted, not
-	// duplicated.
+	// Restart agent-1 (SIGTERM, then again on the same data dir): what
+	// finished stays finished and is not run again; a running container
+	// is adopted, not duplicated. (The lost-node step below kills an agent
+	// with SIGKILL and brings it back.)
 	var before *types.Pod
 	if containerPods {
 		before = c.pod(t, "sleeper")
 	}
-	c.agents["agent-1"].kill()
+	c.agents["agent-1"].stop()
 	c.startAgent(t, "agent-1")
 	c.agents["agent-1"].await(t, regexp.MustCompile(`(registered node|node registration updated)`))
 	poll(t, 30*time.Second, "agent-1 Ready again", func() bool { n := c.node(t, "agent-1"); return n != nil && nodeReady(n) })

@@ -490,9 +490,13 @@ func runAgent(ctx context.Context, a *app, o *agentOptions) error {
 	if err != nil {
 		return err
 	}
+	// A stopping agent does not leave the cluster: it is most often
+	// restarted (an upgrade), and a departure would make the server give
+	// its Pods away at once. It looks failed to the others until it
+	// rejoins; a node gone for good is removed by deleting its Node.
 	defer func() {
-		if err := m.Leave(); err != nil {
-			logger.Warn("leaving the cluster", "err", err)
+		if err := m.Shutdown(); err != nil {
+			logger.Warn("stopping the cluster member", "err", err)
 		}
 	}()
 	if len(o.cluster.join) > 0 {
