@@ -539,3 +539,46 @@ func pushAppImage(t *testing.T) string {
 	imagetest.Push(t, ref, img)
 	return ref
 }
+
+// TestUpIsAWholeCluster checks that `wharf up` alone runs Pods: its own
+// node registers, the scheduler places a Wasm Pod there, it runs to
+// completion and its logs come back through the API.
+func TestUpIsAWholeCluster(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	mod := filepath.Join(t.TempDir(), "hello.wasm")
+	if err := os.WriteFile(mod, wasmtest.Print("hello from up\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.mustWharf(t, "apply", "-f", writeFile(t, "pod.yaml", fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata:
+  name: hello
+spec:
+  runtimeClassName: wasm
+  restartPolicy: Never
+  containers:
+  - name: hello
+    image: file://%s
+`, mod)))
+	client, err := sdk.New(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &clusterEnv{client: client}
+	p := c.awaitPhase(t, "hello", types.PodSucceeded)
+	if p.Spec.NodeName != "e2e-node" {
+		t.Errorf("pod ran on %q, want the up node e2e-node", p.Spec.NodeName)
+	}
+	if got := s.mustWharf(t, "logs", "hello").Stdout; got != "hello from up\n" {
+		t.Errorf("wharf logs = %q", got)
+	}
+	if got := s.mustWharf(t, "logs", "-f", "hello", "--timestamps").Stdout; !strings.HasSuffix(got, " hello from up\n") {
+		t.Errorf("wharf logs -f --timestamps = %q", got)
+	}
+	if got := newKubectl(t, s).must(t, "logs", "-f", "hello").Stdout; got != "hello from up\n" {
+		t.Errorf("kubectl logs -f = %q", got)
+	}
+	if r := s.wharf(t, "exec", "hello", "--", "ls"); r.Code == 0 || !strings.Contains(r.Stderr, "cannot exec") {
+		t.Errorf("exec into a Wasm Pod: %s", r)
+	}
+}
