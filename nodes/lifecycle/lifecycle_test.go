@@ -263,3 +263,62 @@ func TestPodsOfMissingNodesAreRemoved(t *testing.T) {
 		t.Error("an unbound pod was removed")
 	}
 }
+
+// TestNewControllerCarriesOn checks the controller keeps no state a
+// restart would lose: a controller started after another one tainted a
+// lost node evicts its Pods when the grace period counted from the
+// taint's timeAdded has passed.
+func TestNewControllerCarriesOn(t *testing.T) {
+	env := apitest.Start(t, apitest.Options{})
+	ctx := context.Background()
+	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	reg, err := nodeinfo.New(nodeinfo.Config{NodeName: "node-a", Client: env.Client, Runtimes: map[string]string{"wasm": ""}, Now: clk.Now, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Register(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pods := sdk.Typed[*types.Pod](env.Client).Namespace("default")
+	if _, err := pods.Create(ctx, pod("p", "node-a", "")); err != nil {
+		t.Fatal(err)
+	}
+	// syncOnce runs a fresh controller (as after a server restart) for one
+	// pass over a synced cache.
+	syncOnce := func() {
+		cctx, cancel := context.WithCancel(ctx)
+		c, err := New(Config{Client: env.Client, GracePeriod: 30 * time.Second, HeartbeatTimeout: 40 * time.Second, Now: clk.Now, Logger: quiet()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.inf.Start(cctx)
+		if err := c.inf.WaitForSync(cctx); err != nil {
+			t.Fatal(err)
+		}
+		c.Sync(cctx)
+		cancel()
+		c.inf.Wait()
+	}
+	node := func() *types.Node {
+		n, err := sdk.Typed[*types.Node](env.Client).Get(ctx, "node-a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	clk.Add(41 * time.Second) // the heartbeat is stale: lost
+	syncOnce()
+	if unreachableTaint(node()) == nil {
+		t.Fatal("first controller: no unreachable taint")
+	}
+	syncOnce() // a new controller, before the grace period: nothing more
+	if _, err := pods.Get(ctx, "p"); err != nil {
+		t.Fatalf("pod gone before the grace period: %v", err)
+	}
+	clk.Add(31 * time.Second)
+	syncOnce() // another new controller, after it: evicts
+	if _, err := pods.Get(ctx, "p"); !sdk.IsNotFound(err) {
+		t.Errorf("pod of the lost node after the grace period: err = %v, want NotFound", err)
+	}
+}
