@@ -147,6 +147,8 @@ type Agent struct {
 	states  map[string]*podState // by pod uid
 	waiters map[string]bool      // container IDs with a Wait goroutine
 	written map[string]written   // last status written, by pod uid
+	// terminating marks the uids of Pods being stopped for deletion.
+	terminating map[string]bool
 	// failedOut marks "<container id>/<kind>" probes past their failure
 	// threshold (a startup probe that has not succeeded yet is not).
 	failedOut map[string]bool
@@ -224,7 +226,8 @@ func New(cfg Config) (*Agent, error) {
 		waiters: map[string]bool{},
 		written: map[string]written{},
 
-		failedOut: map[string]bool{},
+		failedOut:   map[string]bool{},
+		terminating: map[string]bool{},
 	}
 	a.probes = probe.NewManager(a.probeChanged, a.probeFailed)
 	a.events = newRecorder(cfg.Client, cfg.NodeName, cfg.Now, log)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 //	exit N        exits with code N right after Start
 //	sleep D       exits 0 after D
 //	trap MSG      exits 1 with reason Error and message MSG (a Wasm trap)
+//	ignore-term   runs until stopped; Stop waits the whole grace period
 //	(anything)    runs until stopped; Stop ends it with 0 (it "handles" SIGTERM)
 //
 // An image containing "missing" fails to pull with ErrImagePull.
@@ -148,8 +150,24 @@ func (f *fakeRuntime) Wait(ctx context.Context, id string) (runtimes.ExitStatus,
 
 func (f *fakeRuntime) Stop(ctx context.Context, id string, grace time.Duration) error {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	c, ok := f.ctrs[id]
+	if ok && c.info.State == runtimes.StateRunning && slices.Contains(f.args(c), "ignore-term") {
+		// Ignores SIGTERM: ends only when killed after the grace period.
+		f.stops = append(f.stops, id)
+		f.mu.Unlock()
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.exitLocked(c, 137, "")
+		return nil
+	}
+	defer f.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("stop %q: %w", id, runtimes.ErrNotFound)
 	}

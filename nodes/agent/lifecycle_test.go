@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/api/types"
+	"github.com/wharfhq/wharf/nodes/agent"
 	"github.com/wharfhq/wharf/runtimes"
 	"github.com/wharfhq/wharf/sdk"
 )
@@ -414,4 +416,32 @@ func TestFailedElsewhereIsStopped(t *testing.T) {
 	if n := rt.created("c0"); n != 1 {
 		t.Errorf("c0 created %d times: a finished Pod must not be restarted", n)
 	}
+}
+
+func TestSlowDeletionsDoNotStallOtherPods(t *testing.T) {
+	e := newEnv(t)
+	rt := newFake("container")
+	e.startAgent(t, t.TempDir(), map[string]runtimes.Runtime{"container": rt}, nil)
+	// More stubborn Pods than sync workers (8), each deleted with a grace
+	// period far longer than the test waits.
+	const n = agent.DefaultWorkers + 2
+	for i := range n {
+		e.create(t, pod(fmt.Sprintf("stubborn-%d", i), types.RestartPolicyAlways, []string{"ignore-term"}))
+	}
+	for i := range n {
+		e.waitPod(t, fmt.Sprintf("stubborn-%d", i), "Running", phase(types.PodRunning))
+	}
+	grace := int64(600)
+	for i := range n {
+		if err := e.pods.Delete(t.Context(), fmt.Sprintf("stubborn-%d", i), types.DeleteOptions{GracePeriodSeconds: &grace}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "every stubborn container asked to stop", func() bool {
+		rt.mu.Lock()
+		defer rt.mu.Unlock()
+		return len(rt.stops) >= n
+	})
+	e.create(t, pod("fresh", types.RestartPolicyAlways, []string{"serve"}))
+	e.waitPod(t, "fresh", "Running while the others are still stopping", phase(types.PodRunning))
 }

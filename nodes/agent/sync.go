@@ -127,7 +127,8 @@ func (a *Agent) sync(ctx context.Context, key string) error {
 		return nil // the others above were all there was
 	}
 	if pod.DeletionTimestamp != nil {
-		return a.terminate(ctx, pod, mine)
+		a.terminateAsync(pod, mine)
+		return nil
 	}
 	if pod.Status.Phase == types.PodSucceeded || pod.Status.Phase == types.PodFailed {
 		// A finished Pod keeps its containers (for logs) but runs nothing;
@@ -532,6 +533,32 @@ func (a *Agent) stopAll(ctx context.Context, pod *types.Pod, mine map[string][]*
 		}
 	}
 	wg.Wait()
+}
+
+// terminateAsync runs terminate in a goroutine of its own, once per Pod:
+// stopping can take the whole grace period, and a sync worker must not be
+// held that long (a mass delete would stall every other Pod).
+func (a *Agent) terminateAsync(pod *types.Pod, mine map[string][]*instance) {
+	a.mu.Lock()
+	ctx := a.runCtx
+	if ctx == nil || a.terminating[pod.UID] {
+		a.mu.Unlock()
+		return
+	}
+	a.terminating[pod.UID] = true
+	a.wg.Add(1)
+	a.mu.Unlock()
+	go func() {
+		defer a.wg.Done()
+		err := a.terminate(ctx, pod, mine)
+		a.mu.Lock()
+		delete(a.terminating, pod.UID)
+		a.mu.Unlock()
+		if err != nil && ctx.Err() == nil {
+			a.log.Warn("terminate pod", "pod", sdk.KeyFunc(pod), "err", err)
+			a.queue.AddRateLimited(sdk.KeyFunc(pod))
+		}
+	}()
 }
 
 // terminate stops a Pod being deleted within its grace period, removes its
