@@ -103,6 +103,8 @@ type Server struct {
 	log     *slog.Logger
 	echo    *echo.Echo
 	metrics *metrics
+	// events shares decoded store events between watches.
+	events *eventCache
 
 	// stopping is closed when Serve shuts down, ending every watch.
 	stopping chan struct{}
@@ -150,6 +152,7 @@ func New(cfg Config) (*Server, error) {
 		log:      cfg.Logger,
 		stopping: make(chan struct{}),
 		nsKick:   make(chan struct{}, 1),
+		events:   newEventCache(),
 	}
 	s.metrics = newMetrics(s.store)
 	s.echo = s.routes()

@@ -216,9 +216,11 @@ func (s *Server) startStream(c echo.Context) {
 // selector sel sees: objects entering the selection are ADDED, leaving it
 // DELETED; typ is "" when the client sees nothing.
 func (s *Server) watchEvent(r *types.Resource, ev storage.Event, sel selectors) (string, types.Object, error) {
+	// Decoded objects are shared with the other watches (eventCache):
+	// copy before changing.
 	var prev types.Object
 	if ev.Prev != nil && len(ev.Prev.Value) > 0 {
-		p, err := decodeStored(r, *ev.Prev)
+		p, err := s.events.decode(r, *ev.Prev)
 		if err != nil {
 			return "", nil, err
 		}
@@ -228,10 +230,11 @@ func (s *Server) watchEvent(r *types.Resource, ev storage.Event, sel selectors) 
 		if prev == nil || !sel.matches(prev) {
 			return "", nil, nil
 		}
+		prev = shallowCopy(prev)
 		prev.GetObjectMeta().ResourceVersion = formatRV(ev.KV.ModRevision)
 		return types.Deleted, prev, nil
 	}
-	cur, err := decodeStored(r, ev.KV)
+	cur, err := s.events.decode(r, ev.KV)
 	if err != nil {
 		return "", nil, err
 	}
@@ -245,6 +248,7 @@ func (s *Server) watchEvent(r *types.Resource, ev storage.Event, sel selectors) 
 	case prevMatch:
 		// As Kubernetes' watch cache: the object as the watcher last saw
 		// it, at the revision of the change that took it out.
+		prev = shallowCopy(prev)
 		prev.GetObjectMeta().ResourceVersion = formatRV(ev.KV.ModRevision)
 		return types.Deleted, prev, nil
 	}
