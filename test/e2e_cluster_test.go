@@ -250,8 +250,10 @@ func (c *clusterEnv) awaitPhase(t *testing.T, name string, phase types.PodPhase)
 // restart neither loses nor repeats what ran; kill -9 of an agent makes
 // its Node NotReady and its Deployment's Pods come back on the others.
 func TestClusterOfThreeAgents(t *testing.T) {
-	server := startProc(t, "server", "server", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0",
-		"--serf-bind", "127.0.0.1:0", "--node-grace-period", "2s", "--encrypt", gossipKey)
+	serverDir := t.TempDir()
+	serverArgs := []string{"server", "--data-dir", serverDir, "--listen", "127.0.0.1:0",
+		"--serf-bind", "127.0.0.1:0", "--node-grace-period", "2s", "--encrypt", gossipKey}
+	server := startProc(t, "server", serverArgs...)
 	c := &clusterEnv{server: server, agents: map[string]*proc{}, dirs: map[string]string{}}
 	c.srv = &wharfServer{URL: server.await(t, reAPI)}
 	c.gossip = server.await(t, reGossip)
@@ -382,6 +384,39 @@ func TestClusterOfThreeAgents(t *testing.T) {
 	// kill -9 of an agent: its Node goes NotReady and its Pods are
 	// replaced on the others.
 	testLostNode(t, c)
+
+	// kill -9 of the server, restarted on its data dir but on new ports:
+	// its serf snapshot names the agents, whose clients follow its new API
+	// address; the Nodes stay Ready and new Pods run.
+	c.server.kill()
+	restarted := time.Now().Truncate(time.Second)
+	c.server = startProc(t, "server (restarted)", serverArgs...)
+	c.srv = &wharfServer{URL: c.server.await(t, reAPI)}
+	if c.client, err = sdk.New(c.srv.URL); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, 60*time.Second, "the agents' heartbeats reach the restarted server", func() bool {
+		for _, a := range agents {
+			n := c.node(t, a)
+			if n == nil || !nodeReady(n) {
+				return false
+			}
+			for _, cond := range n.Status.Conditions {
+				if cond.Type == types.NodeReady && cond.LastHeartbeatTime.Before(restarted) {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	c.createPod(t, &types.Pod{ObjectMeta: types.ObjectMeta{Name: "after-restart"}, Spec: types.PodSpec{
+		RuntimeClassName: &wasmClass, RestartPolicy: types.RestartPolicyNever,
+		Containers: []types.Container{{Name: "hello", Image: "file://" + mod}},
+	}})
+	c.awaitPhase(t, "after-restart", types.PodSucceeded)
+	if got := c.srv.mustWharf(t, "logs", "after-restart").Stdout; got != "hello from wasm\n" {
+		t.Errorf("logs after the server restart = %q", got)
+	}
 }
 
 // testLostNode runs a Deployment of long-running Wasm Pods, kills the

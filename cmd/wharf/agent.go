@@ -513,7 +513,11 @@ func runAgent(ctx context.Context, a *app, o *agentOptions) error {
 		return err
 	}
 	logger.Info("found the API server", "api", apiURL)
-	client, err := sdk.New(apiURL, sdk.WithUserAgent("wharf-agent/"+version))
+	// The client follows the servers' api tags: a server restarted on
+	// another address, or another server, is used without a restart here.
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	client, err := sdk.New(apiURL, sdk.WithUserAgent("wharf-agent/"+version),
+		sdk.WithHTTPClient(&http.Client{Transport: m.APITransport(base)}))
 	if err != nil {
 		return err
 	}
