@@ -3,7 +3,9 @@
 //
 // A node is lost when its serf member failed or left, or (the fallback,
 // e.g. right after a server restart when serf has not seen the member) when
-// its agent has not renewed the Ready heartbeat for HeartbeatTimeout. A
+// its agent has not renewed the Ready heartbeat for HeartbeatTimeout (not
+// counted during the controller's first HeartbeatTimeout, which gives the
+// agents time to reach a restarted server). A
 // lost node gets Ready=Unknown (reason NodeStatusUnknown) and the taint
 // node.kubernetes.io/unreachable:NoExecute, whose timeAdded records when it
 // was lost. Once GracePeriod has passed since then (or a Pod's own
@@ -91,6 +93,10 @@ type Controller struct {
 	// orphanSince is when a Pod (by uid) was first seen bound to a node
 	// that has no Node object; only Run's goroutine touches it.
 	orphanSince map[string]time.Time
+	// started is when Run started: heartbeats older than that are not held
+	// against a node before HeartbeatTimeout has passed since (the server
+	// may have been down longer than the agents).
+	started time.Time
 }
 
 // New checks cfg and returns a Controller.
@@ -153,6 +159,7 @@ func (c *Controller) wake() {
 
 // Run runs the controller until ctx ends; it returns nil then.
 func (c *Controller) Run(ctx context.Context) error {
+	c.started = c.cfg.Now()
 	c.inf.Start(ctx)
 	if err := c.inf.WaitForSync(ctx); err != nil {
 		return nil //nolint:nilerr // ctx ended
@@ -259,7 +266,11 @@ func (c *Controller) lostReason(n *types.Node, m membership.Member, known bool) 
 	if ready == nil || ready.LastHeartbeatTime.IsZero() {
 		return "" // never reported: nothing to lose yet
 	}
-	if age := c.cfg.Now().Sub(ready.LastHeartbeatTime.Time); age > c.cfg.HeartbeatTimeout {
+	now := c.cfg.Now()
+	if now.Sub(c.started) <= c.cfg.HeartbeatTimeout {
+		return "" // just started: give the agents time to post a heartbeat
+	}
+	if age := now.Sub(ready.LastHeartbeatTime.Time); age > c.cfg.HeartbeatTimeout {
 		return fmt.Sprintf("no heartbeat for %s", age.Truncate(time.Second))
 	}
 	return ""

@@ -322,3 +322,47 @@ func TestNewControllerCarriesOn(t *testing.T) {
 		t.Errorf("pod of the lost node after the grace period: err = %v, want NotFound", err)
 	}
 }
+
+// TestStartupGrace checks that a controller just started does not hold a
+// stale heartbeat against a node (the server was down, not the agent)
+// until HeartbeatTimeout has passed since its start.
+func TestStartupGrace(t *testing.T) {
+	env := apitest.Start(t, apitest.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	reg, err := nodeinfo.New(nodeinfo.Config{NodeName: "node-a", Client: env.Client, Runtimes: map[string]string{"wasm": ""}, Now: clk.Now, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Register(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(10 * time.Minute) // the server was down for long
+	c, err := New(Config{Client: env.Client, HeartbeatTimeout: 40 * time.Second, Now: clk.Now, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.inf.Start(ctx)
+	defer c.inf.Wait()
+	defer cancel()
+	if err := c.inf.WaitForSync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.started = clk.Now() // as Run does
+	tainted := func() bool {
+		n, err := sdk.Typed[*types.Node](env.Client).Get(ctx, "node-a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return unreachableTaint(n) != nil
+	}
+	c.Sync(ctx)
+	if tainted() {
+		t.Fatal("node tainted at the controller's start for a heartbeat older than the server's downtime")
+	}
+	clk.Add(41 * time.Second) // still no heartbeat once the grace is over: lost
+	c.Sync(ctx)
+	if !tainted() {
+		t.Error("node without a heartbeat after the startup grace is not tainted")
+	}
+}
