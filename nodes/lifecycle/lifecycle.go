@@ -303,6 +303,7 @@ func (c *Controller) syncNode(ctx context.Context, n *types.Node, m membership.M
 			return fmt.Errorf("remove the unreachable taint: %w", err)
 		}
 		c.log.Info("node is back", "node", n.Name)
+		c.event(ctx, n, "Node", types.EventTypeNormal, ReasonNodeReady, fmt.Sprintf("Node %s is reachable again", n.Name))
 		return nil
 	}
 
@@ -327,6 +328,7 @@ func (c *Controller) syncNode(ctx context.Context, n *types.Node, m membership.M
 		}
 		n = updated
 		c.log.Warn("node lost", "node", n.Name, "reason", reason)
+		c.event(ctx, n, "Node", types.EventTypeNormal, ReasonNodeNotReady, fmt.Sprintf("Node %s status is now: NodeNotReady (%s)", n.Name, reason))
 	}
 	if taint == nil {
 		n = types.Clone(n)
@@ -426,6 +428,10 @@ func (c *Controller) removePod(ctx context.Context, pod *types.Pod, node string,
 	if err != nil && !sdk.IsNotFound(err) && !sdk.IsConflict(err) {
 		return fmt.Errorf("delete pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
-	c.log.Info("removed pod of a lost node", "pod", pod.Namespace+"/"+pod.Name, "node", node)
+	if err == nil {
+		c.log.Info("removed pod of a lost node", "pod", pod.Namespace+"/"+pod.Name, "node", node)
+		c.event(ctx, pod, "Pod", types.EventTypeWarning, ReasonNodeLost,
+			fmt.Sprintf("Node %s which was running pod %s is unresponsive: the pod is deleted so that its controller replaces it", node, pod.Name))
+	}
 	return nil
 }

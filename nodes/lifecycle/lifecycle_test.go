@@ -191,6 +191,22 @@ func TestLostNodeIsTaintedAndItsPodsEvicted(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "node-a Ready and untainted again", func() bool { return isBack("node-a") })
+
+	// What happened is told in Events.
+	evs, err := sdk.Typed[*types.Event](env.Client).Namespace("default").List(ctx, sdk.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"Node/node-a/" + ReasonNodeNotReady: false, "Pod/running/" + ReasonNodeLost: false,
+		"Node/node-a/" + ReasonNodeReady: false, "Node/node-b/" + ReasonNodeNotReady: false}
+	for _, e := range evs.Items {
+		want[e.InvolvedObject.Kind+"/"+e.InvolvedObject.Name+"/"+e.Reason] = true
+	}
+	for k, ok := range want {
+		if !ok {
+			t.Errorf("no event %s", k)
+		}
+	}
 }
 
 func TestEvictAfter(t *testing.T) {
