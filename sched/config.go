@@ -17,7 +17,11 @@ const DefaultSchedulerName = "default-scheduler"
 
 // Defaults of Config.
 const (
-	DefaultBindWorkers        = 32
+	// DefaultBindWorkers is large because a binding mostly waits: on the
+	// store's synced write, which Badger shares between every write queued
+	// meanwhile, so more bindings in flight make larger batches per fsync
+	// (measured: 256 places about 1.5-2x as many Pods a second as 32).
+	DefaultBindWorkers        = 256
 	DefaultInitialBackoffSecs = 1
 	DefaultMaxBackoffSecs     = 10
 )
@@ -30,7 +34,7 @@ var ErrInvalidConfig = errors.New("invalid scheduler config")
 //
 //	schedulerName: default-scheduler
 //	percentageOfNodesToScore: 0   # 0: adaptive, as Kubernetes
-//	bindWorkers: 32
+//	bindWorkers: 256
 //	plugins:                      # omitted: the default set
 //	  - name: NodeResourcesFit
 //	  - name: NodeResourcesLeastAllocated

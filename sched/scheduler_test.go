@@ -7,6 +7,7 @@ import (
 
 	"github.com/wharfhq/wharf/api/types"
 	"github.com/wharfhq/wharf/sched"
+	"github.com/wharfhq/wharf/sched/framework"
 	. "github.com/wharfhq/wharf/sched/internal/schedtest"
 	"github.com/wharfhq/wharf/sdk"
 )
@@ -254,5 +255,41 @@ func TestSchedulerSharedInformers(t *testing.T) {
 	e.createPod(t, Pod("p").Obj())
 	if got := e.waitBound(t, "default", "p"); got != "n1" {
 		t.Errorf("bound to %q", got)
+	}
+}
+
+func TestSchedulerConfigAndCustomPlugin(t *testing.T) {
+	e := newEnv(t)
+	e.createNode(t, Node("node1").Obj())
+	e.createNode(t, Node("node2").Obj())
+	cfg, err := sched.ParseConfig([]byte(`
+plugins:
+  - name: OnlyEvenNodes
+  - name: NodeResourcesFit
+  - name: NodeResourcesLeastAllocated
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := framework.Registry{}
+	if err := reg.Register("OnlyEvenNodes", framework.PluginFactory(func() framework.Plugin { return OnlyEvenNodes{} })); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sched.New(e.client, cfg); err == nil {
+		t.Fatalf("New accepted a config naming an unregistered plugin")
+	}
+	e.start(t, cfg, sched.WithPlugins(reg))
+	for _, n := range []string{"a", "b", "c"} {
+		e.createPod(t, Pod(n).Obj())
+	}
+	for _, n := range []string{"a", "b", "c"} {
+		if got := e.waitBound(t, "default", n); got != "node2" {
+			t.Errorf("%s bound to %q, want node2", n, got)
+		}
+	}
+	e.createPod(t, Pod("huge").Req("100", "").Obj())
+	p := e.waitPod(t, "default", "huge", "refused", func(p *types.Pod) bool { return scheduledCondition(p) != nil })
+	if c := scheduledCondition(p); c.Message != "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had an odd name." {
+		t.Errorf("message %q", c.Message)
 	}
 }
