@@ -99,9 +99,9 @@ type Cluster struct {
 	Version string
 }
 
-// startMembership starts this process's serf member and joins the given
-// members (in the background: a server may be the first member).
-func startMembership(ctx context.Context, o *clusterOptions, name, dataDir string, tags map[string]string, logger *slog.Logger) (*membership.Membership, error) {
+// startMembership starts this process's serf member, with its snapshot in
+// dataDir/serf; the caller joins.
+func startMembership(o *clusterOptions, name, dataDir string, tags map[string]string, logger *slog.Logger) (*membership.Membership, error) {
 	if err := os.MkdirAll(filepath.Join(dataDir, "serf"), 0o700); err != nil {
 		return nil, fmt.Errorf("serf dir: %w", err)
 	}
@@ -122,7 +122,7 @@ func startMembership(ctx context.Context, o *clusterOptions, name, dataDir strin
 	if err != nil {
 		return nil, err
 	}
-	logger.Info("cluster member started", "name", name, "gossip", m.Addr())
+	logger.Info("cluster member started", "name", m.Name(), "gossip", m.Addr())
 	return m, nil
 }
 
@@ -136,7 +136,7 @@ func startServerCluster(ctx context.Context, env *Env, o *clusterOptions, listen
 		name = env.NodeName
 		tags[membership.TagNode] = env.NodeName
 	}
-	m, err := startMembership(ctx, o, name, env.DataDir, tags, env.Logger)
+	m, err := startMembership(o, name, env.DataDir, tags, env.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -190,17 +190,18 @@ func runLifecycle(ctx context.Context, env *Env) error {
 }
 
 // canRunContainers says whether this machine can run containers: root and
-// a writable cgroup file system.
+// a cgroup file system with controllers (v1 or v2).
 func canRunContainers() (bool, string) {
 	if os.Geteuid() != 0 {
 		return false, "not root"
 	}
 	if err := cgroupsUsable("/sys/fs/cgroup"); err != nil {
-		return false, "cgroups not writable: " + err.Error()
+		return false, "no usable cgroups: " + err.Error()
 	}
 	return true, ""
 }
 
+// cgroupsUsable checks that path holds cgroup controllers.
 func cgroupsUsable(path string) error {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -444,7 +445,7 @@ func newAgentCmd(a *app) *cobra.Command {
 (--join), finds the API server from the servers' gossip tags, registers
 its Node and runs the Pods the scheduler binds to it, with the wasm
 runtime and, where root and cgroups allow, the container runtime. Its
-HTTP API (--agent-listen) serves logs and exec, proxied by the API
+HTTP API (--listen) serves logs and exec, proxied by the API
 server. It stops on SIGINT or SIGTERM and rejoins after a restart from
 the serf snapshot in --data-dir.`,
 		Example: `  # Join the server at 10.0.0.1 (its gossip port is 7946)
@@ -486,7 +487,7 @@ func runAgent(ctx context.Context, a *app, o *agentOptions) error {
 		return fmt.Errorf("data dir: %w", err)
 	}
 	tags := map[string]string{membership.TagRole: membership.RoleAgent, membership.TagNode: o.nodeName}
-	m, err := startMembership(ctx, &o.cluster, o.nodeName, o.dataDir, tags, logger)
+	m, err := startMembership(&o.cluster, o.nodeName, o.dataDir, tags, logger)
 	if err != nil {
 		return err
 	}
