@@ -294,7 +294,9 @@ func TestVolumeSourcesFollowed(t *testing.T) {
 
 	// Missing ConfigMap: FailedMount, nothing started.
 	e.waitEvent(t, "mnt", `Warning FailedMount: MountVolume.SetUp failed for volume "cfg" : configmap "files" not found`)
-	got := e.waitPod(t, "mnt", "Pending", phase(types.PodPending))
+	got := e.waitPod(t, "mnt", "Pending with a container status", func(p *types.Pod) bool {
+		return p != nil && p.Status.Phase == types.PodPending && len(p.Status.ContainerStatuses) == 1
+	})
 	if w := got.Status.ContainerStatuses[0].State.Waiting; w == nil || w.Reason != "ContainerCreating" {
 		t.Errorf("state = %+v, want waiting ContainerCreating", got.Status.ContainerStatuses[0].State)
 	}
