@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -192,21 +193,26 @@ func TestLostNodeIsTaintedAndItsPodsEvicted(t *testing.T) {
 	}
 	eventually(t, "node-a Ready and untainted again", func() bool { return isBack("node-a") })
 
-	// What happened is told in Events.
-	evs, err := sdk.Typed[*types.Event](env.Client).Namespace("default").List(ctx, sdk.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]bool{"Node/node-a/" + ReasonNodeNotReady: false, "Pod/running/" + ReasonNodeLost: false,
-		"Node/node-a/" + ReasonNodeReady: false, "Node/node-b/" + ReasonNodeNotReady: false}
-	for _, e := range evs.Items {
-		want[e.InvolvedObject.Kind+"/"+e.InvolvedObject.Name+"/"+e.Reason] = true
-	}
-	for k, ok := range want {
-		if !ok {
-			t.Errorf("no event %s", k)
+	// What happened is told in Events (the last one is written just after
+	// the taint is lifted).
+	want := []string{"Node/node-a/" + ReasonNodeNotReady, "Pod/running/" + ReasonNodeLost,
+		"Node/node-a/" + ReasonNodeReady, "Node/node-b/" + ReasonNodeNotReady}
+	eventually(t, fmt.Sprintf("events %v", want), func() bool {
+		evs, err := sdk.Typed[*types.Event](env.Client).Namespace("default").List(ctx, sdk.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
+		seen := map[string]bool{}
+		for _, e := range evs.Items {
+			seen[e.InvolvedObject.Kind+"/"+e.InvolvedObject.Name+"/"+e.Reason] = true
+		}
+		for _, k := range want {
+			if !seen[k] {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 func TestEvictAfter(t *testing.T) {
