@@ -55,12 +55,44 @@ func (w *watchStream) send(typ string, obj types.Object) error {
 	return w.write(typ, raw)
 }
 
-func (w *watchStream) write(typ string, raw json.RawMessage) error {
-	line, err := json.Marshal(types.WatchEvent{Type: typ, Object: raw})
+// sendEvent sends the event of store event ev; the JSON line of a plain
+// (not Table) stream is encoded once for all the watches (eventCache).
+func (w *watchStream) sendEvent(typ string, obj types.Object, ev storage.Event) error {
+	if w.table {
+		return w.send(typ, obj)
+	}
+	line, err := w.s.events.line(ev.KV.Key, ev.KV.ModRevision, typ, func() ([]byte, error) {
+		raw, err := json.Marshal(obj)
+		if err != nil {
+			return nil, err
+		}
+		return eventLine(typ, raw)
+	})
 	if err != nil {
 		return err
 	}
-	line = append(line, '\n')
+	return w.writeLine(line)
+}
+
+// eventLine encodes one WatchEvent as a newline-terminated JSON line.
+func eventLine(typ string, raw json.RawMessage) ([]byte, error) {
+	line, err := json.Marshal(types.WatchEvent{Type: typ, Object: raw})
+	if err != nil {
+		return nil, err
+	}
+	return append(line, '\n'), nil
+}
+
+func (w *watchStream) write(typ string, raw json.RawMessage) error {
+	line, err := eventLine(typ, raw)
+	if err != nil {
+		return err
+	}
+	return w.writeLine(line)
+}
+
+// writeLine writes and flushes one event line.
+func (w *watchStream) writeLine(line []byte) error {
 	resp := w.c.Response()
 	if _, err := resp.Write(line); err != nil {
 		return err
@@ -196,7 +228,7 @@ func (s *Server) watch(c echo.Context, ri *requestInfo) error {
 			if typ == "" {
 				continue
 			}
-			if err := stream.send(typ, obj); err != nil {
+			if err := stream.sendEvent(typ, obj, ev); err != nil {
 				return nil
 			}
 		}

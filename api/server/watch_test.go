@@ -298,3 +298,26 @@ func TestWatchLegacyNamedPath(t *testing.T) {
 	// Writes to a legacy watch path are refused.
 	e.post(t, "/api/v1/watch/namespaces/default/configmaps", configMap("c", nil, nil)).status(t, 405, types.StatusReasonMethodNotAllowed)
 }
+
+// TestWatchersShareEventsCorrectly: watches with different selectors see
+// one store event differently (the events they share are cached).
+func TestWatchersShareEventsCorrectly(t *testing.T) {
+	e := newEnv(t)
+	e.post(t, cmPath, configMap("a", map[string]string{"app": "web"}, nil)).must(t, http.StatusCreated)
+	from := itoa(e.store.Revision())
+	selected := e.watch(t, cmPath+"?watch=true&labelSelector=app%3Dweb&resourceVersion="+from, "")
+	all := e.watch(t, cmPath+"?watch=true&resourceVersion="+from, "")
+	e.patch(t, cmPath+"/a", "application/merge-patch+json", `{"metadata":{"labels":{"app":"db"}}}`).must(t, 200)
+	if m := selected.expect(types.Deleted, "a"); m.Labels["app"] != "web" {
+		t.Fatalf("selected watch: DELETED with labels %v, want app=web", m.Labels)
+	}
+	if m := all.expect(types.Modified, "a"); m.Labels["app"] != "db" {
+		t.Fatalf("unselective watch: MODIFIED with labels %v, want app=db", m.Labels)
+	}
+	e.del(t, cmPath+"/a", nil).must(t, 200)
+	all.expect(types.Deleted, "a")
+	// A third watch replaying the same history gets the same events.
+	again := e.watch(t, cmPath+"?watch=true&resourceVersion="+from, "")
+	again.expect(types.Modified, "a")
+	again.expect(types.Deleted, "a")
+}
