@@ -1,24 +1,10 @@
 package nodeinfo
 
 import (
-	"fmt"
-	"os"
-	"runtime"
 	"testing"
 
-	"github.com/wharfhq/wharf/runtimes/runtimetest"
+	"github.com/wharfhq/wharf/nodes/nodeinfo/apitest"
 )
 
-// TestMain fails the run when goroutines started by the tests outlive
-// them (serf members, loops, streams must all stop).
-func TestMain(m *testing.M) {
-	base := runtime.NumGoroutine()
-	code := m.Run()
-	if code == 0 {
-		if err := runtimetest.CheckGoroutines(base); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+// TestMain fails the run when goroutines started by the tests outlive them.
+func TestMain(m *testing.M) { apitest.Main(m) }

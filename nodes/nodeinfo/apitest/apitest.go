@@ -1,17 +1,21 @@
-// Package apitest starts a real API server (api/server over Badger in a
-// temporary directory, on a loopback port) for the tests of the nodes/
-// packages.
+// Package apitest holds test helpers of the nodes/ packages: a real API
+// server (api/server over Badger in a temporary directory, on a loopback
+// port) and a TestMain with a goroutine-leak check.
 package apitest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"runtime"
 	"testing"
 
 	"github.com/wharfhq/wharf/api/server"
+	"github.com/wharfhq/wharf/runtimes/runtimetest"
 	"github.com/wharfhq/wharf/sdk"
 	"github.com/wharfhq/wharf/storage/badger"
 )
@@ -72,4 +76,19 @@ func Start(t testing.TB, opts Options) *Env {
 		}
 	})
 	return &Env{URL: hs.URL, Client: c}
+}
+
+// Main runs a package's tests and fails the run when goroutines they
+// started outlive them (serf members, loops, streams must all stop). Call
+// it from TestMain.
+func Main(m *testing.M) {
+	base := runtime.NumGoroutine()
+	code := m.Run()
+	if code == 0 {
+		if err := runtimetest.CheckGoroutines(base); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
