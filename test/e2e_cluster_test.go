@@ -154,9 +154,12 @@ func (c *clusterEnv) startAgent(t *testing.T, name string) {
 	if c.dirs[name] == "" {
 		c.dirs[name] = t.TempDir()
 	}
-	p := startProc(t, name, "agent", "--join", c.gossip, "--node-name", name, "--data-dir", c.dirs[name],
-		"--serf-bind", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--encrypt", gossipKey)
-	c.agents[name] = p
+	args := []string{"agent", "--join", c.gossip, "--node-name", name, "--data-dir", c.dirs[name],
+		"--serf-bind", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--encrypt", gossipKey}
+	if name == "agent-3" {
+		args = append(args, "--runtimes", "wasm", "--labels", "zone=edge") // a Wasm-only node
+	}
+	c.agents[name] = startProc(t, name, args...)
 }
 
 // deleteAllPods deletes the Deployments and Pods of the default namespace
@@ -278,6 +281,21 @@ func TestClusterOfThreeAgents(t *testing.T) {
 		}
 		return true
 	})
+	wantRuntimes := "wasm"
+	if ok, _ := canRunContainersHere(); ok {
+		wantRuntimes = "container.wasm"
+	}
+	for name, want := range map[string]map[string]string{
+		"agent-1": {"wharf.dev/runtimes": wantRuntimes, "kubernetes.io/hostname": "agent-1", "kubernetes.io/os": "linux"},
+		"agent-3": {"wharf.dev/runtimes": "wasm", "wharf.dev/runtime-wasm": "true", "wharf.dev/runtime-container": "", "zone": "edge"},
+	} {
+		l := c.node(t, name).Labels
+		for k, v := range want {
+			if l[k] != v {
+				t.Errorf("node %s label %s = %q, want %q", name, k, l[k], v)
+			}
+		}
+	}
 	out := c.srv.mustWharf(t, "get", "nodes").Stdout
 	for _, a := range agents {
 		if !regexp.MustCompile(`(?m)^` + a + `\s+Ready`).MatchString(out) {
@@ -616,4 +634,18 @@ spec:
 	if r := s.wharf(t, "exec", "hello", "--", "ls"); r.Code == 0 || !strings.Contains(r.Stderr, "cannot exec") {
 		t.Errorf("exec into a Wasm Pod: %s", r)
 	}
+}
+
+// canRunContainersHere mirrors the agent's default: containers need root
+// and cgroup controllers.
+func canRunContainersHere() (bool, string) {
+	if os.Geteuid() != 0 {
+		return false, "not root"
+	}
+	for _, p := range []string{"/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cgroup.controllers"} {
+		if _, err := os.Stat(p); err == nil {
+			return true, ""
+		}
+	}
+	return false, "no cgroup controllers"
 }
