@@ -50,6 +50,16 @@ type JobStatus struct {
 	Failed           int32          `json:"failed,omitempty"`
 	CompletedIndexes string         `json:"completedIndexes,omitempty"`
 	Ready            *int32         `json:"ready,omitempty"`
+	// UncountedTerminatedPods holds the UIDs of finished Pods the Job
+	// controller has seen but not yet added to succeeded and failed.
+	UncountedTerminatedPods *UncountedTerminatedPods `json:"uncountedTerminatedPods,omitempty"`
+}
+
+// UncountedTerminatedPods lists finished Pods by UID until the Job
+// controller has counted them.
+type UncountedTerminatedPods struct {
+	Succeeded []string `json:"succeeded,omitempty"`
+	Failed    []string `json:"failed,omitempty"`
 }
 
 // JobConditionType names a Job condition.

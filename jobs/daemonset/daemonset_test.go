@@ -386,4 +386,19 @@ func TestOnDeleteAndRestart(t *testing.T) {
 	if !strings.HasPrefix(after["b"][0].Name, "od-") {
 		t.Fatalf("pod name %s", after["b"][0].Name)
 	}
+	// A failed daemon Pod is deleted and replaced.
+	failed := after["a"][0]
+	pods := sdk.Typed[*types.Pod](env.Client).Namespace(ns)
+	p, err := pods.Get(context.Background(), failed.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Status.Phase = types.PodFailed
+	if _, err := pods.UpdateStatus(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	env.Eventually("failed pod on a replaced", func() (bool, error) {
+		ps := podsByNode(t, env, "app=od")["a"]
+		return len(ps) == 1 && ps[0].Name != failed.Name && ps[0].Status.Phase != types.PodFailed, fmt.Errorf("pods on a: %d", len(ps))
+	})
 }

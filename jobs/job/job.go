@@ -5,15 +5,19 @@
 // supports suspend and completionMode Indexed, and deletes finished Jobs
 // after spec.ttlSecondsAfterFinished.
 //
-// Counting: the controller keeps a Job's finished Pods until the Job
-// finishes (Kubernetes' behaviour before Pod tracking finalizers) and
-// counts succeeded and failed Pods from them. Counts never go down: a
-// finished Pod deleted by someone else keeps its count (status.succeeded
-// and status.failed are floors, and status.completedIndexes is a union),
-// so deleting Pods cannot make a Job run more Pods than it should. The
-// price is that such a deleted Pod's count may hide a later Pod's in the
-// non-indexed counts; Kubernetes avoids that with a finalizer on every
-// Pod, which Wharf does not use.
+// Counting: status.succeeded and status.failed are the record, not a
+// recount of the Pods, so a finished Pod deleted afterwards keeps its
+// count. As Kubernetes does with status.uncountedTerminatedPods, a
+// finished Pod is counted in two steps that survive a restart at any
+// point: its UID is first written to the Job's uncountedTerminatedPods,
+// then the Pod is marked with the CountedAnnotation, then (on the next
+// sync) the UID moves from that list to the counts. Kubernetes holds each
+// Pod with a finalizer until then; Wharf does not, so a Pod that finishes
+// and is deleted before the controller ever sees it finished is not
+// counted. Succeeded Pods of Indexed Jobs are recorded in
+// status.completedIndexes (a set, so recording twice is harmless) and
+// status.succeeded is its size. Finished Pods are kept until the Job is
+// deleted.
 package job
 
 import (
@@ -52,6 +56,9 @@ const (
 	// CompletionIndexEnv is the environment variable with the index,
 	// injected into every container of an Indexed Job's Pods.
 	CompletionIndexEnv = "JOB_COMPLETION_INDEX"
+	// CountedAnnotation marks a finished Pod whose end is recorded in
+	// its Job's status (uncountedTerminatedPods, then the counts).
+	CountedAnnotation = "batch.wharf.dev/counted"
 )
 
 // Defaults as Kubernetes applies them.
@@ -261,11 +268,26 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if !needsSync {
 		return nil
 	}
-	st, manageErr := c.reconcile(ctx, key, j, pods)
+	st, toMark, manageErr := c.reconcile(ctx, key, j, pods)
 	if err := c.updateStatus(ctx, j, st); err != nil {
 		return errors.Join(manageErr, err)
 	}
-	return manageErr
+	// Only once their UIDs are in the status may the Pods be marked.
+	return errors.Join(manageErr, c.markCounted(ctx, toMark))
+}
+
+// markCounted sets the CountedAnnotation on pods (a merge patch of the
+// annotation alone, so it cannot conflict with the agents' writes).
+func (c *Controller) markCounted(ctx context.Context, pods []*types.Pod) error {
+	patch := []byte(`{"metadata":{"annotations":{"` + CountedAnnotation + `":"true"}}}`)
+	var errs []error
+	for _, p := range pods {
+		_, err := sdk.Typed[*types.Pod](c.client).Namespace(p.Namespace).Patch(ctx, p.Name, sdk.MergePatch, patch)
+		if err != nil && !sdk.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("mark pod %s/%s counted: %w", p.Namespace, p.Name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // handleTTL deletes a finished Job whose ttlSecondsAfterFinished passed,
@@ -292,31 +314,69 @@ func (c *Controller) handleTTL(ctx context.Context, key string, j *types.Job) er
 	return nil
 }
 
-// counts are what a Job's Pods say.
+// counts are what a Job's status and Pods say.
 type counts struct {
 	active      []*types.Pod // running or pending, not being deleted
-	succeeded   int32
-	failed      int32
-	restarts    int32 // container restarts of active Pods (OnFailure)
+	succeeded   int32        // recorded and uncounted
+	failed      int32        // recorded and uncounted
+	restarts    int32        // container restarts of active Pods (OnFailure)
 	ready       int32
 	completed   indexSet // Indexed: indexes with a succeeded Pod
 	lastFailure time.Time
+	toMark      []*types.Pod // finished Pods in uncountedTerminatedPods, not yet marked counted
 }
 
-func countPods(j *types.Job, pods []*types.Pod) counts {
+func counted(p *types.Pod) bool { return p.Annotations[CountedAnnotation] == "true" }
+
+// track updates st's record of finished Pods (see the package comment)
+// and returns the counts the Job's decisions use.
+func track(j *types.Job, st *types.JobStatus, pods []*types.Pod) counts {
 	var k counts
-	k.completed = parseIndexes(j.Status.CompletedIndexes, completions(j))
+	byUID := make(map[string]*types.Pod, len(pods))
+	for _, p := range pods {
+		byUID[p.UID] = p
+	}
+	un := &types.UncountedTerminatedPods{}
+	if st.UncountedTerminatedPods != nil {
+		un = types.Clone(st.UncountedTerminatedPods)
+	}
+	// Pods marked counted (or gone) move from the list to the counts.
+	settle := func(uids []string, count *int32) []string {
+		var keep []string
+		for _, uid := range uids {
+			if p, ok := byUID[uid]; ok && !counted(p) {
+				keep = append(keep, uid)
+			} else {
+				*count++
+			}
+		}
+		return keep
+	}
+	un.Succeeded = settle(un.Succeeded, &st.Succeeded)
+	un.Failed = settle(un.Failed, &st.Failed)
+	listed := map[string]bool{}
+	for _, uid := range append(append([]string(nil), un.Succeeded...), un.Failed...) {
+		listed[uid] = true
+	}
+	k.completed = parseIndexes(st.CompletedIndexes, completions(j))
 	for _, p := range pods {
 		switch p.Status.Phase {
 		case types.PodSucceeded:
-			k.succeeded++
-			if idx, ok := podIndex(p); ok && isIndexed(j) && idx < completions(j) {
-				k.completed.add(idx)
+			if isIndexed(j) {
+				if idx, ok := podIndex(p); ok && idx < completions(j) {
+					k.completed.add(idx)
+				}
+			} else if !counted(p) && !listed[p.UID] {
+				un.Succeeded = append(un.Succeeded, p.UID)
+				listed[p.UID] = true
 			}
 		case types.PodFailed:
-			k.failed++
 			if t := podFinishedAt(p); t.After(k.lastFailure) {
 				k.lastFailure = t
+			}
+			if !counted(p) && !listed[p.UID] {
+				un.Failed = append(un.Failed, p.UID)
+				listed[p.UID] = true
 			}
 		default:
 			if p.DeletionTimestamp != nil {
@@ -331,12 +391,32 @@ func countPods(j *types.Job, pods []*types.Pod) counts {
 			}
 		}
 	}
-	if isIndexed(j) {
-		k.succeeded = int32(k.completed.len())
+	for _, p := range pods {
+		if listed[p.UID] && !counted(p) {
+			k.toMark = append(k.toMark, p)
+		}
 	}
-	k.succeeded = max(k.succeeded, j.Status.Succeeded)
-	k.failed = max(k.failed, j.Status.Failed)
+	if isIndexed(j) {
+		st.CompletedIndexes = k.completed.String()
+		st.Succeeded = int32(k.completed.len())
+	}
+	st.UncountedTerminatedPods = nil
+	if len(un.Succeeded)+len(un.Failed) > 0 {
+		st.UncountedTerminatedPods = un
+	}
+	k.succeeded = st.Succeeded + int32(len(un.Succeeded))
+	k.failed = st.Failed + int32(len(un.Failed))
 	return k
+}
+
+// settleAll moves every uncounted Pod into the counts (when the Job
+// finishes: a finished Job is not counted again).
+func settleAll(st *types.JobStatus) {
+	if un := st.UncountedTerminatedPods; un != nil {
+		st.Succeeded += int32(len(un.Succeeded))
+		st.Failed += int32(len(un.Failed))
+		st.UncountedTerminatedPods = nil
+	}
 }
 
 // podFinishedAt is the latest container finish time of a finished Pod,
@@ -390,20 +470,16 @@ func backoffLimit(j *types.Job) int32 {
 func suspended(j *types.Job) bool { return j.Spec.Suspend != nil && *j.Spec.Suspend }
 
 // reconcile works out the Job's status and creates or deletes Pods.
-func (c *Controller) reconcile(ctx context.Context, key string, j *types.Job, pods []*types.Pod) (types.JobStatus, error) {
+func (c *Controller) reconcile(ctx context.Context, key string, j *types.Job, pods []*types.Pod) (types.JobStatus, []*types.Pod, error) {
 	now := c.now()
 	st := types.Clone(j.Status)
-	k := countPods(j, pods)
-	st.Succeeded, st.Failed = k.succeeded, k.failed
-	if isIndexed(j) {
-		st.CompletedIndexes = k.completed.String()
-	}
+	k := track(j, &st, pods)
 
 	if suspended(j) {
 		err := c.deletePods(ctx, key, j, k.active)
 		st.Active, st.Ready = 0, ptr(int32(0))
 		st.Conditions = setCondition(st.Conditions, types.JobSuspended, types.ConditionTrue, "JobSuspended", "Job suspended", now)
-		return st, err
+		return st, k.toMark, err
 	}
 	if cond := findCondition(st.Conditions, types.JobSuspended); cond != nil && cond.Status == types.ConditionTrue {
 		st.Conditions = setCondition(st.Conditions, types.JobSuspended, types.ConditionFalse, "JobResumed", "Job resumed", now)
@@ -431,12 +507,13 @@ func (c *Controller) reconcile(ctx context.Context, key string, j *types.Job, po
 		if err != nil {
 			// Report the failure only once the active Pods are gone.
 			st.Active = int32(len(k.active))
-			return st, err
+			return st, k.toMark, err
 		}
 		st.Active, st.Ready = 0, ptr(int32(0))
+		settleAll(&st)
 		st.Conditions = setCondition(st.Conditions, types.JobFailed, types.ConditionTrue, failReason, failMsg, now)
 		c.Recorder().Eventf(j, types.EventTypeWarning, failReason, "%s", failMsg)
-		return st, nil
+		return st, nil, nil
 	}
 
 	// Completion.
@@ -444,19 +521,20 @@ func (c *Controller) reconcile(ctx context.Context, key string, j *types.Job, po
 		err := c.deletePods(ctx, key, j, k.active)
 		if err != nil {
 			st.Active = int32(len(k.active))
-			return st, err
+			return st, k.toMark, err
 		}
 		st.Active, st.Ready = 0, ptr(int32(0))
+		settleAll(&st)
 		t := types.NewTime(now.UTC().Truncate(time.Second))
 		st.CompletionTime = &t
 		st.Conditions = setCondition(st.Conditions, types.JobComplete, types.ConditionTrue, "", "", now)
 		c.Recorder().Eventf(j, types.EventTypeNormal, "Completed", "Job completed")
-		return st, nil
+		return st, nil, nil
 	}
 
 	err := c.manage(ctx, key, j, k, now)
 	st.Active, st.Ready = int32(len(k.active)), ptr(k.ready)
-	return st, err
+	return st, k.toMark, err
 }
 
 // complete reports whether the Job has reached its completions.

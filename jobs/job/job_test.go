@@ -296,6 +296,9 @@ func TestActiveDeadline(t *testing.T) {
 	j.Spec.ActiveDeadlineSeconds = ptr(int64(60))
 	create(t, env, j)
 	waitActive(env, "deadline", 2)
+	// The deadline counts from status.startTime: move the clock only once
+	// it is recorded.
+	waitJob(env, "deadline", "startTime", func(j *types.Job) bool { return j.Status.StartTime != nil })
 	clk.Add(61 * time.Second)
 	touch(t, env, "deadline")
 	failed := waitJob(env, "deadline", "Failed", func(j *types.Job) bool { return condition(j, types.JobFailed) != nil })
@@ -400,5 +403,28 @@ func TestRestartDoesNotDuplicatePods(t *testing.T) {
 	})
 	if n := len(env.Pods(ns, job.LabelJobName+"=again")); n != 5 {
 		t.Fatalf("%d pods after restart, want 5 (2 succeeded, 3 active)", n)
+	}
+}
+
+func TestDeletedFinishedPodKeepsItsCount(t *testing.T) {
+	env := controllertest.NewEnv(t)
+	start(env, job.Options{})
+	create(t, env, newJob("keep", ptr(int32(2)), ptr(int32(1))))
+	first := waitActive(env, "keep", 1)
+	finish(t, env, first[0].Name, types.PodSucceeded)
+	waitJob(env, "keep", "succeeded 1", func(j *types.Job) bool { return j.Status.Succeeded == 1 })
+	second := waitActive(env, "keep", 1)
+	// Someone deletes the finished Pod: its success still counts, so one
+	// more success completes the Job (no third Pod).
+	if err := sdk.Typed[*types.Pod](env.Client).Namespace(ns).Delete(context.Background(), first[0].Name, types.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	finish(t, env, second[0].Name, types.PodSucceeded)
+	done := waitJob(env, "keep", "Complete", func(j *types.Job) bool { return condition(j, types.JobComplete) != nil })
+	if done.Status.Succeeded != 2 {
+		t.Fatalf("succeeded %d, want 2", done.Status.Succeeded)
+	}
+	if n := len(env.Pods(ns, job.LabelJobName+"=keep")); n != 1 {
+		t.Fatalf("%d pods left, want the second one only", n)
 	}
 }
