@@ -12,6 +12,7 @@ import (
 	"github.com/wharfhq/wharf/jobs/controller/controllertest"
 	"github.com/wharfhq/wharf/jobs/hpa"
 	"github.com/wharfhq/wharf/jobs/replicaset"
+	"github.com/wharfhq/wharf/jobs/statefulset"
 	"github.com/wharfhq/wharf/sdk"
 )
 
@@ -262,5 +263,47 @@ func TestMissingRequestsDisableScaling(t *testing.T) {
 	env.Eventually("AbleToScale False", func() (bool, error) {
 		c := condition(getHPA(t, env, "bad"), types.AbleToScale)
 		return c.Status == types.ConditionFalse && c.Reason == "FailedGetScale", fmt.Errorf("%+v", c)
+	})
+}
+
+func TestScalesAStatefulSet(t *testing.T) {
+	env := controllertest.NewEnv(t)
+	clk := &clock{t: time.Now()}
+	env.Start(func(cc *controller.Context) ([]controller.Runner, error) {
+		s, err := statefulset.New(cc)
+		if err != nil {
+			return nil, err
+		}
+		h, err := hpa.NewWithOptions(cc, hpa.Options{SyncPeriod: 20 * time.Millisecond, Now: clk.Now})
+		if err != nil {
+			return nil, err
+		}
+		return []controller.Runner{s, h}, nil
+	})
+	ctx := context.Background()
+	lbl := map[string]string{"app": "db"}
+	if _, err := sdk.Typed[*types.StatefulSet](env.Client).Namespace(ns).Create(ctx, &types.StatefulSet{
+		ObjectMeta: types.ObjectMeta{Name: "db", Namespace: ns},
+		Spec: types.StatefulSetSpec{Replicas: ptr(int32(1)), Selector: &types.LabelSelector{MatchLabels: lbl},
+			PodManagementPolicy: types.ParallelPodManagement,
+			Template: types.PodTemplateSpec{ObjectMeta: types.ObjectMeta{Labels: lbl}, Spec: types.PodSpec{
+				Containers: []types.Container{{Name: "c", Image: "db", Resources: types.ResourceRequirements{
+					Requests: types.ResourceList{types.ResourceCPU: types.MustParse("200m")}}}}}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h := newHPA("db", "db", nil, 4, cpuUtilization(50))
+	h.Spec.ScaleTargetRef.Kind = "StatefulSet"
+	if _, err := sdk.Typed[*types.HorizontalPodAutoscaler](env.Client).Namespace(ns).Create(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	// 300m of 200m against 50%: 3 replicas.
+	env.Eventually("db-0 has usage", func() (bool, error) { return setUsage(t, env, "app=db", "cpu=300m") == 1, nil })
+	env.Eventually("3 replicas", func() (bool, error) {
+		s, err := sdk.Typed[*types.StatefulSet](env.Client).Namespace(ns).Get(ctx, "db")
+		if err != nil {
+			return false, err
+		}
+		return *s.Spec.Replicas == 3, fmt.Errorf("replicas %d", *s.Spec.Replicas)
 	})
 }
