@@ -520,6 +520,14 @@ spec:
 		}
 		return n == 3
 	})
+	// Logs by owner and by selector.
+	poll(t, 30*time.Second, "the sleepers said so", func() bool {
+		return strings.Contains(c.srv.wharf(t, "logs", "deploy/sleepers").Stdout, "sleeping")
+	})
+	poll(t, 30*time.Second, "every sleeper said so", func() bool {
+		out := c.srv.wharf(t, "logs", "-l", "app=sleepers", "--prefix").Stdout
+		return strings.Count(out, "] sleeping") == 3 && strings.Count(out, "[pod/sleepers-") == 3
+	})
 	victim := pods()[0].Spec.NodeName
 	c.agents[victim].kill()
 
