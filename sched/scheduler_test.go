@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/wharfhq/wharf/api/types"
 	"github.com/wharfhq/wharf/sched"
@@ -135,19 +136,25 @@ func TestSchedulerTaintEviction(t *testing.T) {
 	e.start(t, sched.DefaultConfig())
 	e.createPod(t, Pod("plain").Obj())
 	e.createPod(t, Pod("tolerant").Toleration("maint", types.TolerationOpExists, "", types.TaintEffectNoExecute).Obj())
+	e.createPod(t, Pod("expired").TolerationSeconds("maint", 60).Obj())
 	e.waitBound(t, "default", "plain")
 	e.waitBound(t, "default", "tolerant")
+	e.waitBound(t, "default", "expired")
 
 	nodes := sdk.Typed[*types.Node](e.client)
 	n, err := nodes.Get(context.Background(), "n1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.Spec.Taints = append(n.Spec.Taints, types.Taint{Key: "maint", Effect: types.TaintEffectNoExecute})
+	// Added two minutes ago: the 60s toleration of "expired" is over.
+	added := types.NewTime(time.Now().Add(-2 * time.Minute).Truncate(time.Second))
+	n.Spec.Taints = append(n.Spec.Taints, types.Taint{Key: "maint", Effect: types.TaintEffectNoExecute, TimeAdded: &added})
 	if _, err := nodes.Update(context.Background(), n); err != nil {
 		t.Fatal(err)
 	}
-	e.waitPod(t, "default", "plain", "evicted", func(p *types.Pod) bool { return p == nil || p.DeletionTimestamp != nil })
+	for _, name := range []string{"plain", "expired"} {
+		e.waitPod(t, "default", name, "evicted", func(p *types.Pod) bool { return p == nil || p.DeletionTimestamp != nil })
+	}
 	e.waitPod(t, "default", "plain", "given an eviction event", func(*types.Pod) bool {
 		return len(e.events(t, "default", "plain", sched.ReasonEvicted)) > 0
 	})
