@@ -277,18 +277,33 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 }
 
 // markCounted sets the CountedAnnotation on pods (a merge patch of the
-// annotation alone, so it cannot conflict with the agents' writes).
+// annotation alone, so it cannot conflict with the agents' writes), a few
+// at a time.
 func (c *Controller) markCounted(ctx context.Context, pods []*types.Pod) error {
 	patch := []byte(`{"metadata":{"annotations":{"` + CountedAnnotation + `":"true"}}}`)
+	var mu sync.Mutex
 	var errs []error
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, markConcurrency)
 	for _, p := range pods {
-		_, err := sdk.Typed[*types.Pod](c.client).Namespace(p.Namespace).Patch(ctx, p.Name, sdk.MergePatch, patch)
-		if err != nil && !sdk.IsNotFound(err) {
-			errs = append(errs, fmt.Errorf("mark pod %s/%s counted: %w", p.Namespace, p.Name, err))
-		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			_, err := sdk.Typed[*types.Pod](c.client).Namespace(p.Namespace).Patch(ctx, p.Name, sdk.MergePatch, patch)
+			if err != nil && !sdk.IsNotFound(err) {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("mark pod %s/%s counted: %w", p.Namespace, p.Name, err))
+				mu.Unlock()
+			}
+		}()
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
+
+// markConcurrency bounds the Pods markCounted patches at once.
+const markConcurrency = 8
 
 // handleTTL deletes a finished Job whose ttlSecondsAfterFinished passed,
 // or re-checks it when it will.
