@@ -12,6 +12,7 @@ import (
 	"github.com/wharfhq/wharf/jobs/controller"
 	"github.com/wharfhq/wharf/jobs/controller/controllertest"
 	"github.com/wharfhq/wharf/jobs/cronjob"
+	"github.com/wharfhq/wharf/jobs/job"
 	"github.com/wharfhq/wharf/sdk"
 )
 
@@ -370,4 +371,42 @@ func TestRestartDoesNotDuplicateJobs(t *testing.T) {
 	}
 	t2 := f.at(cj, 2)
 	f.waitJobs("again", name, cronjob.JobName("again", t2))
+}
+
+// TestWithJobController runs the CronJob and Job controllers together: a
+// start time makes a Job, the Job makes a Pod, the Pod succeeds, the Job
+// completes and the CronJob records its success.
+func TestWithJobController(t *testing.T) {
+	env := controllertest.NewEnv(t)
+	f := &fixture{t: t, env: env, clk: &clock{t: time.Now()}, synced: map[string][]time.Time{}}
+	env.Start(func(cc *controller.Context) ([]controller.Runner, error) {
+		cj, err := cronjob.NewWithOptions(cc, cronjob.Options{Now: f.clk.Now, Synced: f.onSync})
+		if err != nil {
+			return nil, err
+		}
+		j, err := job.New(cc)
+		if err != nil {
+			return nil, err
+		}
+		return []controller.Runner{cj, j}, nil
+	})
+	cj := f.create(newCronJob("both", "* * * * *"))
+	name := cronjob.JobName("both", f.at(cj, 1))
+	f.waitJobs("both", name)
+	var pod types.Pod
+	env.Eventually("the job's pod", func() (bool, error) {
+		pods := env.Pods(ns, job.LabelJobName+"="+name)
+		if len(pods) != 1 {
+			return false, fmt.Errorf("%d pods", len(pods))
+		}
+		pod = pods[0]
+		return true, nil
+	})
+	pod.Status.Phase = types.PodSucceeded
+	if _, err := sdk.Typed[*types.Pod](env.Client).Namespace(ns).UpdateStatus(context.Background(), &pod); err != nil {
+		t.Fatal(err)
+	}
+	f.waitStatus("both", "lastSuccessfulTime", func(s types.CronJobStatus) bool {
+		return s.LastSuccessfulTime != nil && len(s.Active) == 0
+	})
 }
