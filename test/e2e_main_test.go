@@ -67,12 +67,14 @@ type wharfServer struct {
 	stderr bytes.Buffer // everything the process logged
 }
 
-// startServer starts `wharf up` on dataDir and a free port, and returns
-// once it printed its address. The process is killed when the test ends.
-func startServer(t testing.TB, dataDir string) *wharfServer {
+// startServer starts `wharf up` on dataDir and a free port, with extra
+// flags if given, and returns once it printed its address. The process is
+// killed when the test ends.
+func startServer(t testing.TB, dataDir string, extra ...string) *wharfServer {
 	t.Helper()
 	s := &wharfServer{DataDir: dataDir, done: make(chan struct{})}
-	s.cmd = exec.Command(wharfBin, "up", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--node-name", "e2e-node")
+	args := append([]string{"up", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--node-name", "e2e-node"}, extra...)
+	s.cmd = exec.Command(wharfBin, args...)
 	pr, err := s.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -7,11 +7,12 @@ import (
 )
 
 // The scheduler runs in `wharf server` and `wharf up`, on the process's
-// shared informers, with the default plugin set.
+// shared informers, configured by --scheduler-config (default plugins
+// when absent).
 func init() {
 	registerComponent(Component{Name: "scheduler", Roles: []Role{RoleServer},
 		Run: func(ctx context.Context, env *Env) error {
-			s, err := sched.New(env.Client, sched.Config{},
+			s, err := sched.New(env.Client, env.SchedulerConfig,
 				sched.WithLogger(env.Logger), sched.WithInformerFactory(env.Informers))
 			if err != nil {
 				return err

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/wharfhq/wharf/sched"
 	"github.com/wharfhq/wharf/sdk"
 )
 
@@ -41,6 +42,9 @@ type Env struct {
 	// Cluster is the process's serf membership and cluster flags (see
 	// agent.go); nil when the process runs none.
 	Cluster *Cluster
+	// SchedulerConfig configures the scheduler (--scheduler-config); the
+	// zero Config is the default plugin set.
+	SchedulerConfig sched.Config
 }
 
 // Component is one long-running part of a process. Run blocks until ctx

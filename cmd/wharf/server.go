@@ -17,6 +17,7 @@ import (
 
 	"github.com/wharfhq/wharf/api/server"
 	"github.com/wharfhq/wharf/nodes/agentapi"
+	"github.com/wharfhq/wharf/sched"
 	"github.com/wharfhq/wharf/sdk"
 	"github.com/wharfhq/wharf/storage/badger"
 )
@@ -34,6 +35,8 @@ type serveOptions struct {
 	logLevel string
 	nodeName string
 	cluster  clusterOptions // serf membership and local node (agent.go)
+	// schedulerConfig is the --scheduler-config file (sched.LoadConfig).
+	schedulerConfig string
 }
 
 func (o *serveOptions) addFlags(cmd *cobra.Command) {
@@ -41,6 +44,7 @@ func (o *serveOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.dataDir, "data-dir", defaultDataDir, "directory for the object store and component state")
 	f.StringVar(&o.listen, "listen", defaultListen, "address the API listens on (port 0 picks a free port)")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&o.schedulerConfig, "scheduler-config", "", "YAML or JSON file with the scheduler's plugins, weights and parallelism (see sched.Config)")
 }
 
 func newServerCmd(a *app) *cobra.Command {
@@ -105,6 +109,14 @@ func serve(ctx context.Context, a *app, o *serveOptions, roles ...Role) error {
 		}
 		o.nodeName = strings.ToLower(h)
 	}
+	var schedCfg sched.Config
+	if o.schedulerConfig != "" {
+		// Read before anything starts, so a bad file stops here.
+		var err error
+		if schedCfg, err = sched.LoadConfig(o.schedulerConfig); err != nil {
+			return fmt.Errorf("--scheduler-config: %w", err)
+		}
+	}
 	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
@@ -159,6 +171,8 @@ func serve(ctx context.Context, a *app, o *serveOptions, roles ...Role) error {
 		Informers: sdk.NewInformerFactory(client),
 		Logger:    logger,
 		NodeName:  o.nodeName,
+
+		SchedulerConfig: schedCfg,
 	}
 	leave, err := startServerCluster(ctx, &env, &o.cluster, ln.Addr(), slices.Contains(roles, RoleAgent))
 	if err != nil {
