@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -76,6 +78,7 @@ func runApply(ctx context.Context, a *app, o *fileOptions) error {
 	for _, m := range ms {
 		result, err := applyOne(ctx, c, m, m.namespace(a))
 		if err != nil {
+			err = aboutManifest(m, err)
 			if err := objectErr(a, err); err != nil {
 				return err
 			}
@@ -88,6 +91,17 @@ func runApply(ctx context.Context, a *app, o *fileOptions) error {
 		return errAlreadyReported{}
 	}
 	return nil
+}
+
+// aboutManifest names the manifest an error is about when its message does
+// not (the server's "Request entity too large", a lost connection), as
+// kubectl says `error when creating "FILE"`.
+func aboutManifest(m *manifest, err error) error {
+	name := m.obj.GetObjectMeta().Name
+	if strings.Contains(err.Error(), strconv.Quote(name)) {
+		return err
+	}
+	return fmt.Errorf("%s: %s %q: %w", m.source, m.res.Kind, name, err)
 }
 
 // applyOne creates m or merges it into the live object; it returns
