@@ -412,7 +412,13 @@ func (c *Controller) manage(ctx context.Context, key string, ds *types.DaemonSet
 			unique = append(unique, p)
 		}
 	}
-	return errors.Join(c.createPods(ctx, key, ds, tmpl, hash, create), c.deletePods(ctx, key, ds, unique))
+	// Pods of nodes that are gone have no agent to stop them: delete them
+	// at once rather than leave them terminating for ever.
+	force := map[string]bool{}
+	for _, p := range lost {
+		force[p.UID] = true
+	}
+	return errors.Join(c.createPods(ctx, key, ds, tmpl, hash, create), c.deletePods(ctx, key, ds, unique, force))
 }
 
 func onDelete(ds *types.DaemonSet) bool {
@@ -559,7 +565,8 @@ func (c *Controller) createPods(ctx context.Context, key string, ds *types.Daemo
 	return err
 }
 
-func (c *Controller) deletePods(ctx context.Context, key string, ds *types.DaemonSet, pods []*types.Pod) error {
+// deletePods deletes pods, those in force with a grace period of 0.
+func (c *Controller) deletePods(ctx context.Context, key string, ds *types.DaemonSet, pods []*types.Pod, force map[string]bool) error {
 	if len(pods) == 0 {
 		return nil
 	}
@@ -570,8 +577,11 @@ func (c *Controller) deletePods(ctx context.Context, key string, ds *types.Daemo
 	c.expectations.ExpectDeletions(key, uids)
 	var errs []error
 	for _, p := range pods {
-		err := sdk.Typed[*types.Pod](c.client).Namespace(p.Namespace).Delete(ctx, p.Name,
-			types.DeleteOptions{Preconditions: &types.Preconditions{UID: &p.UID}})
+		opts := types.DeleteOptions{Preconditions: &types.Preconditions{UID: &p.UID}}
+		if force[p.UID] {
+			opts.GracePeriodSeconds = new(int64)
+		}
+		err := sdk.Typed[*types.Pod](c.client).Namespace(p.Namespace).Delete(ctx, p.Name, opts)
 		if err == nil {
 			c.Recorder().Eventf(ds, types.EventTypeNormal, "SuccessfulDelete", "Deleted pod: %s", p.Name)
 		} else {

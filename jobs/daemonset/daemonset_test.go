@@ -211,7 +211,23 @@ func TestFollowsNodes(t *testing.T) {
 	updateDS(t, env, "agent", func(ds *types.DaemonSet) {
 		ds.Spec.Template.Spec.Tolerations = []types.Toleration{{Key: "dedicated", Operator: types.TolerationOpExists}}
 	})
-	waitNodes(env, t, "app=agent", "n1", "n4")
+	got = waitNodes(env, t, "app=agent", "n1", "n4")
+
+	// A Pod bound to a node that leaves is deleted outright: no agent
+	// is left to end it gracefully.
+	bound := got["n4"][0]
+	if err := env.Client.Bind(context.Background(), &bound, "n4"); err != nil {
+		t.Fatal(err)
+	}
+	env.MarkReady(ns, bound.Name)
+	if err := nodes(env).Delete(context.Background(), "n4", types.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	env.Eventually("bound pod of the deleted node gone", func() (bool, error) {
+		_, err := sdk.Typed[*types.Pod](env.Client).Namespace(ns).Get(context.Background(), bound.Name)
+		return sdk.IsNotFound(err), err
+	})
+	waitNodes(env, t, "app=agent", "n1")
 }
 
 // podLog records, in the API's order, deletions of Pods and new Pods
