@@ -531,17 +531,17 @@ spec:
 	victim := pods()[0].Spec.NodeName
 	c.agents[victim].kill()
 
-	poll(t, 30*time.Second, victim+" NotReady with the unreachable taint", func() bool {
-		n := c.node(t, victim)
-		if n == nil || nodeReady(n) {
-			return false
-		}
+	hasTaint := func(n *types.Node, e types.TaintEffect) bool {
 		for _, tn := range n.Spec.Taints {
-			if tn.Key == types.TaintNodeUnreachable && tn.Effect == types.TaintEffectNoExecute {
+			if tn.Key == types.TaintNodeUnreachable && tn.Effect == e {
 				return true
 			}
 		}
 		return false
+	}
+	poll(t, 30*time.Second, victim+" NotReady with the unreachable:NoSchedule taint", func() bool {
+		n := c.node(t, victim)
+		return n != nil && !nodeReady(n) && hasTaint(n, types.TaintEffectNoSchedule)
 	})
 	if r := c.srv.mustWharf(t, "get", "node", victim); !strings.Contains(r.Stdout, "NotReady") {
 		t.Errorf("wharf get node %s:\n%s", victim, r.Stdout)
@@ -560,7 +560,11 @@ spec:
 		return n == 3
 	})
 
-	// The lost node comes back: Ready again, the taint lifted, and what it
+	if n := c.node(t, victim); !hasTaint(n, types.TaintEffectNoExecute) {
+		t.Errorf("%s after the grace period: taints %+v, want unreachable:NoExecute too", victim, n.Spec.Taints)
+	}
+
+	// The lost node comes back: Ready again, the taints lifted, and what it
 	// left behind cleaned up.
 	c.startAgent(t, victim)
 	poll(t, 30*time.Second, victim+" Ready again without the taint", func() bool {

@@ -5,14 +5,18 @@
 // e.g. right after a server restart when serf has not seen the member) when
 // its agent has not renewed the Ready heartbeat for HeartbeatTimeout (not
 // counted during the controller's first HeartbeatTimeout, which gives the
-// agents time to reach a restarted server). A
-// lost node gets Ready=Unknown (reason NodeStatusUnknown) and the taint
-// node.kubernetes.io/unreachable:NoExecute, whose timeAdded records when it
-// was lost. Once GracePeriod has passed since then (or a Pod's own
-// tolerationSeconds for that taint), its unfinished Pods are marked Failed
-// (reason NodeLost) and deleted at once, so their controllers create
-// replacements that the scheduler places on other nodes. A node that comes
-// back loses the taint; its agent reports Ready itself. Pods bound to a
+// agents time to reach a restarted server). A lost node gets Ready=Unknown
+// (reason NodeStatusUnknown) and the taint
+// node.kubernetes.io/unreachable:NoSchedule, whose timeAdded records when
+// it was lost. Once GracePeriod has passed since then, it also gets
+// node.kubernetes.io/unreachable:NoExecute, and its unfinished Pods (each
+// at the end of the grace period, or of its own tolerationSeconds for that
+// taint) are marked Failed (reason NodeLost) and deleted at once, so their
+// controllers create replacements that the scheduler places on other
+// nodes. (NoExecute waits for the grace period because the scheduler's
+// taint manager evicts at once the Pods that do not tolerate it, and Wharf
+// adds no default tolerations.) A node that comes back loses the taints;
+// its agent reports Ready itself. Pods bound to a
 // node that has no Node object at all are removed after the grace period
 // too, as Kubernetes' Pod garbage collector does.
 //
@@ -276,10 +280,12 @@ func (c *Controller) lostReason(n *types.Node, m membership.Member, known bool) 
 	return ""
 }
 
-func unreachableTaint(n *types.Node) *types.Taint {
+// unreachableTaint returns n's node.kubernetes.io/unreachable taint of
+// effect e, or nil.
+func unreachableTaint(n *types.Node, e types.TaintEffect) *types.Taint {
 	for i := range n.Spec.Taints {
 		t := &n.Spec.Taints[i]
-		if t.Key == types.TaintNodeUnreachable && t.Effect == types.TaintEffectNoExecute {
+		if t.Key == types.TaintNodeUnreachable && t.Effect == e {
 			return t
 		}
 	}
@@ -289,18 +295,17 @@ func unreachableTaint(n *types.Node) *types.Taint {
 func (c *Controller) syncNode(ctx context.Context, n *types.Node, m membership.Member, known bool) error {
 	nodes := sdk.Typed[*types.Node](c.cfg.Client)
 	reason := c.lostReason(n, m, known)
-	taint := unreachableTaint(n)
+	noSchedule := unreachableTaint(n, types.TaintEffectNoSchedule)
+	noExecute := unreachableTaint(n, types.TaintEffectNoExecute)
 	if reason == "" {
-		if taint == nil {
+		if noSchedule == nil && noExecute == nil {
 			return nil
 		}
-		// Back: lift the taint. The agent's heartbeat sets Ready itself.
+		// Back: lift the taints. The agent's heartbeat sets Ready itself.
 		n = types.Clone(n)
-		n.Spec.Taints = slices.DeleteFunc(n.Spec.Taints, func(t types.Taint) bool {
-			return t.Key == types.TaintNodeUnreachable && t.Effect == types.TaintEffectNoExecute
-		})
+		n.Spec.Taints = slices.DeleteFunc(n.Spec.Taints, func(t types.Taint) bool { return t.Key == types.TaintNodeUnreachable })
 		if _, err := nodes.Update(ctx, n); err != nil {
-			return fmt.Errorf("remove the unreachable taint: %w", err)
+			return fmt.Errorf("remove the unreachable taints: %w", err)
 		}
 		c.log.Info("node is back", "node", n.Name)
 		c.event(ctx, n, "Node", types.EventTypeNormal, ReasonNodeReady, fmt.Sprintf("Node %s is reachable again", n.Name))
@@ -330,18 +335,32 @@ func (c *Controller) syncNode(ctx context.Context, n *types.Node, m membership.M
 		c.log.Warn("node lost", "node", n.Name, "reason", reason)
 		c.event(ctx, n, "Node", types.EventTypeNormal, ReasonNodeNotReady, fmt.Sprintf("Node %s status is now: NodeNotReady (%s)", n.Name, reason))
 	}
-	if taint == nil {
+
+	// The NoSchedule taint's timeAdded records when the node was lost
+	// (kept in the object, so a restarted server counts from there too).
+	since := now
+	for _, t := range []*types.Taint{noSchedule, noExecute} {
+		if t != nil && t.TimeAdded != nil && t.TimeAdded.Time.Before(since) {
+			since = t.TimeAdded.Time
+		}
+	}
+	var add []types.Taint
+	if noSchedule == nil {
+		at := types.NewTime(since)
+		add = append(add, types.Taint{Key: types.TaintNodeUnreachable, Effect: types.TaintEffectNoSchedule, TimeAdded: &at})
+	}
+	// NoExecute only once the grace period is over: a taint manager
+	// (sched/) evicts Pods that do not tolerate it at once.
+	if noExecute == nil && !now.Before(since.Add(c.cfg.GracePeriod)) {
+		at := types.NewTime(now)
+		add = append(add, types.Taint{Key: types.TaintNodeUnreachable, Effect: types.TaintEffectNoExecute, TimeAdded: &at})
+	}
+	if len(add) > 0 {
 		n = types.Clone(n)
-		added := types.NewTime(now)
-		n.Spec.Taints = append(n.Spec.Taints, types.Taint{Key: types.TaintNodeUnreachable, Effect: types.TaintEffectNoExecute, TimeAdded: &added})
+		n.Spec.Taints = append(n.Spec.Taints, add...)
 		if _, err := nodes.Update(ctx, n); err != nil {
 			return fmt.Errorf("add the unreachable taint: %w", err)
 		}
-		return nil // the next pass evicts once the grace period has passed
-	}
-	since := now
-	if taint.TimeAdded != nil {
-		since = taint.TimeAdded.Time
 	}
 	return c.evict(ctx, n.Name, since)
 }

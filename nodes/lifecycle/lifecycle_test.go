@@ -134,12 +134,14 @@ func TestLostNodeIsTaintedAndItsPodsEvicted(t *testing.T) {
 	isLost := func(name string) bool {
 		n := getNode(name)
 		r := readyCondition(n)
-		return r != nil && r.Status == types.ConditionUnknown && r.Reason == ReasonNodeStatusUnknown && unreachableTaint(n) != nil
+		return r != nil && r.Status == types.ConditionUnknown && r.Reason == ReasonNodeStatusUnknown &&
+			unreachableTaint(n, types.TaintEffectNoSchedule) != nil
 	}
 	isBack := func(name string) bool {
 		n := getNode(name)
 		r := readyCondition(n)
-		return r != nil && r.Status == types.ConditionTrue && unreachableTaint(n) == nil
+		return r != nil && r.Status == types.ConditionTrue &&
+			unreachableTaint(n, types.TaintEffectNoSchedule) == nil && unreachableTaint(n, types.TaintEffectNoExecute) == nil
 	}
 	exists := func(name string) bool {
 		_, err := pods.Get(ctx, name)
@@ -159,6 +161,9 @@ func TestLostNodeIsTaintedAndItsPodsEvicted(t *testing.T) {
 	if !exists("running") {
 		t.Fatal("pod evicted before the grace period passed")
 	}
+	if unreachableTaint(getNode("node-a"), types.TaintEffectNoExecute) != nil {
+		t.Fatal("unreachable:NoExecute before the grace period passed")
+	}
 	if isLost("node-b") {
 		t.Fatal("node-b, whose heartbeat is fresh, was marked lost")
 	}
@@ -168,6 +173,9 @@ func TestLostNodeIsTaintedAndItsPodsEvicted(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "pod on the lost node deleted", func() bool { return !exists("running") })
+	if unreachableTaint(getNode("node-a"), types.TaintEffectNoExecute) == nil {
+		t.Error("no unreachable:NoExecute taint after the grace period")
+	}
 	c.Sync(ctx)
 	for _, name := range []string{"done", "tolerant", "elsewhere"} {
 		if !exists(name) {
@@ -331,17 +339,20 @@ func TestNewControllerCarriesOn(t *testing.T) {
 
 	clk.Add(41 * time.Second) // the heartbeat is stale: lost
 	syncOnce()
-	if unreachableTaint(node()) == nil {
-		t.Fatal("first controller: no unreachable taint")
+	if n := node(); unreachableTaint(n, types.TaintEffectNoSchedule) == nil || unreachableTaint(n, types.TaintEffectNoExecute) != nil {
+		t.Fatalf("first controller: taints %+v, want unreachable:NoSchedule only", n.Spec.Taints)
 	}
 	syncOnce() // a new controller, before the grace period: nothing more
 	if _, err := pods.Get(ctx, "p"); err != nil {
 		t.Fatalf("pod gone before the grace period: %v", err)
 	}
 	clk.Add(31 * time.Second)
-	syncOnce() // another new controller, after it: evicts
+	syncOnce() // another new controller, after it: NoExecute, and evicts
 	if _, err := pods.Get(ctx, "p"); !sdk.IsNotFound(err) {
 		t.Errorf("pod of the lost node after the grace period: err = %v, want NotFound", err)
+	}
+	if unreachableTaint(node(), types.TaintEffectNoExecute) == nil {
+		t.Error("no unreachable:NoExecute taint after the grace period")
 	}
 }
 
@@ -376,7 +387,7 @@ func TestStartupGrace(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return unreachableTaint(n) != nil
+		return unreachableTaint(n, types.TaintEffectNoSchedule) != nil
 	}
 	c.Sync(ctx)
 	if tainted() {
