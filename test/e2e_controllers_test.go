@@ -1,0 +1,415 @@
+package test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wharfhq/wharf/api/types"
+	"github.com/wharfhq/wharf/runtimes/wasm/wasmtest"
+	"github.com/wharfhq/wharf/sdk"
+)
+
+// ctlWait bounds each wait of the controller tests; a safety net against a
+// hang, not a timed assertion.
+const ctlWait = 40 * time.Second
+
+// cronWait bounds the wait for a `* * * * *` CronJob's first run: up to a
+// minute to the next minute boundary, plus the Job itself.
+const cronWait = 75 * time.Second
+
+// TestControllersOnUp drives the workload controllers through one `wharf
+// up` with kubectl and the CLI: a Wasm Deployment rolled to a new module
+// and back, a Wasm Job with completions 5 and parallelism 2, a container
+// Deployment scaled up and down (root only), and a CronJob that fires. The
+// CronJob is created first and checked last, so its wait for the next
+// minute overlaps the rest.
+func TestControllersOnUp(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	k := newKubectl(t, s)
+	client, err := sdk.New(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { removeWorkloads(t, s, k) })
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("objects:\n%s", k.run(t, "", "get", "cronjobs,jobs,deployments,replicasets,pods", "-o", "wide").Stdout)
+		}
+	})
+
+	dir := t.TempDir()
+	printMod := filepath.Join(dir, "print.wasm")
+	if err := os.WriteFile(printMod, wasmtest.Print("tick\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	created := time.Now()
+	s.mustWharf(t, "apply", "-f", writeFile(t, "cron.yaml", ctlCronJob("tick", "file://"+printMod)))
+
+	t.Run("wasm deployment rollout and undo", func(t *testing.T) {
+		testWasmRollout(t, s, k, dir)
+	})
+	t.Run("wasm job completions 5 parallelism 2", func(t *testing.T) {
+		testWasmJob(t, s, k, client, "file://"+printMod)
+	})
+	t.Run("container deployment scaled up and down", func(t *testing.T) {
+		testContainerScale(t, s, k)
+	})
+	t.Run("cronjob fires", func(t *testing.T) {
+		testCronFires(t, s, k, client, created)
+	})
+}
+
+// ctlCronJob is a CronJob that runs image every minute.
+func ctlCronJob(name, image string) string {
+	return fmt.Sprintf(`apiVersion: batch/v1
+kind: CronJob
+metadata: {name: %s}
+spec:
+  schedule: "* * * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          runtimeClassName: wasm
+          restartPolicy: Never
+          containers:
+          - {name: c, image: %q}
+`, name, image)
+}
+
+// ctlWasmDeployment is a Deployment of long-running Wasm Pods (the Go
+// fixture's sleep mode) of image.
+func ctlWasmDeployment(name, image string) string {
+	return fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: %[1]s}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: %[1]s}
+  template:
+    metadata:
+      labels: {app: %[1]s}
+    spec:
+      runtimeClassName: wasm
+      containers:
+      - {name: s, image: %[2]q, args: [sleep]}
+`, name, image)
+}
+
+// livePods returns the Pods matching selector that are not being deleted.
+func livePods(t *testing.T, client *sdk.Client, selector string) []*types.Pod {
+	t.Helper()
+	l, err := sdk.Typed[*types.Pod](client).Namespace("default").List(context.Background(), sdk.ListOptions{LabelSelector: selector})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*types.Pod
+	for _, p := range l.Items {
+		if p.DeletionTimestamp == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// allOn reports whether there are exactly n Pods of selector, every one
+// Running with image.
+func allOn(t *testing.T, client *sdk.Client, selector string, n int, image string) bool {
+	t.Helper()
+	pods := livePods(t, client, selector)
+	if len(pods) != n {
+		return false
+	}
+	for _, p := range pods {
+		if p.Status.Phase != types.PodRunning || len(p.Spec.Containers) != 1 || p.Spec.Containers[0].Image != image {
+			return false
+		}
+	}
+	return true
+}
+
+// testWasmRollout rolls a Wasm Deployment from one module file to another
+// with `kubectl set image`, then back with `kubectl rollout undo`, waiting
+// with `kubectl rollout status` each time.
+func testWasmRollout(t *testing.T, s *wharfServer, k *kubectl, dir string) {
+	app, err := wasmtest.BuildGoApp(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := os.ReadFile(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1, v2 := "file://"+filepath.Join(dir, "app-v1.wasm"), "file://"+filepath.Join(dir, "app-v2.wasm")
+	for _, p := range []string{v1, v2} {
+		if err := os.WriteFile(strings.TrimPrefix(p, "file://"), body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	client, err := sdk.New(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sel = "app=roll"
+	status := func() {
+		t.Helper()
+		k.must(t, "rollout", "status", "deployment/roll", "--timeout="+ctlWait.String())
+	}
+	revision := func() string {
+		t.Helper()
+		return k.must(t, "get", "deployment", "roll", "-o", `jsonpath={.metadata.annotations.deployment\.kubernetes\.io/revision}`).Stdout
+	}
+	// rsImages maps each ReplicaSet of the Deployment to "image replicas".
+	rsImages := func() map[string]string {
+		t.Helper()
+		out := k.must(t, "get", "replicasets", "-l", sel, "-o",
+			`jsonpath={range .items[*]}{.metadata.name} {.spec.template.spec.containers[0].image} {.spec.replicas}{"\n"}{end}`).Stdout
+		m := map[string]string{}
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			if f := strings.Fields(l); len(f) == 3 {
+				m[f[0]] = f[1] + " " + f[2]
+			}
+		}
+		return m
+	}
+
+	s.mustWharf(t, "apply", "-f", writeFile(t, "roll.yaml", ctlWasmDeployment("roll", v1)))
+	status()
+	poll(t, ctlWait, "two Pods of v1 Running", func() bool { return allOn(t, client, sel, 2, v1) })
+	if got := revision(); got != "1" {
+		t.Errorf("revision after create = %q, want 1", got)
+	}
+	first := rsImages()
+	if len(first) != 1 {
+		t.Fatalf("replica sets after create: %v, want 1", first)
+	}
+
+	k.must(t, "set", "image", "deployment/roll", "s="+v2)
+	status()
+	poll(t, ctlWait, "two Pods of v2 Running, none of v1 left", func() bool { return allOn(t, client, sel, 2, v2) })
+	if got := revision(); got != "2" {
+		t.Errorf("revision after set image = %q, want 2", got)
+	}
+	old := firstKey(first)
+	rs := rsImages()
+	var next string
+	for name := range rs {
+		if name != old {
+			next = name
+		}
+	}
+	if len(rs) != 2 || rs[old] != v1+" 0" || rs[next] != v2+" 2" {
+		t.Errorf("replica sets after set image: %v, want the first (%s) scaled to 0 and a new one of v2 with 2", rs, old)
+	}
+	hist := k.must(t, "rollout", "history", "deployment/roll").Stdout
+	if !regexp.MustCompile(`(?m)^1\s`).MatchString(hist) || !regexp.MustCompile(`(?m)^2\s`).MatchString(hist) {
+		t.Errorf("kubectl rollout history deployment/roll: want revisions 1 and 2:\n%s", hist)
+	}
+
+	k.must(t, "rollout", "undo", "deployment/roll")
+	status()
+	poll(t, ctlWait, "two Pods of v1 Running again, none of v2 left", func() bool { return allOn(t, client, sel, 2, v1) })
+	if got := revision(); got != "3" {
+		t.Errorf("revision after undo = %q, want 3", got)
+	}
+	back := rsImages()
+	if len(back) != 2 || back[old] != v1+" 2" || back[next] != v2+" 0" {
+		t.Errorf("replica sets after undo: %v, want the first one (%s) back to 2 replicas, %s at 0 and no third", back, old, next)
+	}
+	k.must(t, "delete", "deployment", "roll")
+}
+
+func firstKey(m map[string]string) string {
+	for k := range m {
+		return k
+	}
+	return ""
+}
+
+// testWasmJob runs a Job of 5 completions, 2 at a time, of a Wasm module
+// that prints and exits, and follows its Pods with a watch: the store's
+// sequence of Pod states never has more than 2 unfinished Pods, and
+// exactly 5 Pods run, all to success.
+func testWasmJob(t *testing.T, s *wharfServer, k *kubectl, client *sdk.Client, image string) {
+	ctx, cancel := context.WithTimeout(context.Background(), ctlWait)
+	defer cancel()
+	w, err := sdk.Typed[*types.Pod](client).Namespace("default").Watch(ctx, sdk.ListOptions{LabelSelector: "batch.kubernetes.io/job-name=five"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	s.mustWharf(t, "apply", "-f", writeFile(t, "job.yaml", fmt.Sprintf(`apiVersion: batch/v1
+kind: Job
+metadata: {name: five}
+spec:
+  completions: 5
+  parallelism: 2
+  template:
+    spec:
+      runtimeClassName: wasm
+      restartPolicy: Never
+      containers:
+      - {name: c, image: %q}
+`, image)))
+
+	active := map[string]bool{}
+	succeeded := map[string]bool{}
+	seen := map[string]bool{}
+	maxActive := 0
+	for len(succeeded) < 5 {
+		ev, ok := <-w.Events()
+		if !ok {
+			t.Fatalf("pod watch ended (%v) after %d succeeded Pods; seen %d", w.Err(), len(succeeded), len(seen))
+		}
+		if ev.Type == types.Bookmark {
+			continue
+		}
+		p := ev.Object
+		seen[p.Name] = true
+		finished := p.Status.Phase == types.PodSucceeded || p.Status.Phase == types.PodFailed
+		if p.Status.Phase == types.PodSucceeded {
+			succeeded[p.Name] = true
+		}
+		if p.Status.Phase == types.PodFailed {
+			t.Errorf("job pod %s failed: %+v", p.Name, p.Status)
+		}
+		if ev.Type == types.Deleted || finished || p.DeletionTimestamp != nil {
+			delete(active, p.Name)
+		} else {
+			active[p.Name] = true
+		}
+		maxActive = max(maxActive, len(active))
+	}
+	t.Logf("at most %d Pods of the Job unfinished at once", maxActive)
+	if maxActive > 2 {
+		t.Errorf("at most %d Pods of the Job were unfinished at once, want at most parallelism 2", maxActive)
+	}
+	k.must(t, "wait", "--timeout="+ctlWait.String(), "--for=condition=complete", "job/five")
+	got := k.must(t, "get", "job", "five", "-o", "jsonpath={.status.succeeded} {.status.failed} {.status.active}").Stdout
+	if strings.TrimSpace(got) != "5" {
+		t.Errorf("job five status succeeded/failed/active = %q, want 5 and none failed or active", got)
+	}
+	r := rows(s.mustWharf(t, "get", "jobs", "five").Stdout)
+	if len(r) != 1 || !slices.Contains(r[0], "5/5") {
+		t.Errorf("wharf get jobs five: rows %q, want COMPLETIONS 5/5", r)
+	}
+	if pods := k.names(t, "pods", "-l", "batch.kubernetes.io/job-name=five"); len(pods) != 5 || len(seen) != 5 {
+		t.Errorf("pods of job five: listed %q, seen by the watch %d; want 5", pods, len(seen))
+	}
+	logs := k.must(t, "logs", "-l", "batch.kubernetes.io/job-name=five", "--tail=-1").Stdout
+	if n := strings.Count(logs, "tick\n"); n != 5 {
+		t.Errorf("logs of the job's Pods: %d lines tick, want 5:\n%s", n, logs)
+	}
+	k.must(t, "delete", "job", "five")
+}
+
+// testContainerScale scales a container Deployment from 1 to 3 with
+// kubectl scale (the scale subresource), then down to 1 with wharf scale.
+func testContainerScale(t *testing.T, s *wharfServer, k *kubectl) {
+	ref := pushAppImage(t) // skips (fails in CI) unless root
+	client, err := sdk.New(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.mustWharf(t, "apply", "-f", writeFile(t, "scaler.yaml", fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: scaler}
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: scaler}
+  template:
+    metadata:
+      labels: {app: scaler}
+    spec:
+      containers:
+      - {name: app, image: %q, args: [trap]}
+`, ref)))
+	status := func() {
+		t.Helper()
+		k.must(t, "rollout", "status", "deployment/scaler", "--timeout="+ctlWait.String())
+	}
+	ready := func(want string) {
+		t.Helper()
+		got := k.must(t, "get", "deployment", "scaler", "-o", "jsonpath={.spec.replicas} {.status.replicas} {.status.readyReplicas} {.status.availableReplicas}").Stdout
+		if got != want {
+			t.Errorf("deployment scaler spec/status replicas, ready, available = %q, want %q", got, want)
+		}
+	}
+	status()
+	poll(t, ctlWait, "one scaler Pod Running", func() bool { return allOn(t, client, "app=scaler", 1, ref) })
+
+	k.must(t, "scale", "deployment/scaler", "--replicas=3")
+	status()
+	poll(t, ctlWait, "three scaler Pods Running", func() bool { return allOn(t, client, "app=scaler", 3, ref) })
+	ready("3 3 3 3")
+	if rs := k.names(t, "replicasets", "-l", "app=scaler"); len(rs) != 1 {
+		t.Errorf("replica sets of scaler after scaling: %q, want still 1", rs)
+	}
+
+	s.mustWharf(t, "scale", "deployment/scaler", "--replicas=1")
+	status()
+	poll(t, ctlWait, "scaler back to one Pod, the others gone", func() bool {
+		return len(k.names(t, "pods", "-l", "app=scaler")) == 1 && allOn(t, client, "app=scaler", 1, ref)
+	})
+	ready("1 1 1 1")
+	k.must(t, "delete", "deployment", "scaler")
+}
+
+// testCronFires waits for the every-minute CronJob to create a Job that
+// completes, and checks the CronJob's status.
+func testCronFires(t *testing.T, s *wharfServer, k *kubectl, client *sdk.Client, created time.Time) {
+	var job *types.Job
+	poll(t, cronWait, "a Job of cronjob tick completed", func() bool {
+		l, err := sdk.Typed[*types.Job](client).Namespace("default").List(context.Background(), sdk.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, j := range l.Items {
+			for _, o := range j.OwnerReferences {
+				if o.Kind == "CronJob" && o.Name == "tick" && o.Controller != nil && *o.Controller {
+					for _, c := range j.Status.Conditions {
+						if c.Type == types.JobComplete && c.Status == types.ConditionTrue {
+							job = j
+							return true
+						}
+					}
+				}
+			}
+		}
+		return false
+	})
+	// Kubernetes names a CronJob's Job NAME-<scheduled time in minutes>.
+	var scheduled time.Time
+	if m := regexp.MustCompile(`^tick-(\d+)$`).FindStringSubmatch(job.Name); m == nil {
+		t.Errorf("job of cronjob tick named %q, want tick-<minutes>", job.Name)
+	} else {
+		min, _ := strconv.ParseInt(m[1], 10, 64) // \d+ of a current time: in range
+		if scheduled = time.Unix(min*60, 0); scheduled.Before(created) || scheduled.After(time.Now()) {
+			t.Errorf("job of cronjob tick named %q: scheduled at %v, want a minute since the CronJob's creation (%v)", job.Name, scheduled, created)
+		}
+	}
+	last := k.must(t, "get", "cronjob", "tick", "-o", "jsonpath={.status.lastScheduleTime}").Stdout
+	ts, err := time.Parse(time.RFC3339, last)
+	if err != nil || ts.Second() != 0 || ts.Before(scheduled) {
+		t.Errorf("cronjob tick status.lastScheduleTime = %q, want a minute boundary, not before the Job's (%v)", last, scheduled)
+	}
+	out := s.mustWharf(t, "get", "cronjobs", "tick").Stdout
+	if h := header(out); !slices.Contains(h, "SCHEDULE") || !slices.Contains(h, "LAST") {
+		t.Errorf("wharf get cronjobs: header %q, want SCHEDULE and LAST SCHEDULE", h)
+	}
+	// By label, not job/NAME: the API does not default a Job's spec.selector.
+	if got := s.mustWharf(t, "logs", "-l", "batch.kubernetes.io/job-name="+job.Name).Stdout; got != "tick\n" {
+		t.Errorf("wharf logs -l batch.kubernetes.io/job-name=%s = %q, want tick", job.Name, got)
+	}
+	k.must(t, "delete", "cronjob", "tick")
+}
