@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/wharfhq/wharf/api/types"
 	"github.com/wharfhq/wharf/nodes/agent"
@@ -67,7 +68,31 @@ type clusterOptions struct {
 	labels   string
 	taints   string
 	runtimes string
+	maxPods  positiveInt
 }
+
+// positiveInt is an int flag that refuses values below 1 when parsed.
+type positiveInt int
+
+var _ pflag.Value = (*positiveInt)(nil)
+
+func (p *positiveInt) String() string { return strconv.Itoa(int(*p)) }
+
+// Set parses s and refuses a value that is not greater than 0.
+func (p *positiveInt) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a whole number", s)
+	}
+	if n <= 0 {
+		return nodeinfo.ErrMaxPods
+	}
+	*p = positiveInt(n)
+	return nil
+}
+
+// Type names the flag's value in help.
+func (p *positiveInt) Type() string { return "int" }
 
 // addServerFlags adds the membership and lifecycle flags of a server.
 func (o *clusterOptions) addServerFlags(cmd *cobra.Command, serfBind string) {
@@ -87,6 +112,8 @@ func (o *clusterOptions) addNodeFlags(cmd *cobra.Command, listenFlag, listen str
 	f.StringVar(&o.labels, "labels", "", "extra Node labels, k=v,...")
 	f.StringVar(&o.taints, "taints", "", "Node taints set at registration, k=v:Effect,...")
 	f.StringVar(&o.runtimes, "runtimes", "", "runtimes to offer, among wasm,container (default: what this machine can run)")
+	o.maxPods = nodeinfo.DefaultMaxPods
+	f.Var(&o.maxPods, "max-pods", "how many Pods the Node holds (its pods capacity and allocatable)")
 }
 
 // Cluster is what the cluster wiring gives the components (Env.Cluster).
@@ -380,6 +407,7 @@ func runNode(ctx context.Context, env *Env) error {
 	reg, err := nodeinfo.New(nodeinfo.Config{
 		NodeName: env.NodeName, Client: env.Client, Labels: labels, Taints: taints, Runtimes: versions,
 		InternalIP: hostIP, AgentAddress: agentAddr, Version: env.Cluster.Version, Logger: env.Logger,
+		MaxPods: int(o.maxPods),
 	})
 	if err != nil {
 		ln.Close()

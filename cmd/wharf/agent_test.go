@@ -2,9 +2,14 @@ package main
 
 import (
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"github.com/wharfhq/wharf/api/types"
+	"github.com/wharfhq/wharf/nodes/nodeinfo"
 )
 
 func TestParseLabels(t *testing.T) {
@@ -78,5 +83,39 @@ func TestBuildRuntimesWasmOnly(t *testing.T) {
 	}
 	if versions["wasm"] == "" {
 		t.Errorf("versions = %v", versions)
+	}
+}
+
+func TestMaxPodsFlag(t *testing.T) {
+	tests := []struct {
+		args    []string
+		want    int
+		wantErr bool
+	}{
+		{nil, nodeinfo.DefaultMaxPods, false},
+		{[]string{"--max-pods", "1100"}, 1100, false},
+		{[]string{"--max-pods", "0"}, 0, true},
+		{[]string{"--max-pods", "-5"}, 0, true},
+		{[]string{"--max-pods", "many"}, 0, true},
+	}
+	for _, newCmd := range []func(*app) *cobra.Command{newAgentCmd, newUpCmd} {
+		for _, tt := range tests {
+			cmd := newCmd(&app{})
+			t.Run(cmd.Name()+" "+strings.Join(tt.args, " "), func(t *testing.T) {
+				err := cmd.ParseFlags(tt.args)
+				if tt.wantErr {
+					if err == nil || !strings.Contains(err.Error(), "max-pods") {
+						t.Fatalf("err = %v, want an error naming --max-pods", err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := cmd.Flags().Lookup("max-pods").Value.String(); got != strconv.Itoa(tt.want) {
+					t.Errorf("--max-pods = %s, want %d", got, tt.want)
+				}
+			})
+		}
 	}
 }

@@ -45,6 +45,9 @@ const (
 	DefaultHeartbeatInterval = 10 * time.Second
 )
 
+// ErrMaxPods is returned for a Pod capacity that is not positive.
+var ErrMaxPods = errors.New("max pods must be greater than 0")
+
 // Condition reasons the agent reports.
 const (
 	ReasonKubeletReady = "KubeletReady"
@@ -90,6 +93,9 @@ type Config struct {
 	AgentAddress string
 	// Version is Wharf's version (nodeInfo.kubeletVersion).
 	Version string
+	// MaxPods is the node's Pod capacity and allocatable; DefaultMaxPods
+	// when 0. New refuses a negative value.
+	MaxPods int
 	// HeartbeatInterval is how often the Ready condition is renewed;
 	// DefaultHeartbeatInterval when 0.
 	HeartbeatInterval time.Duration
@@ -112,6 +118,12 @@ func New(cfg Config) (*Registrar, error) {
 	}
 	if cfg.Client == nil {
 		return nil, errors.New("nodeinfo: Config.Client is required")
+	}
+	if cfg.MaxPods < 0 {
+		return nil, fmt.Errorf("nodeinfo: Config.MaxPods %d: %w", cfg.MaxPods, ErrMaxPods)
+	}
+	if cfg.MaxPods == 0 {
+		cfg.MaxPods = DefaultMaxPods
 	}
 	if cfg.HeartbeatInterval <= 0 {
 		cfg.HeartbeatInterval = DefaultHeartbeatInterval
@@ -141,7 +153,8 @@ func (r *Registrar) Labels() map[string]string {
 }
 
 // Capacity returns the machine's capacity: cpu from runtime.NumCPU, memory
-// from /proc/meminfo, and DefaultMaxPods pods.
+// from /proc/meminfo, and DefaultMaxPods pods (a Registrar writes its
+// Config.MaxPods instead).
 func Capacity() types.ResourceList {
 	rl := types.ResourceList{
 		types.ResourceCPU:  types.NewQuantity(int64(runtime.NumCPU()), types.DecimalSI),
@@ -212,7 +225,8 @@ func (r *Registrar) applyStatus(n *types.Node) {
 	now := types.NewTime(r.cfg.Now().UTC().Truncate(time.Second))
 	st := &n.Status
 	st.Capacity = Capacity()
-	st.Allocatable = Capacity()
+	st.Capacity[types.ResourcePods] = types.NewQuantity(int64(r.cfg.MaxPods), types.DecimalSI)
+	st.Allocatable = maps.Clone(st.Capacity)
 	var versions []string
 	for _, name := range slices.Sorted(maps.Keys(r.cfg.Runtimes)) {
 		v := name + "://" + r.cfg.Runtimes[name]

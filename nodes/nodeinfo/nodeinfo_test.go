@@ -2,6 +2,7 @@ package nodeinfo
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"runtime"
@@ -157,5 +158,41 @@ func TestRegisterAndHeartbeat(t *testing.T) {
 	}
 	if _, err := sdk.Typed[*types.Node](env.Client).Get(ctx, "node-a"); err != nil {
 		t.Errorf("node not re-registered: %v", err)
+	}
+}
+
+func TestMaxPods(t *testing.T) {
+	env := apitest.Start(t, apitest.Options{})
+	tests := []struct {
+		name    string
+		maxPods int
+		want    int64
+		wantErr bool
+	}{
+		{"default", 0, DefaultMaxPods, false},
+		{"custom", 1100, 1100, false},
+		{"negative", -1, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := New(Config{NodeName: "node-" + tt.name, Client: env.Client, MaxPods: tt.maxPods,
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			if tt.wantErr {
+				if !errors.Is(err, ErrMaxPods) {
+					t.Fatalf("New: err = %v, want ErrMaxPods", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := r.Register(context.Background())
+			if err != nil {
+				t.Fatalf("Register: %v", err)
+			}
+			if c, a := n.Status.Capacity.Pods(), n.Status.Allocatable.Pods(); c.Value() != tt.want || a.Value() != tt.want {
+				t.Errorf("pods capacity %d allocatable %d, want %d", c.Value(), a.Value(), tt.want)
+			}
+		})
 	}
 }
