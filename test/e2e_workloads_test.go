@@ -112,6 +112,9 @@ func TestWorkloads(t *testing.T) {
 		poll(t, waitFor, "deployment web scaled to 1 Pod", func() bool {
 			return len(k.names(t, "pods", "-l", "app=web")) == 1
 		})
+		poll(t, waitFor, "the node keeps 1 container of deployment web", func() bool {
+			return len(webContainers(t, s)) == 1
+		})
 		k.must(t, "rollout", "status", "deployment/web", "--timeout="+waitFor.String())
 	})
 
@@ -123,6 +126,9 @@ func TestWorkloads(t *testing.T) {
 		s.mustWharf(t, "delete", "deployment", "web")
 		poll(t, waitFor, "replica set and Pods of the deleted deployment web removed", func() bool {
 			return len(k.names(t, "replicasets,pods", "-l", "app=web")) == 0
+		})
+		poll(t, waitFor, "the node removes the containers of deployment web", func() bool {
+			return len(webContainers(t, s)) == 0
 		})
 	})
 
@@ -274,6 +280,23 @@ func (k *kubectl) wait(t *testing.T, args ...string) {
 func (k *kubectl) names(t *testing.T, args ...string) []string {
 	t.Helper()
 	return strings.Fields(k.must(t, append([]string{"get", "-o", "name"}, args...)...).Stdout)
+}
+
+// webContainers lists the node's containers of deployment web's Pods
+// (named <pod uid>-<container>-<run>).
+func webContainers(t *testing.T, s *wharfServer) []string {
+	t.Helper()
+	ents, err := os.ReadDir(filepath.Join(s.DataDir, "runtimes", "container", "containers"))
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	var web []string
+	for _, e := range ents {
+		if strings.Contains(e.Name(), "-web-") {
+			web = append(web, e.Name())
+		}
+	}
+	return web
 }
 
 // removeWorkloads deletes every workload and Pod of the default namespace
