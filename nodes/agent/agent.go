@@ -26,12 +26,18 @@
 // an agent restart: the runtime reports it exited with reason Unknown, and
 // the restart policy applies.
 //
+// Every Config.UsageInterval the agent samples the Stats of the running
+// containers and writes each Pod's CPU (millicores, from the CPU time used
+// between two samples) and memory working set in the wharf.dev/usage
+// annotation the HorizontalPodAutoscaler reads (jobs/hpa), only when it
+// moved by more than 5% or a minute has passed.
+//
 // Files: agent.go (config, run loop, housekeeping), sync.go (one Pod's
 // reconcile), status.go (status and phase), spec.go (runtime spec and
 // env), sources.go (ConfigMaps and Secrets), mounts.go and termination.go
 // (volumes, termination messages), hooks.go (probes, postStart/preStop),
 // netns.go (the Pod network namespace), events.go (event recorder),
-// labels.go (container labels and IDs).
+// labels.go (container labels and IDs), usage.go (the usage annotation).
 package agent
 
 import (
@@ -124,6 +130,11 @@ type Config struct {
 	// running), and one inside DataDir would make the directory
 	// impossible to remove while it is mounted.
 	NetNSDir string
+	// UsageInterval is how often the running containers' Stats are
+	// sampled to publish each Pod's CPU and memory use in its
+	// wharf.dev/usage annotation, for the HorizontalPodAutoscaler (see
+	// usage.go): DefaultUsageInterval when zero, never when negative.
+	UsageInterval time.Duration
 }
 
 // DefaultNetNSDir is the parent of the default Config.NetNSDir, as
@@ -203,6 +214,9 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = DefaultWorkers
+	}
+	if cfg.UsageInterval == 0 {
+		cfg.UsageInterval = DefaultUsageInterval
 	}
 	if cfg.NetNSDir == "" {
 		cfg.NetNSDir = filepath.Join(DefaultNetNSDir, cfg.NodeName)
@@ -326,6 +340,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 		}
 	}()
+	a.startUsage(ctx)
 	a.queue.Run(ctx, a.cfg.Workers, a.sync)
 	a.probes.StopAll()
 	a.wg.Wait()
