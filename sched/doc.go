@@ -32,11 +32,30 @@
 // Conventions the plugins rely on (the node agent and the CLI write them):
 // a Node's wharf.dev/runtimes label lists its runtimes separated by dots
 // ("container.wasm": a label value cannot hold a comma), a Node without it
-// offers "container" only; a Pod with runtimeClassName "wasm" needs "wasm";
-// a container Pod's wharf.dev/image-platforms annotation
-// ("linux/amd64,linux/arm64"), when present, must include the node's
-// kubernetes.io/os and kubernetes.io/arch (the scheduler cannot pull
-// images to find out; without the annotation the Pod is not restricted).
+// offers "container" only; a Pod with runtimeClassName "wasm" needs
+// "wasm"; a container Pod runs only on nodes whose kubernetes.io/os and
+// kubernetes.io/arch are among the platforms of every one of its images
+// (init containers included; Wasm Pods run on any architecture).
+//
+// Image platforms: a Pod's wharf.dev/image-platforms annotation
+// ("linux/amd64,linux/arm64"), when present, wins. Otherwise the
+// NodeArchitecture filter asks the images' registries in PreFilter, once
+// per image per scheduling cycle and never per node, through
+// plugins.RegistryResolver (go-containerregistry's remote.Get: an index
+// gives the platforms of its manifests, a single image its config's
+// os/architecture; default keychain credentials; plain http for
+// localhost, 127.0.0.1 and [::1]). Answers are cached by reference for 10
+// minutes, failures for 30 seconds, concurrent lookups of one reference
+// share a request, a lookup gives up after 5 seconds, and the lookups of
+// a Pod's images start when the Pod is first seen pending, so that the
+// scheduling loop rarely waits. The check fails open: an image whose
+// platforms cannot be found (registry unreachable or slow, image not
+// there, for instance one loaded on the node with `wharf image load`)
+// does not restrict the Pod, and if it lands on a node of the wrong
+// architecture the node agent reports that error on the Pod itself.
+// Nodes do not report their images to the API, so the scheduler has no
+// node-local knowledge to consult. WithImageResolver replaces the
+// resolver, or turns lookups off (nil).
 //
 // Events are best effort: they are written by one worker from a bounded
 // buffer and dropped (counted by DroppedEvents) when a burst outruns the

@@ -65,7 +65,9 @@ func newEnv(t testing.TB) *env {
 // start runs a scheduler until the test ends.
 func (e *env) start(t testing.TB, cfg sched.Config, opts ...sched.Option) *sched.Scheduler {
 	t.Helper()
-	s, err := sched.New(e.client, cfg, append([]sched.Option{sched.WithLogger(quiet)}, opts...)...)
+	// No image lookups unless a test asks: the fixtures' image "img" would
+	// send the resolver to Docker Hub.
+	s, err := sched.New(e.client, cfg, append([]sched.Option{sched.WithLogger(quiet), sched.WithImageResolver(nil)}, opts...)...)
 	if err != nil {
 		t.Fatalf("sched.New: %v", err)
 	}

@@ -35,6 +35,15 @@ func WithPlugins(reg framework.Registry) Option {
 	return func(s *Scheduler) { s.extra = reg }
 }
 
+// WithImageResolver sets how the NodeArchitecture filter finds the
+// platforms of a Pod's images when the Pod has no
+// wharf.dev/image-platforms annotation. The default,
+// plugins.NewRegistryResolver(), asks the images' registries (cached);
+// nil turns lookups off, leaving the annotation only.
+func WithImageResolver(r plugins.PlatformResolver) Option {
+	return func(s *Scheduler) { s.resolver, s.resolverSet = r, true }
+}
+
 // WithInformerFactory takes the Pod, Node and Namespace informers from a
 // factory shared with the other components of the process (so each is
 // listed and watched once); Run starts the factory's informers that are
@@ -56,6 +65,9 @@ type Scheduler struct {
 	log    *slog.Logger
 	now    func() time.Time
 	extra  framework.Registry
+	// resolver finds image platforms for NodeArchitecture (nil: none).
+	resolver    plugins.PlatformResolver
+	resolverSet bool
 	// factory, when set, supplies shared informers.
 	factory *sdk.InformerFactory
 
@@ -91,7 +103,10 @@ func New(client *sdk.Client, cfg Config, opts ...Option) (*Scheduler, error) {
 	for _, o := range opts {
 		o(s)
 	}
-	reg := plugins.NewRegistry()
+	if !s.resolverSet {
+		s.resolver = plugins.NewRegistryResolver()
+	}
+	reg := plugins.NewRegistry(plugins.WithPlatformResolver(s.resolver))
 	if err := reg.Merge(s.extra); err != nil {
 		return nil, fmt.Errorf("scheduler: %w", err)
 	}
@@ -232,7 +247,22 @@ func (s *Scheduler) onPodAdd(obj types.Object) {
 		}
 		s.taints.podChanged(pod)
 	case s.pending(pod):
+		s.prefetchImages(pod)
 		s.queue.Add(pod)
+	}
+}
+
+// prefetchImages starts the platform lookups of a pending Pod's images
+// (when the resolver can), so that its PreFilter finds them done and
+// Pods of different images do not wait for one another's registries.
+func (s *Scheduler) prefetchImages(pod *types.Pod) {
+	p, ok := s.resolver.(interface{ Prefetch(ref string) })
+	if !ok || pod.Annotations[framework.AnnotationImagePlatforms] != "" ||
+		(pod.Spec.RuntimeClassName != nil && *pod.Spec.RuntimeClassName == framework.RuntimeWasm) {
+		return
+	}
+	for _, img := range plugins.PodImages(pod) {
+		p.Prefetch(img)
 	}
 }
 

@@ -20,13 +20,31 @@ const (
 	NameBalancedAllocation = "NodeResourcesBalancedAllocation"
 )
 
+// RegistryOption configures the plugins NewRegistry makes.
+type RegistryOption func(*registryOptions)
+
+type registryOptions struct {
+	resolver PlatformResolver
+}
+
+// WithPlatformResolver gives NodeArchitecture a resolver of image
+// platforms (without one it reads the wharf.dev/image-platforms
+// annotation only).
+func WithPlatformResolver(r PlatformResolver) RegistryOption {
+	return func(o *registryOptions) { o.resolver = r }
+}
+
 // NewRegistry returns a registry of every built-in plugin.
-func NewRegistry() framework.Registry {
+func NewRegistry(opts ...RegistryOption) framework.Registry {
+	var o registryOptions
+	for _, f := range opts {
+		f(&o)
+	}
 	return framework.Registry{
 		NameNodeUnschedulable:  framework.PluginFactory(func() framework.Plugin { return NodeUnschedulable{} }),
 		NameNodeReady:          framework.PluginFactory(func() framework.Plugin { return NodeReady{} }),
 		NameNodeRuntime:        framework.PluginFactory(func() framework.Plugin { return NodeRuntime{} }),
-		NameNodeArchitecture:   framework.PluginFactory(func() framework.Plugin { return NodeArchitecture{} }),
+		NameNodeArchitecture:   framework.PluginFactory(func() framework.Plugin { return NodeArchitecture{Resolver: o.resolver} }),
 		NameNodeAffinity:       framework.PluginFactory(func() framework.Plugin { return NodeAffinity{} }),
 		NameTaintToleration:    framework.PluginFactory(func() framework.Plugin { return TaintToleration{} }),
 		NameNodePorts:          framework.PluginFactory(func() framework.Plugin { return NodePorts{} }),

@@ -1,0 +1,198 @@
+package plugins
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wharfhq/wharf/api/types"
+	. "github.com/wharfhq/wharf/sched/internal/schedtest"
+)
+
+// platformFixture is a registry with an arm64-only image, an amd64-only
+// image and a multi-arch index, and a reference on a registry that cannot
+// be reached.
+type platformFixture struct {
+	reg                  *ImageRegistry
+	arm, amd, multi      string
+	missing, unreachable string
+}
+
+func newPlatformFixture(t *testing.T) *platformFixture {
+	t.Helper()
+	reg := NewImageRegistry(t)
+	return &platformFixture{
+		reg:         reg,
+		arm:         reg.PushImage(t, "arm", "linux/arm64"),
+		amd:         reg.PushImage(t, "amd", "linux/amd64"),
+		multi:       reg.PushIndex(t, "multi", "linux/amd64", "linux/arm64"),
+		missing:     reg.Host + "/missing:v1",
+		unreachable: UnreachableRegistry(t) + "/arm:v1",
+	}
+}
+
+func TestRegistryResolver(t *testing.T) {
+	f := newPlatformFixture(t)
+	r := NewRegistryResolver()
+	tests := []struct {
+		name    string
+		ref     string
+		want    []string
+		wantErr bool
+	}{
+		{"single image: its config", f.arm, []string{"linux/arm64"}, false},
+		{"index: its manifests, without attestations", f.multi, []string{"linux/amd64", "linux/arm64"}, false},
+		{"not in the registry", f.missing, nil, true},
+		{"registry unreachable", f.unreachable, nil, true},
+		{"invalid reference", "UPPER/case::x", nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := r.ImagePlatforms(context.Background(), tt.ref)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("ImagePlatforms(%q) error %v, want error %v", tt.ref, err, tt.wantErr)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("ImagePlatforms(%q) = %v, want %v", tt.ref, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRegistryResolverCache(t *testing.T) {
+	f := newPlatformFixture(t)
+	now := time.Unix(1e9, 0)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	r := NewRegistryResolver(WithResolverTTL(10*time.Minute, 30*time.Second), WithResolverClock(clock))
+	ctx := context.Background()
+
+	t.Run("concurrent callers share one lookup", func(t *testing.T) {
+		var wg sync.WaitGroup
+		for range 50 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if got, err := r.ImagePlatforms(ctx, f.arm); err != nil || !slices.Equal(got, []string{"linux/arm64"}) {
+					t.Errorf("ImagePlatforms = %v, %v", got, err)
+				}
+			}()
+		}
+		wg.Wait()
+		if n := f.reg.ManifestGets("arm"); n != 1 {
+			t.Errorf("registry asked %d times for the manifest, want 1", n)
+		}
+	})
+	t.Run("found platforms live for the TTL", func(t *testing.T) {
+		advance(9 * time.Minute)
+		mustPlatforms(t, r, f.arm)
+		if n := f.reg.ManifestGets("arm"); n != 1 {
+			t.Errorf("within the TTL: %d manifest requests, want 1", n)
+		}
+		advance(2 * time.Minute)
+		mustPlatforms(t, r, f.arm)
+		if n := f.reg.ManifestGets("arm"); n != 2 {
+			t.Errorf("after the TTL: %d manifest requests, want 2", n)
+		}
+	})
+	t.Run("failures are remembered briefly", func(t *testing.T) {
+		for range 3 {
+			if _, err := r.ImagePlatforms(ctx, f.missing); err == nil {
+				t.Fatal("missing image: no error")
+			}
+		}
+		if n := f.reg.ManifestGets("missing"); n != 1 {
+			t.Errorf("within the negative TTL: %d manifest requests, want 1", n)
+		}
+		advance(31 * time.Second)
+		if _, err := r.ImagePlatforms(ctx, f.missing); err == nil {
+			t.Fatal("missing image: no error")
+		}
+		if n := f.reg.ManifestGets("missing"); n != 2 {
+			t.Errorf("after the negative TTL: %d manifest requests, want 2", n)
+		}
+	})
+	t.Run("the cache is bounded", func(t *testing.T) {
+		small := NewRegistryResolver(WithResolverCacheSize(1))
+		for _, ref := range []string{f.amd, f.multi, f.amd} {
+			mustPlatforms(t, small, ref)
+		}
+		if n := small.Lookups(); n != 3 {
+			t.Errorf("size 1, refs a b a: %d lookups, want 3 (a evicted by b)", n)
+		}
+		mustPlatforms(t, small, f.amd)
+		if n := small.Lookups(); n != 3 {
+			t.Errorf("a again: %d lookups, want 3 (cached)", n)
+		}
+	})
+	t.Run("a caller's cancelled context ends its wait only", func(t *testing.T) {
+		before := f.reg.ManifestGets("multi") // pushing an index reads manifests
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, err := r.ImagePlatforms(cctx, f.multi); !errors.Is(err, context.Canceled) {
+			t.Errorf("cancelled caller: error %v, want context.Canceled", err)
+		}
+		mustPlatforms(t, r, f.multi)
+		if n := f.reg.ManifestGets("multi") - before; n != 1 {
+			t.Errorf("%d manifest requests for multi, want 1", n)
+		}
+	})
+}
+
+func mustPlatforms(t *testing.T, r PlatformResolver, ref string) []string {
+	t.Helper()
+	p, err := r.ImagePlatforms(context.Background(), ref)
+	if err != nil {
+		t.Fatalf("ImagePlatforms(%q): %v", ref, err)
+	}
+	return p
+}
+
+func TestNodeArchitectureResolved(t *testing.T) {
+	f := newPlatformFixture(t)
+	pl := NodeArchitecture{Resolver: NewRegistryResolver()}
+	ns := nodes(
+		Node("amd").Arch("amd64").Obj(),
+		Node("arm").Arch("arm64").Obj(),
+		Node("unknown").Unlabel("kubernetes.io/arch").Obj(),
+	)
+	armOnly := ReasonImagePlatforms + " (" + f.arm + ": linux/arm64)"
+	amdOnly := ReasonImagePlatforms + " (" + f.amd + ": linux/amd64)"
+	tests := []struct {
+		name string
+		pod  *types.Pod
+		want map[string]string
+	}{
+		{"arm64-only image", Pod("p").Images(f.arm).Obj(), map[string]string{
+			"amd": armOnly, "arm": "", "unknown": ""}},
+		{"multi-arch index", Pod("p").Images(f.multi).Obj(), map[string]string{
+			"amd": "", "arm": "", "unknown": ""}},
+		{"every image must match", Pod("p").Images(f.multi, f.arm).Obj(), map[string]string{
+			"amd": armOnly, "arm": "", "unknown": ""}},
+		{"init containers count", Pod("p").Images(f.multi).InitImages(f.arm).Obj(), map[string]string{
+			"amd": armOnly, "arm": "", "unknown": ""}},
+		{"the annotation wins", Pod("p").Images(f.arm).Platforms("linux/amd64").Obj(), map[string]string{
+			"amd": "", "arm": "node(s) didn't match the Pod's image platforms (linux/amd64)", "unknown": ""}},
+		{"image not in the registry: fail open", Pod("p").Images(f.missing).Obj(), map[string]string{
+			"amd": "", "arm": "", "unknown": ""}},
+		{"registry unreachable: fail open", Pod("p").Images(f.unreachable).Obj(), map[string]string{
+			"amd": "", "arm": "", "unknown": ""}},
+		{"unknown image beside a known one", Pod("p").Images(f.missing, f.amd).Obj(), map[string]string{
+			"amd": "", "arm": amdOnly, "unknown": ""}},
+		{"wasm runs anywhere", Pod("p").Images(f.arm).Wasm().Obj(), map[string]string{
+			"amd": "", "arm": "", "unknown": ""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkFilter(t, filterAll(t, pl, tt.pod, ns), tt.want)
+		})
+	}
+	t.Run("without a resolver only the annotation counts", func(t *testing.T) {
+		checkFilter(t, filterAll(t, NodeArchitecture{}, Pod("p").Images(f.arm).Obj(), ns),
+			map[string]string{"amd": "", "arm": "", "unknown": ""})
+	})
+}
