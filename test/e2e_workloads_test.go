@@ -60,6 +60,12 @@ func TestWorkloads(t *testing.T) {
 		}
 	}
 
+	got := strings.Fields(s.mustWharf(t, "get", "-f", manifests, "-o", "name").Stdout)
+	want := []string{"cronjob.batch/report", "deployment.apps/web", "job.batch/count", "service/web", "pod/hello-wasm"}
+	if !slices.Equal(got, want) {
+		t.Errorf("wharf get -f examples/ -o name = %q, want %q", got, want)
+	}
+
 	t.Run("wasm pod", func(t *testing.T) {
 		k.wait(t, "--for=jsonpath={.status.phase}=Succeeded", "pod/hello-wasm")
 		const line = `hello from wasm: args=["hello" "from" "wasm"] greeting="hi"`
@@ -138,7 +144,8 @@ func TestWorkloads(t *testing.T) {
 			t.Fatal(err)
 		}
 		wasm := "file://" + filepath.Join(exDir, "hello.wasm")
-		s.mustWharf(t, "apply", "-f", writeFile(t, "bad.yaml", badPods(wasm, "file://"+trap)))
+		bad := writeFile(t, "bad.yaml", badPods(wasm, "file://"+trap))
+		s.mustWharf(t, "apply", "-f", bad)
 
 		poll(t, waitFor, "missing image shown as ErrImagePull or ImagePullBackOff in get pods", func() bool {
 			st := podStatus(t, s, "missing-image")
@@ -163,9 +170,9 @@ func TestWorkloads(t *testing.T) {
 				t.Errorf("wharf get pods: %s STATUS %q, want OOMKilled", pod, st)
 			}
 		}
-		desc := s.mustWharf(t, "describe", "pod", "wasm-oom").Stdout
+		desc := s.mustWharf(t, "describe", "-f", bad).Stdout
 		if !strings.Contains(desc, "memory limit of 16777216 bytes") {
-			t.Errorf("wharf describe pod wasm-oom does not name the memory limit:\n%s", desc)
+			t.Errorf("wharf describe -f bad.yaml does not name the Wasm module's memory limit:\n%s", desc)
 		}
 	})
 }

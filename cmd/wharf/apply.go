@@ -38,6 +38,13 @@ func (o *fileOptions) addFlags(cmd *cobra.Command) {
 	_ = cmd.MarkFlagRequired("filename")
 }
 
+// addOptionalFlags adds -f and -R to a command that takes manifests or
+// names (get, describe).
+func (o *fileOptions) addOptionalFlags(cmd *cobra.Command) {
+	cmd.Flags().StringSliceVarP(&o.files, "filename", "f", nil, "the objects of this manifest file, directory or - for stdin (repeatable)")
+	cmd.Flags().BoolVarP(&o.recursive, "recursive", "R", false, "read directories given with -f recursively")
+}
+
 func newApplyCmd(a *app) *cobra.Command {
 	o := &fileOptions{}
 	cmd := &cobra.Command{

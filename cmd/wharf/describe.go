@@ -20,8 +20,9 @@ import (
 
 func newDescribeCmd(a *app) *cobra.Command {
 	var selector string
+	var files fileOptions
 	cmd := &cobra.Command{
-		Use:   "describe KIND [NAME...] | KIND/NAME...",
+		Use:   "describe KIND [NAME...] | KIND/NAME... | -f FILE",
 		Short: "Show an object in detail, with its conditions and events",
 		Example: `  # Describe a pod: containers, state, conditions and recent events
   wharf describe pod web
@@ -30,17 +31,21 @@ func newDescribeCmd(a *app) *cobra.Command {
   wharf describe deployment/web -n shop
 
   # Describe every job with a label (every job without -l)
-  wharf describe jobs -l team=data`,
+  wharf describe jobs -l team=data
+
+  # Describe the objects of manifests
+  wharf describe -f examples/deployment.yaml`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runDescribe(cmd.Context(), a, args, selector)
+			return runDescribe(cmd.Context(), a, args, selector, &files)
 		},
 	}
 	cmd.Flags().StringVarP(&selector, "selector", "l", "", "describe the objects matching this label selector")
+	files.addOptionalFlags(cmd)
 	return cmd
 }
 
-func runDescribe(ctx context.Context, a *app, args []string, selector string) error {
-	targets, err := resolveArgs(args)
+func runDescribe(ctx context.Context, a *app, args []string, selector string, files *fileOptions) error {
+	targets, err := targetsOf(a, args, files)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -21,12 +22,13 @@ type getOptions struct {
 	noHeaders     bool
 	showLabels    bool
 	labelColumns  []string
+	files         fileOptions
 }
 
 func newGetCmd(a *app) *cobra.Command {
 	o := &getOptions{}
 	cmd := &cobra.Command{
-		Use:   "get KIND [NAME...] | KIND/NAME...",
+		Use:   "get KIND [NAME...] | KIND/NAME... | -f FILE",
 		Short: "List objects as a table, or print them as YAML, JSON or names",
 		Example: `  # List the pods of the default namespace
   wharf get pods
@@ -44,7 +46,10 @@ func newGetCmd(a *app) *cobra.Command {
   wharf get all --show-labels
 
   # The value of the app label as a column, no header
-  wharf get pods -L app --no-headers`,
+  wharf get pods -L app --no-headers
+
+  # The objects of manifests
+  wharf get -f examples/`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runGet(cmd.Context(), a, o, args)
 		},
@@ -58,6 +63,7 @@ func newGetCmd(a *app) *cobra.Command {
 	f.BoolVar(&o.noHeaders, "no-headers", false, "print tables without their header line")
 	f.BoolVar(&o.showLabels, "show-labels", false, "add a LABELS column to tables")
 	f.StringSliceVarP(&o.labelColumns, "label-columns", "L", nil, "add a column with the value of each of these labels")
+	o.files.addOptionalFlags(cmd)
 	return cmd
 }
 
@@ -65,7 +71,7 @@ func runGet(ctx context.Context, a *app, o *getOptions, args []string) error {
 	if err := checkOutput(o.output); err != nil {
 		return err
 	}
-	targets, err := resolveArgs(args)
+	targets, err := targetsOf(a, args, &o.files)
 	if err != nil {
 		return err
 	}
@@ -89,6 +95,42 @@ func runGet(ctx context.Context, a *app, o *getOptions, args []string) error {
 		return errAlreadyReported{}
 	}
 	return nil
+}
+
+// targetsOf resolves the command line (KIND NAME..., KIND/NAME...), or the
+// objects of the manifests of -f: per resource in the order met, in the one
+// namespace they share, which becomes the command's.
+func targetsOf(a *app, args []string, files *fileOptions) ([]target, error) {
+	if len(files.files) == 0 {
+		return resolveArgs(args)
+	}
+	if len(args) > 0 {
+		return nil, fmt.Errorf("give KIND [NAME...] or -f FILE, not both")
+	}
+	ms, err := readManifests(a, files.files, files.recursive)
+	if err != nil {
+		return nil, err
+	}
+	var targets []target
+	ns := ""
+	for _, m := range ms {
+		if mns := m.namespace(a); mns != "" {
+			if ns != "" && mns != ns {
+				return nil, fmt.Errorf("the manifests name objects in namespaces %s and %s: give the files of one namespace at a time", ns, mns)
+			}
+			ns = mns
+		}
+		i := slices.IndexFunc(targets, func(t target) bool { return t.res == m.res })
+		if i < 0 {
+			targets = append(targets, target{res: m.res})
+			i = len(targets) - 1
+		}
+		targets[i].names = append(targets[i].names, m.obj.GetObjectMeta().Name)
+	}
+	if ns != "" {
+		a.namespace = ns
+	}
+	return targets, nil
 }
 
 // listNamespace is the namespace to list t in: none with -A.
