@@ -181,10 +181,13 @@ func moved(old, cur, floor int64) bool {
 }
 
 // writeUsage sets the Pod's usage annotation with a merge patch of its
-// metadata (no resourceVersion: it cannot conflict with status writes).
+// metadata. The patch has no resourceVersion (a status write in between
+// does not make it fail) but carries the uid as a precondition, so that
+// a Pod re-created under the same name is left alone.
 func (a *Agent) writeUsage(ctx context.Context, pod *types.Pod, u podUsage) error {
 	patch, err := json.Marshal(map[string]any{
 		"metadata": map[string]any{
+			"uid":         pod.UID,
 			"annotations": map[string]string{hpa.UsageAnnotation: hpa.FormatUsage(u.cpuMilli, u.memoryBytes)},
 		},
 	})
@@ -192,7 +195,7 @@ func (a *Agent) writeUsage(ctx context.Context, pod *types.Pod, u podUsage) erro
 		return fmt.Errorf("encode usage patch: %w", err)
 	}
 	_, err = sdk.Typed[*types.Pod](a.client).Namespace(pod.Namespace).Patch(ctx, pod.Name, sdk.MergePatch, patch)
-	if err != nil && !sdk.IsNotFound(err) {
+	if err != nil && !sdk.IsNotFound(err) && !sdk.IsConflict(err) {
 		return fmt.Errorf("patch usage of pod %q in namespace %q: %w", pod.Name, pod.Namespace, err)
 	}
 	return nil

@@ -355,3 +355,29 @@ func startControllers(t *testing.T, client *sdk.Client) {
 		f.Wait()
 	})
 }
+
+// TestContainerUsage reads real cgroup stats: a container spinning on a
+// core shows a large CPU use and a non-zero working set.
+func TestContainerUsage(t *testing.T) {
+	c := newCtrEnv(t)
+	e := newEnv(t)
+	cleanupContainers(t, c.rt)
+	e.startAgent(t, dataDir(t), map[string]runtimes.Runtime{agent.RuntimeContainer: c.rt}, func(cfg *agent.Config) {
+		cfg.UsageInterval = 200 * time.Millisecond
+	})
+	e.create(t, c.pod("spin", types.RestartPolicyAlways, []string{"spin"}))
+	// A spinning process gets most of a core even on a busy 2-core
+	// machine: 100m is a floor far below that and far above an idle one.
+	p := e.waitPod(t, "spin", "cpu ≥ 100m and memory > 0", func(p *types.Pod) bool {
+		if usageOf(p) == "" {
+			return false
+		}
+		rl, err := hpa.ParseUsage(usageOf(p))
+		if err != nil {
+			t.Fatalf("usage %q: %v", usageOf(p), err)
+		}
+		cpu, mem := rl[types.ResourceCPU], rl[types.ResourceMemory]
+		return cpu.MilliValue() >= 100 && mem.Value() > 0
+	})
+	t.Logf("usage of a spinning container: %s", usageOf(p))
+}

@@ -72,6 +72,13 @@ func main() {
 		}
 	case "trap": // run until SIGTERM, then exit 0
 		waitTerm()
+	case "spin": // burn one core until SIGTERM, then exit 0 (usage tests)
+		go func() {
+			for n := 0; ; n++ {
+				_ = n * n
+			}
+		}()
+		waitTerm()
 	default:
 		fmt.Fprintln(os.Stderr, "unknown mode", os.Args[1], strings.Join(args, " "))
 		os.Exit(2)
