@@ -413,3 +413,165 @@ func testCronFires(t *testing.T, s *wharfServer, k *kubectl, client *sdk.Client,
 	}
 	k.must(t, "delete", "cronjob", "tick")
 }
+
+// ctlStartCluster starts a server (node grace period 2 s) and the agents
+// named, as separate processes on loopback, and waits for their Nodes to
+// be Ready.
+func ctlStartCluster(t *testing.T, agents ...string) *clusterEnv {
+	t.Helper()
+	server := startProc(t, "server", "server", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0",
+		"--serf-bind", "127.0.0.1:0", "--node-grace-period", "2s", "--encrypt", gossipKey)
+	c := &clusterEnv{server: server, agents: map[string]*proc{}, dirs: map[string]string{}}
+	c.srv = &wharfServer{URL: server.await(t, reAPI)}
+	c.gossip = server.await(t, reGossip)
+	var err error
+	if c.client, err = sdk.New(c.srv.URL); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range agents {
+		c.startAgent(t, a)
+	}
+	poll(t, ctlWait, "Ready nodes "+strings.Join(agents, ", "), func() bool {
+		for _, a := range agents {
+			if n := c.node(t, a); n == nil || !nodeReady(n) {
+				return false
+			}
+		}
+		return true
+	})
+	return c
+}
+
+// TestControllersDaemonSetFollowsAgents runs a Wasm DaemonSet on a server
+// with three agents: one Pod Running per node; an agent that leaves keeps
+// its Pod (daemons tolerate an unreachable node, as in Kubernetes) and
+// none is added elsewhere; once its Node is deleted its Pod goes; when
+// the agent joins again its Node gets a Pod again; a new agent gets one
+// too.
+func TestControllersDaemonSetFollowsAgents(t *testing.T) {
+	c := ctlStartCluster(t, "agent-1", "agent-2", "agent-3")
+	k := newKubectl(t, c.srv)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("objects:\n%s", k.run(t, "", "get", "nodes,daemonsets,pods", "-o", "wide").Stdout)
+		}
+	})
+	app, err := wasmtest.BuildGoApp(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.srv.mustWharf(t, "apply", "-f", writeFile(t, "ds.yaml", fmt.Sprintf(`apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: daemon}
+spec:
+  # Stated, not left to the default: the API does not default
+  # updateStrategy, and kubectl rollout status needs RollingUpdate.
+  updateStrategy: {type: RollingUpdate}
+  selector:
+    matchLabels: {app: daemon}
+  template:
+    metadata:
+      labels: {app: daemon}
+    spec:
+      runtimeClassName: wasm
+      containers:
+      - {name: d, image: "file://%s", args: [sleep]}
+`, app)))
+
+	// placement returns node -> number of live daemon Pods on it, and
+	// whether every one of them is Running.
+	placement := func() (map[string]int, bool) {
+		m := map[string]int{}
+		running := true
+		for _, p := range livePods(t, c.client, "app=daemon") {
+			m[p.Spec.NodeName]++
+			running = running && p.Status.Phase == types.PodRunning
+		}
+		return m, running
+	}
+	onePerNode := func(nodes ...string) bool {
+		m, running := placement()
+		if !running || len(m) != len(nodes) {
+			return false
+		}
+		for _, n := range nodes {
+			if m[n] != 1 {
+				return false
+			}
+		}
+		return true
+	}
+	// dsStatus is desired, current, ready and available of the DaemonSet.
+	dsStatus := func() string {
+		return k.must(t, "get", "daemonset", "daemon", "-o",
+			"jsonpath={.status.desiredNumberScheduled} {.status.currentNumberScheduled} {.status.numberReady} {.status.numberAvailable}").Stdout
+	}
+
+	poll(t, ctlWait, "one daemon Pod Running on each of the three agents", func() bool {
+		return onePerNode("agent-1", "agent-2", "agent-3")
+	})
+	k.must(t, "rollout", "status", "daemonset/daemon", "--timeout="+ctlWait.String())
+	poll(t, ctlWait, "daemonset status 3 3 3 3", func() bool { return dsStatus() == "3 3 3 3" })
+	before := map[string]string{} // node -> Pod name
+	for _, p := range livePods(t, c.client, "app=daemon") {
+		before[p.Spec.NodeName] = p.Name
+	}
+
+	// A plain Pod on agent-2, which does not tolerate the unreachable
+	// taint: its eviction shows that the lost-node grace period is over.
+	wasmClass := "wasm"
+	c.createPod(t, &types.Pod{ObjectMeta: types.ObjectMeta{Name: "witness"}, Spec: types.PodSpec{
+		NodeName: "agent-2", RuntimeClassName: &wasmClass,
+		Containers: []types.Container{{Name: "w", Image: "file://" + app, Args: []string{"sleep"}}},
+	}})
+	c.awaitPhase(t, "witness", types.PodRunning)
+
+	// agent-2 leaves: its Node is lost (NoExecute unreachable taint), and
+	// once the grace period is over its plain Pod is evicted, but the
+	// daemon Pod stays (daemons tolerate the taint, as in Kubernetes) and
+	// none is added elsewhere.
+	c.agents["agent-2"].stop()
+	poll(t, ctlWait, "agent-2 NotReady with the unreachable taint", func() bool {
+		n := c.node(t, "agent-2")
+		if n == nil || nodeReady(n) {
+			return false
+		}
+		return slices.ContainsFunc(n.Spec.Taints, func(tn types.Taint) bool { return tn.Key == types.TaintNodeUnreachable })
+	})
+	poll(t, ctlWait, "the plain Pod of the lost agent-2 evicted", func() bool { return c.pod(t, "witness") == nil })
+	m, _ := placement()
+	if len(m) != 3 || m["agent-1"] != 1 || m["agent-2"] != 1 || m["agent-3"] != 1 {
+		t.Errorf("daemon Pods per node after agent-2 left: %v, want still one on each of agent-1..3", m)
+	}
+	if p := c.pod(t, before["agent-2"]); p == nil || p.DeletionTimestamp != nil {
+		t.Errorf("daemon Pod %s of the lost agent-2 was removed: daemons tolerate node.kubernetes.io/unreachable", before["agent-2"])
+	}
+
+	// Its Node is deleted (the agent is gone for good): its Pod goes, and
+	// the DaemonSet wants two.
+	k.must(t, "delete", "node", "agent-2")
+	poll(t, ctlWait, "daemon Pods on agent-1 and agent-3 only", func() bool { return onePerNode("agent-1", "agent-3") })
+	poll(t, ctlWait, "daemonset status 2 2 2 2", func() bool { return dsStatus() == "2 2 2 2" })
+	for _, n := range []string{"agent-1", "agent-3"} {
+		if p := c.pod(t, before[n]); p == nil || p.DeletionTimestamp != nil {
+			t.Errorf("daemon Pod %s of %s replaced or removed when agent-2 left", before[n], n)
+		}
+	}
+
+	// agent-2 joins again (same data dir) and a new agent-4 joins: both
+	// Nodes get a daemon Pod.
+	c.startAgent(t, "agent-2")
+	c.startAgent(t, "agent-4")
+	poll(t, ctlWait, "one daemon Pod Running on each of the four agents", func() bool {
+		return onePerNode("agent-1", "agent-2", "agent-3", "agent-4")
+	})
+	k.must(t, "rollout", "status", "daemonset/daemon", "--timeout="+ctlWait.String())
+	poll(t, ctlWait, "daemonset status 4 4 4 4", func() bool { return dsStatus() == "4 4 4 4" })
+	if p := c.pod(t, before["agent-2"]); p != nil {
+		t.Errorf("the old daemon Pod %s of agent-2 is back after its Node was deleted", p.Name)
+	}
+	k.must(t, "delete", "daemonset", "daemon")
+	poll(t, ctlWait, "daemon Pods removed with their DaemonSet", func() bool {
+		return len(k.names(t, "pods", "-l", "app=daemon")) == 0
+	})
+}
