@@ -446,6 +446,13 @@ func (s *Server) createObject(ctx context.Context, ri *requestInfo, body []byte,
 			return nil, err
 		}
 	}
+	if svc, ok := obj.(*types.Service); ok {
+		s.svcMu.Lock()
+		defer s.svcMu.Unlock()
+		if err := s.allocateService(ctx, r, svc); err != nil {
+			return nil, err
+		}
+	}
 	if wo.dryRun {
 		return obj, nil
 	}
@@ -629,12 +636,19 @@ func (s *Server) guaranteedUpdate(ctx context.Context, ri *requestInfo, wo write
 		if pod, ok := obj.(*types.Pod); ok && ri.Subresource == "binding" {
 			markScheduled(pod, s.now())
 		}
+		release := func() {}
 		if !status {
 			defaultFunc(obj)
+			if svc, ok := obj.(*types.Service); ok {
+				keepServiceAllocations(svc, cur.(*types.Service))
+				s.svcMu.Lock()
+				release = s.svcMu.Unlock
+				err = s.allocateService(ctx, r, svc)
+			}
 			if hasSpec(obj) && specChanged(obj, cur) {
 				obj.GetObjectMeta().Generation = cur.GetObjectMeta().Generation + 1
 			}
-			if ri.Subresource != "binding" {
+			if err == nil && ri.Subresource != "binding" {
 				// A binding is the server's own change of spec.nodeName,
 				// which a client update may not make.
 				err = validateUpdate(r, obj, cur)
@@ -643,13 +657,16 @@ func (s *Server) guaranteedUpdate(ctx context.Context, ri *requestInfo, wo write
 			err = validateStatusUpdate(r, obj, cur)
 		}
 		if err != nil {
+			release()
 			return nil, err
 		}
 		if wo.dryRun {
+			release()
 			obj.GetObjectMeta().ResourceVersion = formatRV(curRev)
 			return obj, nil
 		}
 		err = s.commitUpdate(ctx, r, obj, curRev)
+		release()
 		if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
 			if rt.retry(ctx, curRev) {
 				continue

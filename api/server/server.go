@@ -34,6 +34,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,6 +79,9 @@ type Config struct {
 	// NamespaceResync is how often the namespace deletion loop rechecks
 	// Terminating namespaces while any exists; 2 seconds when 0.
 	NamespaceResync time.Duration
+	// ServiceCIDR is the range Service cluster IPs are allocated from;
+	// DefaultServiceCIDR when unset.
+	ServiceCIDR netip.Prefix
 }
 
 // NodeProxy serves a Pod subresource answered by the node running the Pod.
@@ -105,6 +109,9 @@ type Server struct {
 	metrics *metrics
 	// events shares decoded store events between watches.
 	events *eventCache
+	// svcMu serialises Service address allocation and the write that
+	// follows it (services.go).
+	svcMu sync.Mutex
 
 	// stopping is closed when Serve shuts down, ending every watch.
 	stopping chan struct{}
@@ -145,6 +152,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.NamespaceResync <= 0 {
 		cfg.NamespaceResync = 2 * time.Second
+	}
+	if !cfg.ServiceCIDR.IsValid() {
+		cfg.ServiceCIDR = DefaultServiceCIDR
 	}
 	s := &Server{
 		cfg:      cfg,
