@@ -23,7 +23,8 @@
 // (deletionTimestamp plus grace period) and removed when its agent deletes
 // it again with gracePeriodSeconds=0; a Namespace goes Terminating, is
 // emptied by a level-triggered loop of the server (RunBackground), then
-// removed.
+// removed. Services get their cluster IP and node ports from the server
+// (services.go), as in Kubernetes.
 package server
 
 import (
