@@ -643,7 +643,10 @@ func (s *Server) guaranteedUpdate(ctx context.Context, ri *requestInfo, wo write
 				keepServiceAllocations(svc, cur.(*types.Service))
 				s.svcMu.Lock()
 				release = s.svcMu.Unlock
-				err = s.allocateService(ctx, r, svc)
+				err = checkClusterIPUnchanged(svc, cur.(*types.Service))
+				if err == nil {
+					err = s.allocateService(ctx, r, svc)
+				}
 			}
 			if hasSpec(obj) && specChanged(obj, cur) {
 				obj.GetObjectMeta().Generation = cur.GetObjectMeta().Generation + 1

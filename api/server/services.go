@@ -230,6 +230,16 @@ func keepServiceAllocations(svc, old *types.Service) {
 	}
 }
 
+// checkClusterIPUnchanged refuses an update that changes an allocated
+// clusterIP (Kubernetes: "field is immutable"), except to drop it by
+// turning the Service into an ExternalName one.
+func checkClusterIPUnchanged(svc, old *types.Service) error {
+	if !needsClusterIP(svc) || !needsClusterIP(old) || old.Spec.ClusterIP == "" || svc.Spec.ClusterIP == old.Spec.ClusterIP {
+		return nil
+	}
+	return serviceInvalid(svc, "spec.clusterIP", fmt.Sprintf("%q", svc.Spec.ClusterIP), "field is immutable")
+}
+
 func serviceInvalid(svc *types.Service, field, value, msg string) error {
 	full := fmt.Sprintf("Invalid value: %s: %s", value, msg)
 	return newStatusError(http.StatusUnprocessableEntity, types.StatusReasonInvalid,

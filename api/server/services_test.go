@@ -80,6 +80,13 @@ func TestServiceClusterIPAllocation(t *testing.T) {
 	if replaced.Spec.ClusterIP != a.Spec.ClusterIP || replaced.Spec.Ports[0].Port != 81 {
 		t.Fatalf("after PUT clusterIP %q (was %q), ports %+v", replaced.Spec.ClusterIP, a.Spec.ClusterIP, replaced.Spec.Ports)
 	}
+	// The address cannot change once allocated.
+	moved := service("a", "ClusterIP")
+	moved["spec"].(map[string]any)["clusterIP"] = "10.96.9.9"
+	st = e.put(t, svcPath+"/a", moved).status(t, 422, types.StatusReasonInvalid)
+	if !strings.Contains(st.Message, "spec.clusterIP") || !strings.Contains(st.Message, "field is immutable") {
+		t.Fatalf("message %q", st.Message)
+	}
 	// Deleting a Service frees its address for explicit reuse.
 	e.del(t, svcPath+"/d", nil).must(t, 200)
 	e.post(t, svcPath, taken).status(t, 422, types.StatusReasonInvalid) // still out of range
