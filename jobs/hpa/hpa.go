@@ -73,6 +73,9 @@ type history struct {
 	uid    string
 	recs   []recommendation
 	events []scaleEvent
+	// lastScale is the last rescale, kept until a status write records
+	// it (the write after a rescale may fail on a conflict).
+	lastScale *types.Time
 }
 
 var _ controller.Runner = (*Controller)(nil)
@@ -197,6 +200,9 @@ func (c *Controller) evaluate(ctx context.Context, key string, hpa *types.Horizo
 	maxR := hpa.Spec.MaxReplicas
 
 	h := c.history(key, hpa.UID)
+	if h.lastScale != nil && (st.LastScaleTime == nil || st.LastScaleTime.Before(h.lastScale.Time)) {
+		st.LastScaleTime = h.lastScale
+	}
 
 	var desired int32
 	var reason string
@@ -242,7 +248,7 @@ func (c *Controller) evaluate(ctx context.Context, key string, hpa *types.Horizo
 	}
 	h.events = append(h.events, scaleEvent{at: now, delta: desired - current})
 	t := types.NewTime(now.UTC().Truncate(time.Second))
-	st.LastScaleTime = &t
+	st.LastScaleTime, h.lastScale = &t, &t
 	set(types.AbleToScale, types.ConditionTrue, "SucceededRescale", fmt.Sprintf("the HPA controller was able to update the target scale to %d", desired))
 	c.Recorder().Eventf(hpa, types.EventTypeNormal, "SuccessfulRescale", "New size: %d; reason: %s", desired, reason)
 	return st, nil
