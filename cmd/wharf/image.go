@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"text/tabwriter"
 
@@ -108,6 +111,12 @@ so the node does not try a registry.`,
 		Example: `  wharf image ls`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Listing must not create the store: a mistyped --data-dir (or
+			// the wrong working directory for ./wharf-data) would list as
+			// empty and leave a stray directory.
+			if _, err := os.Stat(dataDir); errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("no node data in %s: give the --data-dir of wharf up or wharf agent", dataDir)
+			}
 			s, err := open()
 			if err != nil {
 				return err
@@ -115,6 +124,10 @@ so the node does not try a registry.`,
 			imgs, err := s.List()
 			if err != nil {
 				return err
+			}
+			if len(imgs) == 0 {
+				fmt.Fprintf(a.errOut, "No images in %s (wharf image load or pull adds them).\n", imagesDir(dataDir))
+				return nil
 			}
 			tw := tabwriter.NewWriter(a.out, 0, 8, 3, ' ', 0)
 			fmt.Fprintln(tw, "REF\tDIGEST\tPLATFORM\tSIZE")

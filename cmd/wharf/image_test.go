@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -61,5 +62,30 @@ func TestImageLoadPullList(t *testing.T) {
 	_, errOut, code = wharf("image", "load", filepath.Join(t.TempDir(), "missing.tar"))
 	if code == 0 || !strings.Contains(errOut, "missing.tar") {
 		t.Errorf("load of a missing file: exit %d, err %q; want a failure naming the file", code, errOut)
+	}
+}
+
+// TestImageListMissingOrEmpty: ls neither creates a missing data dir nor
+// prints a bare header for an empty store.
+func TestImageListMissingOrEmpty(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		dataDir  string
+		wantCode int
+		wantErr  string
+	}{
+		{"missing data dir", filepath.Join(t.TempDir(), "typo"), 1, "no node data in"},
+		{"empty store", t.TempDir(), 0, "No images in"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run(t.Context(), []string{"image", "ls", "--data-dir", tc.dataDir}, strings.NewReader(""), &out, &errOut)
+			if code != tc.wantCode || !strings.Contains(errOut.String(), tc.wantErr) || out.Len() != 0 {
+				t.Errorf("image ls: exit %d, out %q, err %q; want exit %d and %q", code, out.String(), errOut.String(), tc.wantCode, tc.wantErr)
+			}
+			if _, err := os.Stat(tc.dataDir); tc.wantCode != 0 && err == nil {
+				t.Errorf("image ls created %s", tc.dataDir)
+			}
+		})
 	}
 }
