@@ -104,6 +104,10 @@ func runDelete(ctx context.Context, a *app, o *deleteOptions, args []string) err
 	if err != nil {
 		return err
 	}
+	if o.all && o.selector != "" {
+		// As kubectl: which one was meant is not for the CLI to guess.
+		return fmt.Errorf("give --all or -l, not both")
+	}
 	var items []deleted
 	switch {
 	case len(o.files) > 0:
