@@ -30,8 +30,10 @@ const cronWait = 75 * time.Second
 // and back, a Wasm Job with completions 5 and parallelism 2, a container
 // Deployment scaled up and down (root only), and a CronJob that fires. The
 // CronJob is created first and checked last, so its wait for the next
-// minute overlaps the rest.
+// minute overlaps the rest. It runs in parallel with the DaemonSet test
+// (after the package's serial tests), which fits in that wait too.
 func TestControllersOnUp(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, t.TempDir())
 	k := newKubectl(t, s)
 	client, err := sdk.New(s.URL)
@@ -449,6 +451,7 @@ func ctlStartCluster(t *testing.T, agents ...string) *clusterEnv {
 // the agent joins again its Node gets a Pod again; a new agent gets one
 // too.
 func TestControllersDaemonSetFollowsAgents(t *testing.T) {
+	t.Parallel()
 	c := ctlStartCluster(t, "agent-1", "agent-2", "agent-3")
 	k := newKubectl(t, c.srv)
 	t.Cleanup(func() {
