@@ -30,8 +30,9 @@ const waitFor = 40 * time.Second
 
 // TestWorkloads is a new user's first session against `wharf up`, with real
 // workloads: it builds and applies examples/ (a Wasm Pod, a Wasm Job, a
-// container Deployment and Service, a CronJob), and checks what each one
-// does, then that bad workloads get clear statuses.
+// container Deployment and Service, a CronJob, run at once with wharf create
+// job --from), and checks what each one does, then that bad workloads get
+// clear statuses.
 func TestWorkloads(t *testing.T) {
 	testutil.RequireRoot(t)
 	dataDir, exDir := t.TempDir(), t.TempDir()
@@ -91,6 +92,15 @@ func TestWorkloads(t *testing.T) {
 		logs := k.must(t, "logs", "-l", "batch.kubernetes.io/job-name=count", "--tail=-1").Stdout
 		if !strings.Contains(logs, `args=["count" "10"]`) || !strings.Contains(logs, "\n10\n") {
 			t.Errorf("kubectl logs -l batch.kubernetes.io/job-name=count = %q, want the count to 10", logs)
+		}
+	})
+
+	t.Run("cronjob run now", func(t *testing.T) {
+		s.mustWharf(t, "create", "job", "report-now", "--from=cronjob/report")
+		k.wait(t, "--for=condition=complete", "job/report-now")
+		logs := s.mustWharf(t, "logs", "-l", "batch.kubernetes.io/job-name=report-now").Stdout
+		if want := `hello from a container: ["report" "done"]`; !strings.Contains(logs, want) {
+			t.Errorf("wharf logs -l batch.kubernetes.io/job-name=report-now = %q, want %q", logs, want)
 		}
 	})
 
