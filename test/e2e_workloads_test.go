@@ -41,18 +41,7 @@ func TestWorkloads(t *testing.T) {
 
 	s := startServer(t, dataDir)
 	k := newKubectl(t, s)
-	// Cleanups run last-registered first: the dump sees the failed state,
-	// then the Pods are removed before startServer's cleanup kills wharf up
-	// (containers outlive a killed agent).
-	t.Cleanup(func() { removeWorkloads(t, s, k) })
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("pods:\n%s", k.run(t, "", "get", "pods", "-o", "wide").Stdout)
-			t.Logf("container states:\n%s", k.run(t, "", "get", "pods", "-o", "custom-columns="+
-				"NAME:.metadata.name,WAITING:.status.containerStatuses[*].state.waiting,TERMINATED:.status.containerStatuses[*].state.terminated").Stdout)
-			t.Logf("events:\n%s", k.run(t, "", "get", "events").Stdout)
-		}
-	})
+	tend(t, s, k)
 
 	out := s.mustWharf(t, "apply", "-f", manifests).Stdout
 	for _, want := range []string{"pod/hello-wasm created", "job.batch/count created", "deployment.apps/web created", "service/web created", "cronjob.batch/report created"} {
@@ -120,6 +109,33 @@ func TestWorkloads(t *testing.T) {
 		got := k.must(t, "exec", pods[0], "--", "/hello", "from", "exec").Stdout
 		if want := `hello from a container: ["from" "exec"]`; !strings.Contains(got, want) {
 			t.Errorf("kubectl exec %s -- /hello from exec = %q, want %q", pods[0], got, want)
+		}
+	})
+
+	parent := t
+	t.Run("graceful restart keeps containers", func(t *testing.T) {
+		pods, containers := k.names(t, "pods", "-l", "app=web"), webContainers(t, s)
+		if err := s.stop(); err != nil {
+			t.Fatalf("wharf up on SIGTERM: %v", err)
+		}
+		// The server and its cleanups belong to the whole test.
+		s = startServer(parent, dataDir)
+		k = newKubectl(parent, s)
+		tend(parent, s, k)
+		k.must(t, "rollout", "status", "deployment/web", "--timeout="+waitFor.String())
+		if got := k.names(t, "pods", "-l", "app=web"); !slices.Equal(got, pods) {
+			t.Errorf("pods of app=web after the restart: %q, want the same %q", got, pods)
+		}
+		if got := webContainers(t, s); !slices.Equal(got, containers) {
+			t.Errorf("containers after the restart: %q, want the same (adopted, not recreated) %q", got, containers)
+		}
+		restarts := k.must(t, "get", "pods", "-l", "app=web", "-o", "jsonpath={.items[*].status.containerStatuses[0].restartCount}").Stdout
+		if strings.Trim(restarts, "0 ") != "" {
+			t.Errorf("restart counts after the restart: %q, want 0", restarts)
+		}
+		got := k.must(t, "exec", pods[0], "--", "/hello", "after", "restart").Stdout
+		if want := `hello from a container: ["after" "restart"]`; !strings.Contains(got, want) {
+			t.Errorf("kubectl exec %s after the restart = %q, want %q", pods[0], got, want)
 		}
 	})
 
@@ -314,6 +330,36 @@ func webContainers(t *testing.T, s *wharfServer) []string {
 		}
 	}
 	return web
+}
+
+// tend registers, after startServer(s), what must run before s is killed:
+// on failure a dump of the Pods and events, then the removal of every
+// workload (containers outlive a killed agent). Both skip a server that
+// was stopped meanwhile (restarted).
+func tend(t *testing.T, s *wharfServer, k *kubectl) {
+	t.Helper()
+	alive := func() bool {
+		select {
+		case <-s.done:
+			return false
+		default:
+			return true
+		}
+	}
+	t.Cleanup(func() {
+		if alive() {
+			removeWorkloads(t, s, k)
+		}
+	})
+	t.Cleanup(func() {
+		if !t.Failed() || !alive() {
+			return
+		}
+		t.Logf("pods:\n%s", k.run(t, "", "get", "pods", "-o", "wide").Stdout)
+		t.Logf("container states:\n%s", k.run(t, "", "get", "pods", "-o", "custom-columns="+
+			"NAME:.metadata.name,WAITING:.status.containerStatuses[*].state.waiting,TERMINATED:.status.containerStatuses[*].state.terminated").Stdout)
+		t.Logf("events:\n%s", k.run(t, "", "get", "events").Stdout)
+	})
 }
 
 // removeWorkloads deletes every workload and Pod of the default namespace
