@@ -277,7 +277,7 @@ func describePod(d *describer, v obj) {
 		d.line(0, "Runtime Class Name:\t%s", rc)
 	}
 	if t := v.str("status", "startTime"); t != "" {
-		d.line(0, "Start Time:\t%s", t)
+		d.line(0, "Start Time:\t%s", stamp(t))
 	}
 	d.line(0, "Status:\t%s", orNone(v.str("status", "phase")))
 	if r := v.str("status", "reason"); r != "" {
@@ -373,14 +373,20 @@ func describeState(d *describer, label string, st obj) {
 	switch {
 	case st.get("running") != nil:
 		d.line(2, "%s:\tRunning", label)
-		d.line(3, "Started:\t%s", st.str("running", "startedAt"))
+		d.line(3, "Started:\t%s", stamp(st.str("running", "startedAt")))
 	case st.get("terminated") != nil:
 		t := st.sub("terminated")
 		d.line(2, "%s:\tTerminated", label)
 		d.line(3, "Reason:\t%s", t.str("reason"))
-		d.line(3, "Exit Code:\t%s", orZero(t.str("exitCode")))
 		if msg := t.str("message"); msg != "" {
 			d.line(3, "Message:\t%s", msg)
+		}
+		d.line(3, "Exit Code:\t%s", orZero(t.str("exitCode")))
+		if at := t.str("startedAt"); at != "" {
+			d.line(3, "Started:\t%s", stamp(at))
+		}
+		if at := t.str("finishedAt"); at != "" {
+			d.line(3, "Finished:\t%s", stamp(at))
 		}
 	case st.get("waiting") != nil:
 		d.line(2, "%s:\tWaiting", label)
@@ -391,6 +397,16 @@ func describeState(d *describer, label string, st obj) {
 	default:
 		d.line(2, "%s:\t<unknown>", label)
 	}
+}
+
+// stamp prints an RFC 3339 time of an object as kubectl describe does
+// (RFC 1123 with a numeric zone); anything else is printed as it is.
+func stamp(s string) string {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return s
+	}
+	return t.Format(time.RFC1123Z)
 }
 
 func orZero(s string) string {
@@ -468,11 +484,20 @@ func describeTemplate(d *describer, tmpl obj) {
 func describeJob(d *describer, v obj) {
 	d.line(0, "Parallelism:\t%s", orZero(v.str("spec", "parallelism")))
 	d.line(0, "Completions:\t%s", orNone(v.str("spec", "completions")))
-	if t := v.str("status", "startTime"); t != "" {
-		d.line(0, "Start Time:\t%s", t)
+	if b := v.str("spec", "backoffLimit"); b != "" {
+		d.line(0, "Backoff Limit:\t%s", b)
 	}
-	if t := v.str("status", "completionTime"); t != "" {
-		d.line(0, "Completed At:\t%s", t)
+	start, done := v.str("status", "startTime"), v.str("status", "completionTime")
+	if start != "" {
+		d.line(0, "Start Time:\t%s", stamp(start))
+	}
+	if done != "" {
+		d.line(0, "Completed At:\t%s", stamp(done))
+	}
+	if s, err := time.Parse(time.RFC3339, start); err == nil {
+		if e, err := time.Parse(time.RFC3339, done); err == nil {
+			d.line(0, "Duration:\t%s", e.Sub(s))
+		}
 	}
 	d.line(0, "Pods Statuses:\t%s Active / %s Succeeded / %s Failed",
 		orZero(v.str("status", "active")), orZero(v.str("status", "succeeded")), orZero(v.str("status", "failed")))
@@ -486,7 +511,7 @@ func describeCronJob(d *describer, v obj) {
 	}
 	d.line(0, "Concurrency Policy:\t%s", orNone(v.str("spec", "concurrencyPolicy")))
 	d.line(0, "Suspend:\t%s", orFalse(v.str("spec", "suspend")))
-	d.line(0, "Last Schedule Time:\t%s", orNone(v.str("status", "lastScheduleTime")))
+	d.line(0, "Last Schedule Time:\t%s", orNone(stamp(v.str("status", "lastScheduleTime"))))
 	var active []string
 	for _, ref := range v.list("status", "active") {
 		active = append(active, ref.str("name"))

@@ -1,0 +1,18 @@
+package main
+
+import "testing"
+
+func TestStamp(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"2026-11-23T12:01:56Z", "Mon, 23 Nov 2026 12:01:56 +0000"},
+		{"2026-11-23T12:01:56+02:00", "Mon, 23 Nov 2026 12:01:56 +0200"},
+		{"", ""},
+		{"yesterday", "yesterday"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			if got := stamp(tc.in); got != tc.want {
+				t.Errorf("stamp(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
