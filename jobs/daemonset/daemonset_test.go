@@ -268,6 +268,13 @@ func (l *podLog) snapshot() []string {
 	return append([]string(nil), l.events...)
 }
 
+// mark returns the number of events so far (to read only later ones).
+func (l *podLog) mark() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.events)
+}
+
 // rollNodes drives a rolling update: it marks every new Pod ready as it
 // appears, until every node runs exactly one ready Pod of the new
 // revision.
@@ -306,15 +313,25 @@ func TestRollingUpdateMaxUnavailable(t *testing.T) {
 	env.MarkAllReady(ns, "app=ru")
 	waitStatus(env, "ru", "3 available", func(s types.DaemonSetStatus) bool { return s.NumberAvailable == 3 })
 	oldHash := got["a"][0].Labels[history.HashLabel]
+	from := log.mark()
 	updateDS(t, env, "ru", func(ds *types.DaemonSet) { ds.Spec.Template.Spec.Containers[0].Image = "agent:2" })
 	newHash := rollNodes(t, env, "app=ru", oldHash, "a", "b", "c")
 	waitStatus(env, "ru", "updated", func(s types.DaemonSetStatus) bool {
 		return s.UpdatedNumberScheduled == 3 && s.NumberAvailable == 3
 	})
+	env.Eventually("the watch saw 3 old pods deleted", func() (bool, error) {
+		n := 0
+		for _, e := range log.snapshot()[from:] {
+			if e == "DELETED "+oldHash {
+				n++
+			}
+		}
+		return n >= 3, fmt.Errorf("%d", n)
+	})
 	// maxUnavailable 1: an old Pod is deleted only once the previous
 	// replacement is ready.
 	unavailable, worst := 0, 0
-	for _, e := range log.snapshot() {
+	for _, e := range log.snapshot()[from:] {
 		switch e {
 		case "DELETED " + oldHash:
 			unavailable++
@@ -353,11 +370,12 @@ func TestRollingUpdateMaxSurge(t *testing.T) {
 	env.MarkAllReady(ns, "app=surge")
 	waitStatus(env, "surge", "2 available", func(s types.DaemonSetStatus) bool { return s.NumberAvailable == 2 })
 	oldHash := got["a"][0].Labels[history.HashLabel]
+	from := log.mark()
 	updateDS(t, env, "surge", func(ds *types.DaemonSet) { ds.Spec.Template.Spec.Containers[0].Image = "agent:2" })
 	newHash := rollNodes(t, env, "app=surge", oldHash, "a", "b")
 	// maxUnavailable 0: every old Pod is deleted after a new one is ready.
 	readyNew := 0
-	for _, e := range log.snapshot() {
+	for _, e := range log.snapshot()[from:] {
 		switch e {
 		case "READY " + newHash:
 			readyNew++

@@ -191,7 +191,8 @@ func TestScalesOnCPUUtilizationWithStabilization(t *testing.T) {
 	// Load drops: the scale-down waits for the 300s stabilization window.
 	h = waitReplicas(t, env, "web", "web", "cpu=10m,memory=10Mi", 5, func(h *types.HorizontalPodAutoscaler) bool {
 		m := h.Status.CurrentMetrics
-		return len(m) == 1 && m[0].Resource.Current.AverageUtilization != nil && *m[0].Resource.Current.AverageUtilization == 10
+		return len(m) == 1 && m[0].Resource.Current.AverageUtilization != nil && *m[0].Resource.Current.AverageUtilization == 10 &&
+			h.Status.CurrentReplicas == 5 // the ReplicaSet's status caught up
 	})
 	if h.Status.DesiredReplicas != 5 || h.Status.CurrentReplicas != 5 {
 		t.Fatalf("inside the window: desired %d current %d, want 5 and 5", h.Status.DesiredReplicas, h.Status.CurrentReplicas)

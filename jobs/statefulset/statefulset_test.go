@@ -192,6 +192,7 @@ func TestOrderedReadyScaleUpAndDown(t *testing.T) {
 	// Scale down: highest first, one at a time.
 	update(t, env, "db", func(s *types.StatefulSet) { s.Spec.Replicas = ptr(int32(1)) })
 	waitPods(env, "app=db", "db-0")
+	env.Eventually("both deletions seen by the watch", func() (bool, error) { return len(ev.of("DELETED")) == 2, nil })
 	if got := ev.of("DELETED"); fmt.Sprint(got) != "[db-2 db-1]" {
 		t.Fatalf("deletion order %v, want db-2 then db-1", got)
 	}
