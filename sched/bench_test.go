@@ -83,9 +83,12 @@ func benchCluster(b *testing.B, numNodes, numPods int) (*env, *sdk.Watcher[*type
 		}
 		return err
 	})
+	// A real image on an in-process registry, so that NodeArchitecture's
+	// registry lookup (once, then cached) and per-node check are measured.
+	image := NewImageRegistry(b).PushIndex(b, "app", "linux/amd64", "linux/arm64")
 	pods := sdk.Typed[*types.Pod](e.client).Namespace("default")
 	parallelDo(b, numPods, 16, func(i int) error {
-		p := Pod(fmt.Sprintf("pod-%05d", i)).
+		p := Pod(fmt.Sprintf("pod-%05d", i)).Images(image).
 			Req(fmt.Sprintf("%dm", 100+100*(i%5)), fmt.Sprintf("%dMi", 128<<(i%3))).
 			Owner(fmt.Sprintf("rs-%03d", i%100)).Label("app", fmt.Sprintf("app-%03d", i%100)).Obj()
 		p.UID = ""
