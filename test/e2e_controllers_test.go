@@ -185,8 +185,8 @@ func testWasmRollout(t *testing.T, s *wharfServer, k *kubectl, dir string) {
 	}
 
 	s.mustWharf(t, "apply", "-f", writeFile(t, "roll.yaml", ctlWasmDeployment("roll", v1)))
-	status()
 	poll(t, ctlWait, "two Pods of v1 Running", func() bool { return allOn(t, client, sel, 2, v1) })
+	status()
 	if got := revision(); got != "1" {
 		t.Errorf("revision after create = %q, want 1", got)
 	}
@@ -196,8 +196,8 @@ func testWasmRollout(t *testing.T, s *wharfServer, k *kubectl, dir string) {
 	}
 
 	k.must(t, "set", "image", "deployment/roll", "s="+v2)
-	status()
 	poll(t, ctlWait, "two Pods of v2 Running, none of v1 left", func() bool { return allOn(t, client, sel, 2, v2) })
+	status()
 	if got := revision(); got != "2" {
 		t.Errorf("revision after set image = %q, want 2", got)
 	}
@@ -218,8 +218,8 @@ func testWasmRollout(t *testing.T, s *wharfServer, k *kubectl, dir string) {
 	}
 
 	k.must(t, "rollout", "undo", "deployment/roll")
-	status()
 	poll(t, ctlWait, "two Pods of v1 Running again, none of v2 left", func() bool { return allOn(t, client, sel, 2, v1) })
+	status()
 	if got := revision(); got != "3" {
 		t.Errorf("revision after undo = %q, want 3", got)
 	}
@@ -347,22 +347,22 @@ spec:
 			t.Errorf("deployment scaler spec/status replicas, ready, available = %q, want %q", got, want)
 		}
 	}
-	status()
 	poll(t, ctlWait, "one scaler Pod Running", func() bool { return allOn(t, client, "app=scaler", 1, ref) })
+	status()
 
 	k.must(t, "scale", "deployment/scaler", "--replicas=3")
-	status()
 	poll(t, ctlWait, "three scaler Pods Running", func() bool { return allOn(t, client, "app=scaler", 3, ref) })
+	status()
 	ready("3 3 3 3")
 	if rs := k.names(t, "replicasets", "-l", "app=scaler"); len(rs) != 1 {
 		t.Errorf("replica sets of scaler after scaling: %q, want still 1", rs)
 	}
 
 	s.mustWharf(t, "scale", "deployment/scaler", "--replicas=1")
-	status()
 	poll(t, ctlWait, "scaler back to one Pod, the others gone", func() bool {
 		return len(k.names(t, "pods", "-l", "app=scaler")) == 1 && allOn(t, client, "app=scaler", 1, ref)
 	})
+	status()
 	ready("1 1 1 1")
 	k.must(t, "delete", "deployment", "scaler")
 }
@@ -513,8 +513,8 @@ spec:
 	poll(t, ctlWait, "one daemon Pod Running on each of the three agents", func() bool {
 		return onePerNode("agent-1", "agent-2", "agent-3")
 	})
-	k.must(t, "rollout", "status", "daemonset/daemon", "--timeout="+ctlWait.String())
 	poll(t, ctlWait, "daemonset status 3 3 3 3", func() bool { return dsStatus() == "3 3 3 3" })
+	k.must(t, "rollout", "status", "daemonset/daemon", "--timeout="+ctlWait.String())
 	before := map[string]string{} // node -> Pod name
 	for _, p := range livePods(t, c.client, "app=daemon") {
 		before[p.Spec.NodeName] = p.Name
@@ -568,8 +568,8 @@ spec:
 	poll(t, ctlWait, "one daemon Pod Running on each of the four agents", func() bool {
 		return onePerNode("agent-1", "agent-2", "agent-3", "agent-4")
 	})
-	k.must(t, "rollout", "status", "daemonset/daemon", "--timeout="+ctlWait.String())
 	poll(t, ctlWait, "daemonset status 4 4 4 4", func() bool { return dsStatus() == "4 4 4 4" })
+	k.must(t, "rollout", "status", "daemonset/daemon", "--timeout="+ctlWait.String())
 	if p := c.pod(t, before["agent-2"]); p != nil {
 		t.Errorf("the old daemon Pod %s of agent-2 is back after its Node was deleted", p.Name)
 	}
