@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
@@ -39,6 +40,9 @@ var ErrInvalidConfig = errors.New("invalid scheduler config")
 //	  - name: NodeResourcesFit
 //	  - name: NodeResourcesLeastAllocated
 //	    weight: 2
+//	imagePlatforms:               # how NodeArchitecture finds image platforms
+//	  insecureRegistries: [reg.lan:5000]
+//	  timeoutSeconds: 5
 //
 // Plugins lists every enabled plugin, filters in the order they run; a
 // plugin left out is disabled. Weights apply to scoring plugins (0 means 1).
@@ -60,6 +64,35 @@ type Config struct {
 	// exponential back-off of a Pod that failed (defaults 1 and 10).
 	PodInitialBackoffSeconds int `json:"podInitialBackoffSeconds,omitempty"`
 	PodMaxBackoffSeconds     int `json:"podMaxBackoffSeconds,omitempty"`
+	// ImagePlatforms configures the registry lookups of the
+	// NodeArchitecture filter.
+	ImagePlatforms ImagePlatformsConfig `json:"imagePlatforms,omitempty"`
+}
+
+// ImagePlatformsConfig configures how the NodeArchitecture filter asks
+// registries for the platforms of Pods' images (see the package doc).
+type ImagePlatformsConfig struct {
+	// Disabled turns the lookups off: only the wharf.dev/image-platforms
+	// annotation restricts Pods.
+	Disabled bool `json:"disabled,omitempty"`
+	// InsecureRegistries ("host" or "host:port") are reached over plain
+	// http; localhost, 127.0.0.1 and [::1] always are.
+	InsecureRegistries []string `json:"insecureRegistries,omitempty"`
+	// TimeoutSeconds bounds one lookup; 0 means 5.
+	TimeoutSeconds int `json:"timeoutSeconds,omitempty"`
+}
+
+// resolver returns the resolver this configuration asks for (nil when
+// disabled).
+func (c ImagePlatformsConfig) resolver() plugins.PlatformResolver {
+	if c.Disabled {
+		return nil
+	}
+	opts := []plugins.ResolverOption{plugins.WithInsecureRegistries(c.InsecureRegistries...)}
+	if c.TimeoutSeconds > 0 {
+		opts = append(opts, plugins.WithResolverTimeout(time.Duration(c.TimeoutSeconds)*time.Second))
+	}
+	return plugins.NewRegistryResolver(opts...)
 }
 
 // DefaultConfig returns the configuration used without a config file.
@@ -93,6 +126,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: bindWorkers %d is negative", ErrInvalidConfig, c.BindWorkers)
 	case c.Parallelism < 0:
 		return fmt.Errorf("%w: parallelism %d is negative", ErrInvalidConfig, c.Parallelism)
+	case c.ImagePlatforms.TimeoutSeconds < 0:
+		return fmt.Errorf("%w: imagePlatforms.timeoutSeconds %d is negative", ErrInvalidConfig, c.ImagePlatforms.TimeoutSeconds)
 	case c.PodInitialBackoffSeconds < 0 || c.PodMaxBackoffSeconds < c.PodInitialBackoffSeconds:
 		return fmt.Errorf("%w: podInitialBackoffSeconds %d and podMaxBackoffSeconds %d: want 0 <= initial <= max",
 			ErrInvalidConfig, c.PodInitialBackoffSeconds, c.PodMaxBackoffSeconds)

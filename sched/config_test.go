@@ -37,6 +37,25 @@ plugins:
 				t.Errorf("New with it: %v", err)
 			}
 		}},
+		{"image platform lookups", `
+imagePlatforms:
+  insecureRegistries: [reg.lan:5000]
+  timeoutSeconds: 2
+`, false, func(t *testing.T, c Config) {
+			ip := c.ImagePlatforms
+			if len(ip.InsecureRegistries) != 1 || ip.InsecureRegistries[0] != "reg.lan:5000" || ip.TimeoutSeconds != 2 || ip.Disabled {
+				t.Errorf("imagePlatforms %+v", ip)
+			}
+			if _, ok := ip.resolver().(*plugins.RegistryResolver); !ok {
+				t.Errorf("resolver %T, want *plugins.RegistryResolver", ip.resolver())
+			}
+		}},
+		{"image platform lookups disabled", "imagePlatforms: {disabled: true}", false, func(t *testing.T, c Config) {
+			if r := c.ImagePlatforms.resolver(); r != nil {
+				t.Errorf("disabled: resolver %T, want nil", r)
+			}
+		}},
+		{"negative lookup timeout", "imagePlatforms: {timeoutSeconds: -1}", true, nil},
 		{"json works too", `{"bindWorkers": 4}`, false, func(t *testing.T, c Config) {
 			if c.BindWorkers != 4 {
 				t.Errorf("bindWorkers %d", c.BindWorkers)

@@ -54,8 +54,9 @@
 // does not restrict the Pod, and if it lands on a node of the wrong
 // architecture the node agent reports that error on the Pod itself.
 // Nodes do not report their images to the API, so the scheduler has no
-// node-local knowledge to consult. WithImageResolver replaces the
-// resolver, or turns lookups off (nil).
+// node-local knowledge to consult. Config.ImagePlatforms (imagePlatforms
+// in the config file) names more plain-http registries, sets the timeout
+// or turns the lookups off; WithImageResolver replaces the resolver.
 //
 // Events are best effort: they are written by one worker from a bounded
 // buffer and dropped (counted by DroppedEvents) when a burst outruns the

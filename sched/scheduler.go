@@ -37,9 +37,10 @@ func WithPlugins(reg framework.Registry) Option {
 
 // WithImageResolver sets how the NodeArchitecture filter finds the
 // platforms of a Pod's images when the Pod has no
-// wharf.dev/image-platforms annotation. The default,
-// plugins.NewRegistryResolver(), asks the images' registries (cached);
-// nil turns lookups off, leaving the annotation only.
+// wharf.dev/image-platforms annotation, instead of the one
+// Config.ImagePlatforms describes (a plugins.RegistryResolver, which asks
+// the images' registries); nil turns lookups off, leaving the annotation
+// only.
 func WithImageResolver(r plugins.PlatformResolver) Option {
 	return func(s *Scheduler) { s.resolver, s.resolverSet = r, true }
 }
@@ -104,7 +105,7 @@ func New(client *sdk.Client, cfg Config, opts ...Option) (*Scheduler, error) {
 		o(s)
 	}
 	if !s.resolverSet {
-		s.resolver = plugins.NewRegistryResolver()
+		s.resolver = cfg.ImagePlatforms.resolver()
 	}
 	reg := plugins.NewRegistry(plugins.WithPlatformResolver(s.resolver))
 	if err := reg.Merge(s.extra); err != nil {

@@ -64,6 +64,31 @@ func TestRegistryResolver(t *testing.T) {
 	}
 }
 
+func TestRegistryResolverScheme(t *testing.T) {
+	r := NewRegistryResolver(WithInsecureRegistries("reg.lan:5000", "plain.lan"))
+	tests := []struct {
+		ref, want string
+	}{
+		{"reg.lan:5000/app:v1", "http"},
+		{"plain.lan:8080/app:v1", "http"},
+		{"localhost:5000/app", "http"},
+		{"127.0.0.1:5000/app", "http"},
+		{"reg.lan:6000/app:v1", "https"},
+		{"busybox", "https"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ref, func(t *testing.T) {
+			nr, err := r.parseRef(tt.ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := nr.Context().Registry.Scheme(); got != tt.want {
+				t.Errorf("scheme %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestRegistryResolverCache(t *testing.T) {
 	f := newPlatformFixture(t)
 	now := time.Unix(1e9, 0)
