@@ -80,9 +80,12 @@ func WithResolverClock(now func() time.Time) ResolverOption {
 // (go-containerregistry's remote.Get): an index gives the platforms of its
 // manifests, a single image its config's os/architecture. Results are
 // cached by reference (found ones for DefaultPlatformsTTL, failures for
-// DefaultPlatformsNegativeTTL, at most DefaultPlatformsCacheSize entries),
-// concurrent lookups of one reference share one request, and each lookup
-// is bounded by DefaultPlatformsTimeout. It is safe for concurrent use.
+// DefaultPlatformsNegativeTTL, at most DefaultPlatformsCacheSize entries,
+// least recently used evicted first); once a found answer is older than
+// its TTL it is still given while one refresh runs behind it, and kept if
+// the refresh fails. Concurrent lookups of one reference share one
+// request, and each lookup is bounded by DefaultPlatformsTimeout. It is
+// safe for concurrent use.
 type RegistryResolver struct {
 	ttl, negTTL, timeout time.Duration
 	size                 int
@@ -136,7 +139,8 @@ func NewRegistryResolver(opts ...ResolverOption) *RegistryResolver {
 	return r
 }
 
-// Lookups returns how many registry lookups were made (cache misses).
+// Lookups returns how many registry lookups were started (misses and
+// refreshes).
 func (r *RegistryResolver) Lookups() int64 { return r.lookups.Load() }
 
 // ImagePlatforms implements PlatformResolver: the cached answer for ref,
@@ -168,40 +172,64 @@ func (r *RegistryResolver) Prefetch(ref string) {
 	r.mu.Unlock()
 }
 
-// getLocked returns the unexpired cache entry of ref, or else the lookup
-// in flight for it, started now if there is none. r.mu is held.
+// getLocked returns the cache entry of ref when it may be answered from
+// (unexpired, or expired but found: the stale answer is given while a
+// refresh runs behind it), or else the lookup in flight for it, started
+// now if there is none. r.mu is held.
 func (r *RegistryResolver) getLocked(ref string) (*platformsEntry, *platformsCall) {
 	if el, ok := r.entries[ref]; ok {
 		e := el.Value.(*platformsEntry)
+		r.lru.MoveToFront(el)
 		if r.now().Before(e.expires) {
-			r.lru.MoveToFront(el)
 			return e, nil
 		}
+		if e.err == nil {
+			r.startLocked(ref)
+			return e, nil
+		}
+	}
+	return nil, r.startLocked(ref)
+}
+
+// startLocked returns the lookup in flight for ref, starting one if there
+// is none. r.mu is held.
+func (r *RegistryResolver) startLocked(ref string) *platformsCall {
+	if c, ok := r.inflight[ref]; ok {
+		return c
+	}
+	r.lookups.Add(1)
+	c := &platformsCall{done: make(chan struct{})}
+	r.inflight[ref] = c
+	go r.lookup(ref, c)
+	return c
+}
+
+// lookup asks the registry and caches the answer. A failed refresh of a
+// found answer keeps that answer (platforms of a tag seldom change; a
+// registry that is down should not make the filter forget them) and tries
+// again after the negative TTL.
+func (r *RegistryResolver) lookup(ref string, c *platformsCall) {
+	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
+	platforms, err := r.fetch(ctx, ref)
+	cancel()
+	r.mu.Lock()
+	delete(r.inflight, ref)
+	var old *platformsEntry
+	if el, ok := r.entries[ref]; ok {
+		old = el.Value.(*platformsEntry)
 		r.lru.Remove(el)
 		delete(r.entries, ref)
 	}
-	c, ok := r.inflight[ref]
-	if !ok {
-		c = &platformsCall{done: make(chan struct{})}
-		r.inflight[ref] = c
-		go r.lookup(ref, c)
-	}
-	return nil, c
-}
-
-func (r *RegistryResolver) lookup(ref string, c *platformsCall) {
-	r.lookups.Add(1)
-	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
-	c.platforms, c.err = r.fetch(ctx, ref)
-	cancel()
 	ttl := r.ttl
-	if c.err != nil {
+	if err != nil {
 		ttl = r.negTTL
+		if old != nil && old.err == nil {
+			platforms, err = old.platforms, nil
+		}
 	}
-	r.mu.Lock()
-	delete(r.inflight, ref)
+	c.platforms, c.err = platforms, err
 	if ttl > 0 {
-		r.entries[ref] = r.lru.PushFront(&platformsEntry{ref: ref, platforms: c.platforms, err: c.err, expires: r.now().Add(ttl)})
+		r.entries[ref] = r.lru.PushFront(&platformsEntry{ref: ref, platforms: platforms, err: err, expires: r.now().Add(ttl)})
 		for r.lru.Len() > r.size {
 			last := r.lru.Back()
 			r.lru.Remove(last)

@@ -121,9 +121,17 @@ func TestRegistryResolverCache(t *testing.T) {
 			t.Errorf("within the TTL: %d manifest requests, want 1", n)
 		}
 		advance(2 * time.Minute)
-		mustPlatforms(t, r, f.arm)
+		mustPlatforms(t, r, f.arm) // the stale answer, at once
+		if n := r.Lookups(); n != 2 {
+			t.Errorf("after the TTL: %d lookups, want 2 (a refresh)", n)
+		}
+		waitRefresh(r, f.arm)
 		if n := f.reg.ManifestGets("arm"); n != 2 {
 			t.Errorf("after the TTL: %d manifest requests, want 2", n)
+		}
+		mustPlatforms(t, r, f.arm)
+		if n := r.Lookups(); n != 2 {
+			t.Errorf("refreshed: %d lookups, want still 2", n)
 		}
 	})
 	t.Run("failures are remembered briefly", func(t *testing.T) {
@@ -168,6 +176,41 @@ func TestRegistryResolverCache(t *testing.T) {
 			t.Errorf("%d manifest requests for multi, want 1", n)
 		}
 	})
+}
+
+// TestRegistryResolverKeepsStaleOnError: a found answer outlives its TTL
+// while its registry is down.
+func TestRegistryResolverKeepsStaleOnError(t *testing.T) {
+	reg := NewImageRegistry(t)
+	ref := reg.PushImage(t, "arm", "linux/arm64")
+	now := time.Unix(1e9, 0)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	r := NewRegistryResolver(WithResolverTTL(time.Minute, time.Second), WithResolverClock(clock))
+	mustPlatforms(t, r, ref)
+	reg.Stop()
+	mu.Lock()
+	now = now.Add(2 * time.Minute)
+	mu.Unlock()
+	for range 2 { // once stale with the refresh failing, once after it failed
+		if got := mustPlatforms(t, r, ref); !slices.Equal(got, []string{"linux/arm64"}) {
+			t.Fatalf("registry down: %v, want the last answer", got)
+		}
+		waitRefresh(r, ref)
+	}
+	if n := r.Lookups(); n != 2 {
+		t.Errorf("%d lookups, want 2 (the failed refresh is remembered for the negative TTL)", n)
+	}
+}
+
+// waitRefresh waits for the lookup of ref in flight, if any.
+func waitRefresh(r *RegistryResolver, ref string) {
+	r.mu.Lock()
+	c := r.inflight[ref]
+	r.mu.Unlock()
+	if c != nil {
+		<-c.done
+	}
 }
 
 func mustPlatforms(t *testing.T, r PlatformResolver, ref string) []string {

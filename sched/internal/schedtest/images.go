@@ -43,9 +43,13 @@ type ImageRegistry struct {
 	// Host is host:port.
 	Host string
 
+	srv       *httptest.Server
 	mu        sync.Mutex
 	manifests map[string]int
 }
+
+// Stop shuts the registry down: it refuses connections from now on.
+func (r *ImageRegistry) Stop() { r.srv.Close() }
 
 // NewImageRegistry starts a registry for the test.
 func NewImageRegistry(t testing.TB) *ImageRegistry {
@@ -61,6 +65,7 @@ func NewImageRegistry(t testing.TB) *ImageRegistry {
 		reg.ServeHTTP(w, req)
 	}))
 	t.Cleanup(srv.Close)
+	r.srv = srv
 	r.Host = strings.TrimPrefix(srv.URL, "http://")
 	return r
 }
