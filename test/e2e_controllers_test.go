@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -195,9 +196,21 @@ func testWasmRollout(t *testing.T, s *wharfServer, k *kubectl, dir string) {
 		t.Fatalf("replica sets after create: %v, want 1", first)
 	}
 
+	// RollingUpdate with the default 25% of 2 replicas: maxUnavailable 0
+	// and maxSurge 1, so every state has 2 Ready Pods and at most 3.
+	surge := func(what string, tr *ctlPodTracker) {
+		t.Helper()
+		minReady, maxLive := tr.stop(t)
+		t.Logf("%s: at least %d Ready Pods, at most %d live", what, minReady, maxLive)
+		if minReady < 2 || maxLive > 3 {
+			t.Errorf("%s: %d Ready Pods at the fewest and %d live at the most, want at least 2 and at most 3 (maxUnavailable 0, maxSurge 1)", what, minReady, maxLive)
+		}
+	}
+	tr := ctlTrackPods(t, client, sel)
 	k.must(t, "set", "image", "deployment/roll", "s="+v2)
 	poll(t, ctlWait, "two Pods of v2 Running, none of v1 left", func() bool { return allOn(t, client, sel, 2, v2) })
 	status()
+	surge("rollout to v2", tr)
 	if got := revision(); got != "2" {
 		t.Errorf("revision after set image = %q, want 2", got)
 	}
@@ -217,9 +230,11 @@ func testWasmRollout(t *testing.T, s *wharfServer, k *kubectl, dir string) {
 		t.Errorf("kubectl rollout history deployment/roll: want revisions 1 and 2:\n%s", hist)
 	}
 
+	tr = ctlTrackPods(t, client, sel)
 	k.must(t, "rollout", "undo", "deployment/roll")
 	poll(t, ctlWait, "two Pods of v1 Running again, none of v2 left", func() bool { return allOn(t, client, sel, 2, v1) })
 	status()
+	surge("rollout undo to v1", tr)
 	if got := revision(); got != "3" {
 		t.Errorf("revision after undo = %q, want 3", got)
 	}
@@ -577,4 +592,102 @@ spec:
 	poll(t, ctlWait, "daemon Pods removed with their DaemonSet", func() bool {
 		return len(k.names(t, "pods", "-l", "app=daemon")) == 0
 	})
+}
+
+// ctlPodTracker follows the Pods of a label selector through a watch that
+// starts at a list's resourceVersion, so it sees every state the store
+// went through, and records the fewest Ready and the most live (not being
+// deleted) Pods of any of those states.
+type ctlPodTracker struct {
+	client *sdk.Client
+	sel    string
+	w      *sdk.Watcher[*types.Pod]
+	done   chan struct{}
+
+	mu                sync.Mutex
+	pods              map[string]*types.Pod
+	minReady, maxLive int
+}
+
+// ctlTrackPods starts a tracker; call stop to read what it recorded.
+func ctlTrackPods(t *testing.T, client *sdk.Client, sel string) *ctlPodTracker {
+	t.Helper()
+	pods := sdk.Typed[*types.Pod](client).Namespace("default")
+	l, err := pods.List(context.Background(), sdk.ListOptions{LabelSelector: sel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := pods.Watch(context.Background(), sdk.ListOptions{LabelSelector: sel, ResourceVersion: l.ResourceVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	tr := &ctlPodTracker{client: client, sel: sel, w: w, done: make(chan struct{}), pods: map[string]*types.Pod{}, minReady: len(l.Items) + 1}
+	for _, p := range l.Items {
+		tr.pods[p.Name] = p
+	}
+	tr.record()
+	go func() {
+		defer close(tr.done)
+		for ev := range w.Events() {
+			if ev.Type == types.Bookmark {
+				continue
+			}
+			tr.mu.Lock()
+			if ev.Type == types.Deleted {
+				delete(tr.pods, ev.Object.Name)
+			} else {
+				tr.pods[ev.Object.Name] = ev.Object
+			}
+			tr.record()
+			tr.mu.Unlock()
+		}
+	}()
+	return tr
+}
+
+// record counts the current state; the caller holds mu (or owns tr).
+func (tr *ctlPodTracker) record() {
+	live, ready := 0, 0
+	for _, p := range tr.pods {
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		live++
+		if slices.ContainsFunc(p.Status.Conditions, func(c types.PodCondition) bool {
+			return c.Type == types.PodReady && c.Status == types.ConditionTrue
+		}) {
+			ready++
+		}
+	}
+	tr.minReady, tr.maxLive = min(tr.minReady, ready), max(tr.maxLive, live)
+}
+
+// stop waits until the tracker has seen the state a fresh list shows,
+// ends the watch, and returns the fewest Ready and most live Pods seen.
+func (tr *ctlPodTracker) stop(t *testing.T) (minReady, maxLive int) {
+	t.Helper()
+	poll(t, ctlWait, "the Pod watch of "+tr.sel+" caught up with a list", func() bool {
+		l, err := sdk.Typed[*types.Pod](tr.client).Namespace("default").List(context.Background(), sdk.ListOptions{LabelSelector: tr.sel})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr.mu.Lock()
+		defer tr.mu.Unlock()
+		if len(l.Items) != len(tr.pods) {
+			return false
+		}
+		for _, p := range l.Items {
+			if q := tr.pods[p.Name]; q == nil || q.ResourceVersion != p.ResourceVersion {
+				return false
+			}
+		}
+		return true
+	})
+	tr.w.Stop()
+	<-tr.done
+	if err := tr.w.Err(); err != nil {
+		t.Errorf("pod watch of %s: %v", tr.sel, err)
+	}
+	return tr.minReady, tr.maxLive
 }
