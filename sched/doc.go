@@ -45,10 +45,12 @@
 // gives the platforms of its manifests, a single image its config's
 // os/architecture; default keychain credentials; plain http for
 // localhost, 127.0.0.1 and [::1]). Answers are cached by reference for 10
-// minutes, failures for 30 seconds, concurrent lookups of one reference
-// share a request, a lookup gives up after 5 seconds, and the lookups of
-// a Pod's images start when the Pod is first seen pending, so that the
-// scheduling loop rarely waits. The check fails open: an image whose
+// minutes (then still given while a refresh runs behind them, and kept if
+// the registry is down), failures for 30 seconds; concurrent lookups of
+// one reference share a request, a lookup gives up after 5 seconds, and
+// the lookups of a Pod's images start when the Pod is first seen pending.
+// The scheduling loop thus waits for a registry only for an image it has
+// not seen before (at most the timeout). The check fails open: an image whose
 // platforms cannot be found (registry unreachable or slow, image not
 // there, for instance one loaded on the node with `wharf image load`)
 // does not restrict the Pod, and if it lands on a node of the wrong

@@ -20,6 +20,7 @@ import (
 type platformFixture struct {
 	reg                  *ImageRegistry
 	arm, amd, multi      string
+	withWasm             string // linux/arm64 and wasi/wasm
 	missing, unreachable string
 }
 
@@ -31,6 +32,7 @@ func newPlatformFixture(t *testing.T) *platformFixture {
 		arm:         reg.PushImage(t, "arm", "linux/arm64"),
 		amd:         reg.PushImage(t, "amd", "linux/amd64"),
 		multi:       reg.PushIndex(t, "multi", "linux/amd64", "linux/arm64"),
+		withWasm:    reg.PushIndex(t, "withwasm", "linux/arm64", "wasi/wasm"),
 		missing:     reg.Host + "/missing:v1",
 		unreachable: UnreachableRegistry(t) + "/arm:v1",
 	}
@@ -254,6 +256,8 @@ func TestNodeArchitectureResolved(t *testing.T) {
 		{"unknown image beside a known one", Pod("p").Images(f.missing, f.amd).Obj(), map[string]string{
 			"amd": "", "arm": amdOnly, "unknown": ""}},
 		{"wasm runs anywhere", Pod("p").Images(f.arm).Wasm().Obj(), map[string]string{
+			"amd": "", "arm": "", "unknown": ""}},
+		{"an image with a wasm platform runs anywhere", Pod("p").Images(f.withWasm).Obj(), map[string]string{
 			"amd": "", "arm": "", "unknown": ""}},
 	}
 	for _, tt := range tests {

@@ -97,8 +97,9 @@ func (NodeRuntime) Filter(_ context.Context, state *framework.CycleState, _ *typ
 // registry cannot be reached, the image is not there, e.g. one loaded
 // with `wharf image load`) does not restrict the Pod: the filter fails
 // open and the node agent reports a wrong-architecture image itself. Wasm
-// Pods run anywhere; nodes that do not say their architecture are not
-// refused.
+// Pods, and images with a wasm platform (which a node's image store falls
+// back to), run anywhere; nodes that do not say their architecture are
+// not refused.
 type NodeArchitecture struct {
 	// Resolver finds an image's platforms; nil means the annotation only.
 	Resolver PlatformResolver
@@ -211,7 +212,7 @@ func (NodeArchitecture) Filter(_ context.Context, state *framework.CycleState, _
 
 func (c *archConstraint) matches(n *framework.NodeInfo) bool {
 	for _, p := range c.platforms {
-		if p.arch == n.Arch && (p.os == "" || n.OS == "" || p.os == n.OS) {
+		if p.arch == "wasm" || p.arch == n.Arch && (p.os == "" || n.OS == "" || p.os == n.OS) {
 			return true
 		}
 	}
