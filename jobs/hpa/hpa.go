@@ -39,6 +39,9 @@ var (
 	ErrUnsupportedMetric  = errors.New("unsupported metric")
 	ErrUnsupportedTarget  = errors.New("unsupported scale target")
 	ErrInvalidScaleTarget = errors.New("invalid scale target selector")
+	// ErrConcurrentScale: the target was scaled by someone else between
+	// the read and the write; the next evaluation starts from its count.
+	ErrConcurrentScale = errors.New("target scaled concurrently")
 )
 
 // Options tune the controller.
@@ -240,8 +243,7 @@ func (c *Controller) evaluate(ctx context.Context, key string, hpa *types.Horizo
 		set(types.AbleToScale, types.ConditionTrue, "ReadyForNewScale", "recommended size matches current size")
 		return st, nil
 	}
-	scale.Spec.Replicas = desired
-	if _, err := scales.UpdateScale(ctx, ref.Name, scale); err != nil {
+	if err := updateScale(ctx, scales, ref.Name, scale, current, desired); err != nil {
 		c.Recorder().Eventf(hpa, types.EventTypeWarning, "FailedRescale", "New size: %d; reason: %s; error: %v", desired, reason, err)
 		set(types.AbleToScale, types.ConditionFalse, "FailedUpdateScale", fmt.Sprintf("the HPA controller was unable to update the target scale: %v", err))
 		return st, fmt.Errorf("scale %s %s/%s to %d: %w", ref.Kind, hpa.Namespace, ref.Name, desired, err)
@@ -252,6 +254,26 @@ func (c *Controller) evaluate(ctx context.Context, key string, hpa *types.Horizo
 	set(types.AbleToScale, types.ConditionTrue, "SucceededRescale", fmt.Sprintf("the HPA controller was able to update the target scale to %d", desired))
 	c.Recorder().Eventf(hpa, types.EventTypeNormal, "SuccessfulRescale", "New size: %d; reason: %s", desired, reason)
 	return st, nil
+}
+
+// updateScale sets the target's replicas from current to desired. The
+// target's own status writes change its resourceVersion all the time, so
+// a conflict is retried on a fresh read, as long as the replicas are
+// still the ones the decision was made on.
+func updateScale(ctx context.Context, scales *sdk.ResourceClient, name string, scale *types.Scale, current, desired int32) error {
+	for attempt := 0; ; attempt++ {
+		scale.Spec.Replicas = desired
+		_, err := scales.UpdateScale(ctx, name, scale)
+		if err == nil || !sdk.IsConflict(err) || attempt == 4 {
+			return err
+		}
+		if scale, err = scales.GetScale(ctx, name); err != nil {
+			return err
+		}
+		if scale.Spec.Replicas != current {
+			return fmt.Errorf("replicas changed from %d to %d meanwhile: %w", current, scale.Spec.Replicas, ErrConcurrentScale)
+		}
+	}
 }
 
 // normalize applies the stabilization windows, the scaling policies and
