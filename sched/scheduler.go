@@ -257,7 +257,7 @@ func (s *Scheduler) onPodAdd(obj types.Object) {
 // (when the resolver can), so that its PreFilter finds them done and
 // Pods of different images do not wait for one another's registries.
 func (s *Scheduler) prefetchImages(pod *types.Pod) {
-	p, ok := s.resolver.(interface{ Prefetch(ref string) })
+	p, ok := s.resolver.(plugins.PlatformPrefetcher)
 	if !ok || pod.Annotations[framework.AnnotationImagePlatforms] != "" ||
 		(pod.Spec.RuntimeClassName != nil && *pod.Spec.RuntimeClassName == framework.RuntimeWasm) {
 		return

@@ -23,6 +23,13 @@ type PlatformResolver interface {
 	ImagePlatforms(ctx context.Context, ref string) ([]string, error)
 }
 
+// PlatformPrefetcher is implemented by resolvers that can start a lookup
+// ahead of need (RegistryResolver does), so that looking up several
+// images, or Pods seen pending before they are scheduled, overlap.
+type PlatformPrefetcher interface {
+	Prefetch(ref string)
+}
+
 // ErrNoPlatforms: the image's manifest names no platform (an index whose
 // entries carry none, or an image config without os/architecture).
 var ErrNoPlatforms = errors.New("image names no platform")
@@ -101,7 +108,10 @@ type RegistryResolver struct {
 	inflight map[string]*platformsCall
 }
 
-var _ PlatformResolver = (*RegistryResolver)(nil)
+var (
+	_ PlatformResolver   = (*RegistryResolver)(nil)
+	_ PlatformPrefetcher = (*RegistryResolver)(nil)
+)
 
 type platformsEntry struct {
 	ref       string

@@ -159,7 +159,7 @@ func (a NodeArchitecture) PreFilter(ctx context.Context, state *framework.CycleS
 		return framework.NewStatus(framework.Skip)
 	}
 	images := PodImages(pod)
-	if p, ok := a.Resolver.(interface{ Prefetch(ref string) }); ok && len(images) > 1 {
+	if p, ok := a.Resolver.(PlatformPrefetcher); ok && len(images) > 1 {
 		for _, img := range images { // look them up at once, not one after another
 			p.Prefetch(img)
 		}
