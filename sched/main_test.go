@@ -2,12 +2,10 @@ package sched_test
 
 import (
 	"context"
-	"fmt"
+	"github.com/wharfhq/wharf/internal/testutil"
 	"io"
 	"log/slog"
 	"os"
-	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,33 +18,7 @@ import (
 // TestMain fails the run when goroutines of the scheduler outlive the
 // tests: Run must stop everything it started.
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if leaked := schedGoroutines(); leaked != "" {
-			fmt.Fprintf(os.Stderr, "goroutines of package sched still running after the tests:\n%s\n", leaked)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-func schedGoroutines() string {
-	var leaked []string
-	for range 50 {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		leaked = leaked[:0]
-		for _, g := range strings.Split(string(buf), "\n\n") {
-			if strings.Contains(g, "wharf/sched.") && !strings.Contains(g, "schedGoroutines") {
-				leaked = append(leaked, g)
-			}
-		}
-		if len(leaked) == 0 {
-			return ""
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return strings.Join(leaked, "\n\n")
+	os.Exit(testutil.CheckLeaks(m.Run(), "wharf/sched."))
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -2,14 +2,12 @@ package sdk_test
 
 import (
 	"context"
-	"fmt"
+	"github.com/wharfhq/wharf/internal/testutil"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -24,35 +22,7 @@ import (
 // TestMain fails the run when goroutines of this package outlive the
 // tests: informers, watchers and queues must all stop.
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if leaked := sdkGoroutines(); leaked != "" {
-			fmt.Fprintf(os.Stderr, "goroutines of package sdk still running after the tests:\n%s\n", leaked)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// sdkGoroutines returns the stacks of goroutines running sdk code, after
-// giving stopped ones a moment to unwind.
-func sdkGoroutines() string {
-	var leaked []string
-	for range 50 {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		leaked = leaked[:0]
-		for _, g := range strings.Split(string(buf), "\n\n") {
-			if strings.Contains(g, "wharf/sdk.") && !strings.Contains(g, "sdkGoroutines") {
-				leaked = append(leaked, g)
-			}
-		}
-		if len(leaked) == 0 {
-			return ""
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return strings.Join(leaked, "\n\n")
+	os.Exit(testutil.CheckLeaks(m.Run(), "wharf/sdk."))
 }
 
 // testEnv is a real API server (api/server over Badger in a temp dir)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/wharfhq/wharf/internal/testutil"
 	"io"
 	"log/slog"
 	"os"
@@ -26,35 +27,7 @@ import (
 
 func TestMain(m *testing.M) {
 	container.Init() // the re-executed container init and log relay never return
-	code := m.Run()
-	if code == 0 {
-		if leaked := agentGoroutines(); leaked != "" {
-			fmt.Fprintf(os.Stderr, "goroutines of package agent still running after the tests:\n%s\n", leaked)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// agentGoroutines returns the stacks of goroutines running agent code,
-// after giving stopped ones a moment to unwind.
-func agentGoroutines() string {
-	var leaked []string
-	for range 50 {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		leaked = leaked[:0]
-		for _, g := range strings.Split(string(buf), "\n\n") {
-			if strings.Contains(g, "nodes/agent.") && !strings.Contains(g, "agentGoroutines") && !strings.Contains(g, "agent_test.") {
-				leaked = append(leaked, g)
-			}
-		}
-		if len(leaked) == 0 {
-			return ""
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return strings.Join(leaked, "\n\n")
+	os.Exit(testutil.CheckLeaks(m.Run(), "nodes/agent."))
 }
 
 const nodeName = "node-1"

@@ -35,35 +35,7 @@ func TestMain(m *testing.M) {
 	for _, p := range append(parents, "/sys/fs/cgroup/"+cgroupParent) {
 		_ = os.Remove(p)
 	}
-	if code == 0 {
-		if leaked := leakedGoroutines(); leaked != "" {
-			fmt.Fprintf(os.Stderr, "goroutines of runtimes/container still running after the tests:\n%s\n", leaked)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// leakedGoroutines returns the stacks of goroutines still running code of
-// this package (waiters, log closers, deadline timers), giving them a few
-// seconds to end, since every test removes what it created.
-func leakedGoroutines() string {
-	var stacks string
-	for range 50 {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		stacks = ""
-		for _, g := range strings.Split(string(buf), "\n\n") {
-			if strings.Contains(g, "wharf/runtimes/container.") && !strings.Contains(g, "leakedGoroutines") {
-				stacks += g + "\n\n"
-			}
-		}
-		if stacks == "" {
-			return ""
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return stacks
+	os.Exit(testutil.CheckLeaks(code, "wharf/runtimes/container."))
 }
 
 // agentEnv, when set in the environment of this test binary, makes it a

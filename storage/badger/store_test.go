@@ -3,10 +3,10 @@ package badger_test
 import (
 	"errors"
 	"fmt"
+	"github.com/wharfhq/wharf/internal/testutil"
 	"io"
 	"log/slog"
 	"os"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -22,35 +22,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(crashWriterEnv) != "" {
 		os.Exit(crashWriter())
 	}
-	code := m.Run()
-	if code == 0 {
-		if leaked := leakedGoroutines(); leaked != "" {
-			fmt.Fprintf(os.Stderr, "goroutines leaked by the tests:\n%s\n", leaked)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// leakedGoroutines returns the stacks of goroutines still running store or
-// Badger code after every store was closed, giving them a moment to exit.
-func leakedGoroutines() string {
-	var leaked []string
-	for range 100 {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		leaked = leaked[:0]
-		for g := range strings.SplitSeq(string(buf), "\n\n") {
-			if strings.Contains(g, "wharf/storage/badger.") || strings.Contains(g, "dgraph-io/badger") {
-				leaked = append(leaked, g)
-			}
-		}
-		if len(leaked) == 0 {
-			return ""
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return strings.Join(leaked, "\n\n")
+	os.Exit(testutil.CheckLeaks(m.Run(), "wharf/storage/badger.", "dgraph-io/badger"))
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
