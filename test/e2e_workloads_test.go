@@ -1,6 +1,7 @@
 package test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,7 +40,12 @@ func TestWorkloads(t *testing.T) {
 	buildExamples(t, exDir, dataDir)
 	manifests := exampleManifests(t, "file://"+filepath.Join(exDir, "hello.wasm"))
 
-	s := startServer(t, dataDir)
+	// A node name of its own: agents of one name share the host's Pod
+	// network namespace directory (/run/wharf/netns/NODE), and one removes
+	// the namespaces of another's Pods (e.g. other test runs' e2e-node).
+	node := fmt.Sprintf("e2e-workloads-%d", os.Getpid())
+	t.Cleanup(func() { _ = os.Remove(filepath.Join("/run/wharf/netns", node)) }) // left empty by removeWorkloads
+	s := startServer(t, dataDir, "--node-name", node)
 	k := newKubectl(t, s)
 	tend(t, s, k)
 
@@ -119,7 +125,7 @@ func TestWorkloads(t *testing.T) {
 			t.Fatalf("wharf up on SIGTERM: %v", err)
 		}
 		// The server and its cleanups belong to the whole test.
-		s = startServer(parent, dataDir)
+		s = startServer(parent, dataDir, "--node-name", node)
 		k = newKubectl(parent, s)
 		tend(parent, s, k)
 		k.must(t, "rollout", "status", "deployment/web", "--timeout="+waitFor.String())
@@ -139,6 +145,16 @@ func TestWorkloads(t *testing.T) {
 		}
 	})
 
+	t.Run("rolling restart", func(t *testing.T) {
+		old := webContainers(t, s)
+		s.mustWharf(t, "rollout", "restart", "deployment/web")
+		k.must(t, "rollout", "status", "deployment/web", "--timeout="+waitFor.String())
+		poll(t, waitFor, "3 new containers of deployment web, the old ones removed", func() bool {
+			now := webContainers(t, s)
+			return len(now) == 3 && !slices.ContainsFunc(now, func(c string) bool { return slices.Contains(old, c) })
+		})
+	})
+
 	t.Run("scale down", func(t *testing.T) {
 		s.mustWharf(t, "scale", "deployment/web", "--replicas=1")
 		poll(t, waitFor, "deployment web scaled to 1 Pod", func() bool {
@@ -151,9 +167,9 @@ func TestWorkloads(t *testing.T) {
 	})
 
 	t.Run("garbage collection", func(t *testing.T) {
-		rs := k.names(t, "replicasets", "-l", "app=web")
-		if len(rs) != 1 {
-			t.Fatalf("replica sets of app=web: %q, want 1", rs)
+		// The rolling restart left the old ReplicaSet, scaled to 0.
+		if rs := k.names(t, "replicasets", "-l", "app=web"); len(rs) != 2 {
+			t.Fatalf("replica sets of app=web: %q, want 2", rs)
 		}
 		s.mustWharf(t, "delete", "deployment", "web")
 		poll(t, waitFor, "replica set and Pods of the deleted deployment web removed", func() bool {
