@@ -108,8 +108,8 @@ spec:
 `, name, image)
 }
 
-// livePods returns the Pods matching selector that are not being deleted.
-func livePods(t *testing.T, client *sdk.Client, selector string) []*types.Pod {
+// ctlLivePods returns the Pods matching selector that are not being deleted.
+func ctlLivePods(t *testing.T, client *sdk.Client, selector string) []*types.Pod {
 	t.Helper()
 	l, err := sdk.Typed[*types.Pod](client).Namespace("default").List(context.Background(), sdk.ListOptions{LabelSelector: selector})
 	if err != nil {
@@ -124,11 +124,11 @@ func livePods(t *testing.T, client *sdk.Client, selector string) []*types.Pod {
 	return out
 }
 
-// allOn reports whether there are exactly n Pods of selector, every one
+// ctlAllOn reports whether there are exactly n Pods of selector, every one
 // Running with image.
-func allOn(t *testing.T, client *sdk.Client, selector string, n int, image string) bool {
+func ctlAllOn(t *testing.T, client *sdk.Client, selector string, n int, image string) bool {
 	t.Helper()
-	pods := livePods(t, client, selector)
+	pods := ctlLivePods(t, client, selector)
 	if len(pods) != n {
 		return false
 	}
@@ -186,7 +186,7 @@ func testWasmRollout(t *testing.T, s *wharfServer, k *kubectl, dir string) {
 	}
 
 	s.mustWharf(t, "apply", "-f", writeFile(t, "roll.yaml", ctlWasmDeployment("roll", v1)))
-	poll(t, ctlWait, "two Pods of v1 Running", func() bool { return allOn(t, client, sel, 2, v1) })
+	poll(t, ctlWait, "two Pods of v1 Running", func() bool { return ctlAllOn(t, client, sel, 2, v1) })
 	status()
 	if got := revision(); got != "1" {
 		t.Errorf("revision after create = %q, want 1", got)
@@ -208,13 +208,13 @@ func testWasmRollout(t *testing.T, s *wharfServer, k *kubectl, dir string) {
 	}
 	tr := ctlTrackPods(t, client, sel)
 	k.must(t, "set", "image", "deployment/roll", "s="+v2)
-	poll(t, ctlWait, "two Pods of v2 Running, none of v1 left", func() bool { return allOn(t, client, sel, 2, v2) })
+	poll(t, ctlWait, "two Pods of v2 Running, none of v1 left", func() bool { return ctlAllOn(t, client, sel, 2, v2) })
 	status()
 	surge("rollout to v2", tr)
 	if got := revision(); got != "2" {
 		t.Errorf("revision after set image = %q, want 2", got)
 	}
-	old := firstKey(first)
+	old := ctlFirstKey(first)
 	rs := rsImages()
 	var next string
 	for name := range rs {
@@ -232,7 +232,7 @@ func testWasmRollout(t *testing.T, s *wharfServer, k *kubectl, dir string) {
 
 	tr = ctlTrackPods(t, client, sel)
 	k.must(t, "rollout", "undo", "deployment/roll")
-	poll(t, ctlWait, "two Pods of v1 Running again, none of v2 left", func() bool { return allOn(t, client, sel, 2, v1) })
+	poll(t, ctlWait, "two Pods of v1 Running again, none of v2 left", func() bool { return ctlAllOn(t, client, sel, 2, v1) })
 	status()
 	surge("rollout undo to v1", tr)
 	if got := revision(); got != "3" {
@@ -245,7 +245,8 @@ func testWasmRollout(t *testing.T, s *wharfServer, k *kubectl, dir string) {
 	k.must(t, "delete", "deployment", "roll")
 }
 
-func firstKey(m map[string]string) string {
+// ctlFirstKey returns a key of m (its only one, as used here).
+func ctlFirstKey(m map[string]string) string {
 	for k := range m {
 		return k
 	}
@@ -362,11 +363,11 @@ spec:
 			t.Errorf("deployment scaler spec/status replicas, ready, available = %q, want %q", got, want)
 		}
 	}
-	poll(t, ctlWait, "one scaler Pod Running", func() bool { return allOn(t, client, "app=scaler", 1, ref) })
+	poll(t, ctlWait, "one scaler Pod Running", func() bool { return ctlAllOn(t, client, "app=scaler", 1, ref) })
 	status()
 
 	k.must(t, "scale", "deployment/scaler", "--replicas=3")
-	poll(t, ctlWait, "three scaler Pods Running", func() bool { return allOn(t, client, "app=scaler", 3, ref) })
+	poll(t, ctlWait, "three scaler Pods Running", func() bool { return ctlAllOn(t, client, "app=scaler", 3, ref) })
 	status()
 	ready("3 3 3 3")
 	if rs := k.names(t, "replicasets", "-l", "app=scaler"); len(rs) != 1 {
@@ -375,7 +376,7 @@ spec:
 
 	s.mustWharf(t, "scale", "deployment/scaler", "--replicas=1")
 	poll(t, ctlWait, "scaler back to one Pod, the others gone", func() bool {
-		return len(k.names(t, "pods", "-l", "app=scaler")) == 1 && allOn(t, client, "app=scaler", 1, ref)
+		return len(k.names(t, "pods", "-l", "app=scaler")) == 1 && ctlAllOn(t, client, "app=scaler", 1, ref)
 	})
 	status()
 	ready("1 1 1 1")
@@ -501,7 +502,7 @@ spec:
 	placement := func() (map[string]int, bool) {
 		m := map[string]int{}
 		running := true
-		for _, p := range livePods(t, c.client, "app=daemon") {
+		for _, p := range ctlLivePods(t, c.client, "app=daemon") {
 			m[p.Spec.NodeName]++
 			running = running && p.Status.Phase == types.PodRunning
 		}
@@ -531,7 +532,7 @@ spec:
 	poll(t, ctlWait, "daemonset status 3 3 3 3", func() bool { return dsStatus() == "3 3 3 3" })
 	k.must(t, "rollout", "status", "daemonset/daemon", "--timeout="+ctlWait.String())
 	before := map[string]string{} // node -> Pod name
-	for _, p := range livePods(t, c.client, "app=daemon") {
+	for _, p := range ctlLivePods(t, c.client, "app=daemon") {
 		before[p.Spec.NodeName] = p.Name
 	}
 
