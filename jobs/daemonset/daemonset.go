@@ -313,15 +313,10 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		return err
 	}
 	h := &history.History{Client: c.client, Owner: ds, OwnerGVK: GVK, Labels: ds.Spec.Selector.MatchLabels}
-	owned := history.Owned(ds, revs)
-	cur, owned, err := h.Ensure(ctx, owned, &ds.Spec.Template, ds.Status.CollisionCount)
+	cur, owned, err := h.Current(ctx, revs, &ds.Spec.Template, ds.Status.CollisionCount)
 	if errors.Is(err, history.ErrHashCollision) {
 		st := types.Clone(ds.Status)
-		n := int32(1)
-		if st.CollisionCount != nil {
-			n = *st.CollisionCount + 1
-		}
-		st.CollisionCount = &n
+		st.CollisionCount = history.NextCollisionCount(st.CollisionCount)
 		return errors.Join(err, c.updateStatus(ctx, ds, st))
 	}
 	if err != nil {

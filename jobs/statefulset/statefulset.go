@@ -208,11 +208,10 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		return err
 	}
 	h := &history.History{Client: c.client, Owner: set, OwnerGVK: GVK, Labels: set.Spec.Selector.MatchLabels}
-	owned := history.Owned(set, revs)
-	update, owned, err := h.Ensure(ctx, owned, &set.Spec.Template, set.Status.CollisionCount)
+	update, owned, err := h.Current(ctx, revs, &set.Spec.Template, set.Status.CollisionCount)
 	if errors.Is(err, history.ErrHashCollision) {
 		st := types.Clone(set.Status)
-		st.CollisionCount = ptr(deref(st.CollisionCount) + 1)
+		st.CollisionCount = history.NextCollisionCount(st.CollisionCount)
 		return errors.Join(err, c.updateStatus(ctx, set, st))
 	}
 	if err != nil {
@@ -236,15 +235,6 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	}
 	truncErr := h.Truncate(ctx, owned, live, limit)
 	return errors.Join(manageErr, truncErr, c.updateStatus(ctx, set, st))
-}
-
-func ptr[T any](v T) *T { return &v }
-
-func deref(p *int32) int32 {
-	if p == nil {
-		return 0
-	}
-	return *p
 }
 
 // manage creates, deletes and updates Pods, in order.

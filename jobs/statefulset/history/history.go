@@ -165,6 +165,24 @@ func (h *History) Ensure(ctx context.Context, owned []*types.ControllerRevision,
 	return out, append(owned, out), nil
 }
 
+// Current returns the revision of template among revs (any revisions;
+// those the owner controls are used), creating or renumbering it as
+// Ensure does, and the owner's revisions oldest first. On
+// ErrHashCollision the owner's status.collisionCount must be raised to
+// NextCollisionCount.
+func (h *History) Current(ctx context.Context, revs []*types.ControllerRevision, template *types.PodTemplateSpec, collisionCount *int32) (*types.ControllerRevision, []*types.ControllerRevision, error) {
+	return h.Ensure(ctx, Owned(h.Owner, revs), template, collisionCount)
+}
+
+// NextCollisionCount returns the collision count after a hash collision.
+func NextCollisionCount(c *int32) *int32 {
+	n := int32(1)
+	if c != nil {
+		n = *c + 1
+	}
+	return &n
+}
+
 // Truncate deletes the oldest revisions of owned beyond limit, sparing
 // those named in live (revisions that Pods still run).
 func (h *History) Truncate(ctx context.Context, owned []*types.ControllerRevision, live map[string]bool, limit int32) error {

@@ -46,3 +46,13 @@ func TestDataRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+func TestNextCollisionCount(t *testing.T) {
+	one := int32(1)
+	if got := *NextCollisionCount(nil); got != 1 {
+		t.Fatalf("after none: %d, want 1", got)
+	}
+	if got := *NextCollisionCount(&one); got != 2 {
+		t.Fatalf("after 1: %d, want 2", got)
+	}
+}
