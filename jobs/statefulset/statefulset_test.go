@@ -52,8 +52,8 @@ func sets(env *controllertest.Env) *sdk.TypedClient[*types.StatefulSet] {
 // added, become ready and are deleted.
 type podEvents struct {
 	mu     sync.Mutex
-	events []string // "ADDED web-0", "READY web-0", "DELETED web-2"
-	ready  map[string]bool
+	events []string        // "ADDED web-0", "READY web-0", "DELETED web-2"
+	ready  map[string]bool // by Pod UID
 }
 
 func (e *podEvents) watch(t *testing.T, env *controllertest.Env, sel string) {
@@ -71,13 +71,19 @@ func (e *podEvents) watch(t *testing.T, env *controllertest.Env, sel string) {
 			if ev.Type == types.Added || ev.Type == types.Deleted {
 				e.events = append(e.events, fmt.Sprintf("%s %s", ev.Type, name))
 			}
-			if r := controller.IsPodReady(ev.Object); r && !e.ready[name] && ev.Type != types.Deleted {
+			if r := controller.IsPodReady(ev.Object); r && !e.ready[ev.Object.UID] && ev.Type != types.Deleted {
 				e.events = append(e.events, "READY "+name)
-				e.ready[name] = true
+				e.ready[ev.Object.UID] = true
 			}
 			e.mu.Unlock()
 		}
 	}()
+}
+
+func (e *podEvents) snapshot() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.events...)
 }
 
 func (e *podEvents) of(typ string) []string {
@@ -214,6 +220,8 @@ func TestParallelCreatesAllAtOnce(t *testing.T) {
 
 func TestRollingUpdateWithPartition(t *testing.T) {
 	env := controllertest.NewEnv(t)
+	var ev podEvents
+	ev.watch(t, env, "app=ru")
 	env.Start(build)
 	s := newSet("ru", 3)
 	s.Spec.UpdateStrategy = types.StatefulSetUpdateStrategy{Type: types.RollingUpdateStatefulSetStrategyType,
@@ -231,6 +239,8 @@ func TestRollingUpdateWithPartition(t *testing.T) {
 	}
 	old := waitStatus(env, "ru", "3 ready", func(s types.StatefulSetStatus) bool { return s.ReadyReplicas == 3 })
 	oldHash := getPod(t, env, "ru-0").Labels[history.HashLabel]
+	env.Eventually("3 ready seen", func() (bool, error) { return len(ev.of("READY")) == 3, nil })
+	from := len(ev.snapshot())
 
 	update(t, env, "ru", func(s *types.StatefulSet) { s.Spec.Template.Spec.Containers[0].Image = "db:2" })
 	newHash := func(name string) string {
@@ -258,6 +268,11 @@ func TestRollingUpdateWithPartition(t *testing.T) {
 		t.Fatalf("ru-1 hash %s, ru-2 %s", h1, h2)
 	}
 	env.MarkReady(ns, "ru-1")
+	// From the highest ordinal down, each ready before the next goes.
+	env.Eventually("ru-1 ready seen", func() (bool, error) { return len(ev.of("READY")) == 5, nil })
+	if got, want := strings.Join(ev.snapshot()[from:], ", "), "DELETED ru-2, ADDED ru-2, READY ru-2, DELETED ru-1, ADDED ru-1, READY ru-1"; got != want {
+		t.Fatalf("update events %q, want %q", got, want)
+	}
 	st := waitStatus(env, "ru", "partitioned update", func(s types.StatefulSetStatus) bool {
 		return s.UpdatedReplicas == 2 && s.CurrentReplicas == 1 && s.ReadyReplicas == 3
 	})
@@ -321,4 +336,18 @@ func TestOnDeleteAndRestart(t *testing.T) {
 		t.Fatalf("od-0 replaced under OnDelete")
 	}
 	waitPods(env, "app=od", "od-0", "od-1")
+
+	// A failed Pod is replaced under the same name.
+	failed := getPod(t, env, "od-0")
+	failed.Status.Phase = types.PodFailed
+	if _, err := sdk.Typed[*types.Pod](env.Client).Namespace(ns).UpdateStatus(context.Background(), failed); err != nil {
+		t.Fatal(err)
+	}
+	env.Eventually("od-0 replaced after failing", func() (bool, error) {
+		np, err := sdk.Typed[*types.Pod](env.Client).Namespace(ns).Get(context.Background(), "od-0")
+		if err != nil {
+			return false, err
+		}
+		return np.UID != failed.UID && np.Status.Phase != types.PodFailed, nil
+	})
 }
