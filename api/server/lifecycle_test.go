@@ -295,6 +295,14 @@ func TestBinding(t *testing.T) {
 	if !strings.Contains(st.Message, "already") {
 		t.Fatalf("message %q", st.Message)
 	}
+	// A Binding carrying another Pod's UID (the Pod was recreated since
+	// the binder saw it) is refused and binds nothing.
+	stale := binding("q", "node-2")
+	stale["metadata"].(map[string]any)["uid"] = "6c1d2b7e-0000-4000-8000-000000000000"
+	st = e.post(t, podPath+"/q/binding", stale).status(t, 409, types.StatusReasonConflict)
+	if !strings.Contains(st.Message, "Precondition failed: UID") {
+		t.Fatalf("stale UID binding: message %q", st.Message)
+	}
 	// The legacy collection.
 	e.post(t, "/api/v1/namespaces/default/bindings", binding("q", "node-2")).must(t, http.StatusCreated)
 	e.get(t, podPath+"/q").must(t, 200).into(t, &p)

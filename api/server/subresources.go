@@ -223,6 +223,11 @@ func (s *Server) bind(c echo.Context, ri *requestInfo) error {
 	bindRI := &requestInfo{Verb: verbUpdate, Resource: r, Namespace: ri.Namespace, Name: name, Subresource: "binding"}
 	_, err = s.guaranteedUpdate(ctx, bindRI, wo, func(cur types.Object) (types.Object, error) {
 		pod := cur.(*types.Pod)
+		if b.UID != "" && b.UID != pod.UID {
+			// The binder saw another Pod of this name (deleted and
+			// recreated since): never bind the new one by mistake.
+			return nil, errConflict(r, name, fmt.Sprintf("Precondition failed: UID in precondition: %s, UID in object meta: %s", b.UID, pod.UID))
+		}
 		if pod.DeletionTimestamp != nil {
 			return nil, errConflict(r, name, fmt.Sprintf("pod %s is being deleted, cannot be assigned to a host", name))
 		}
