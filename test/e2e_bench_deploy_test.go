@@ -32,7 +32,8 @@ const deployBenchWait = 20 * time.Minute
 // requests in flight) with spec.nodeName set, timed to all Ready: no
 // controller, no scheduler, only the API, the agent and the runtime.
 // Each iteration is one floor, one Deployment life and the teardowns.
-// WHARF_BENCH_REPLICAS sets another size (--max-pods is 110% of it).
+// WHARF_BENCH_REPLICAS sets another size (--max-pods is 110% of it, or
+// WHARF_BENCH_MAX_PODS); with -v the rollout's progress is logged.
 //
 //	go test -run '^$' -bench BenchmarkDeploy1000 -benchtime 1x -count 3 -timeout 60m ./test/
 func BenchmarkDeploy1000(b *testing.B) {
@@ -43,7 +44,14 @@ func BenchmarkDeploy1000(b *testing.B) {
 			b.Fatalf("WHARF_BENCH_REPLICAS=%q: want a positive whole number", v)
 		}
 	}
-	s := startServer(b, b.TempDir(), "--max-pods", strconv.Itoa(n+n/10), "--runtimes", "wasm", "--log-level", "warn")
+	maxPods := n + n/10
+	if v := os.Getenv("WHARF_BENCH_MAX_PODS"); v != "" {
+		var err error
+		if maxPods, err = strconv.Atoi(v); err != nil || maxPods < n {
+			b.Fatalf("WHARF_BENCH_MAX_PODS=%q: want a whole number of at least %d", v, n)
+		}
+	}
+	s := startServer(b, b.TempDir(), "--max-pods", strconv.Itoa(maxPods), "--runtimes", "wasm", "--log-level", "warn")
 	client, err := sdk.New(s.URL)
 	if err != nil {
 		b.Fatal(err)
@@ -63,13 +71,15 @@ func BenchmarkDeploy1000(b *testing.B) {
 	// the same for both files) is not in the figures.
 	db.floor(ctx, "warm", 1, "file://"+v1)
 
-	var floorS, readyS, rollS, rss []float64
+	var floorS, readyS, rollS, floorC, readyC, rollC, rss []float64
 	for b.Loop() {
-		floorS = append(floorS, db.floor(ctx, "floor", n, "file://"+v1).Seconds())
+		fl := db.floor(ctx, "floor", n, "file://"+v1)
 		ready, roll, mem := db.deployment(ctx, "file://"+v1, "file://"+v2)
-		readyS, rollS, rss = append(readyS, ready.Seconds()), append(rollS, roll.Seconds()), append(rss, mem)
-		b.Logf("replicas %d: floor %.2fs, create→available %.2fs, roll %.2fs, server RSS %.0f MiB at all available",
-			n, floorS[len(floorS)-1], ready.Seconds(), roll.Seconds(), mem)
+		floorS, readyS, rollS = append(floorS, fl.wall.Seconds()), append(readyS, ready.wall.Seconds()), append(rollS, roll.wall.Seconds())
+		floorC, readyC, rollC = append(floorC, fl.cores), append(readyC, ready.cores), append(rollC, roll.cores)
+		rss = append(rss, mem)
+		b.Logf("replicas %d: floor %.2fs (%.2f cores), create→available %.2fs (%.2f cores), roll %.2fs (%.2f cores), server RSS %.0f MiB at all available",
+			n, fl.wall.Seconds(), fl.cores, ready.wall.Seconds(), ready.cores, roll.wall.Seconds(), roll.cores, mem)
 	}
 	b.ReportMetric(median(floorS), "floor-s")
 	b.ReportMetric(median(readyS), "ready-s")
@@ -78,8 +88,28 @@ func BenchmarkDeploy1000(b *testing.B) {
 	b.ReportMetric(float64(n)/median(rollS), "roll-pods/s")
 	b.ReportMetric(median(readyS)/median(floorS), "x-floor-ready")
 	b.ReportMetric(median(rollS)/median(floorS), "x-floor-roll")
+	b.ReportMetric(median(floorC), "floor-cores")
+	b.ReportMetric(median(readyC), "ready-cores")
+	b.ReportMetric(median(rollC), "roll-cores")
 	b.ReportMetric(median(rss), "server-RSS-MiB")
 	b.ReportMetric(0, "ns/op") // whole iterations include teardowns: not a figure
+}
+
+// phase is one timed part of an iteration: its wall time and the CPU
+// the `wharf up` process used meanwhile, in cores (CPU seconds per
+// second; the machine has 2).
+type phase struct {
+	wall  time.Duration
+	cores float64
+}
+
+// timed runs fn and measures it as a phase.
+func (db *deployBench) timed(fn func()) phase {
+	pid := db.s.cmd.Process.Pid
+	cpu0, start := processCPUSeconds(pid), time.Now()
+	fn()
+	wall := time.Since(start)
+	return phase{wall: wall, cores: (processCPUSeconds(pid) - cpu0) / wall.Seconds()}
 }
 
 // deployBench is the state of BenchmarkDeploy1000.
@@ -121,17 +151,56 @@ func podSpec(image string) types.PodSpec {
 }
 
 // floor creates n Pods named prefix-N bound to the node, 16 creates in
-// flight, and returns the time from the first create to all Ready; then
+// flight, and returns the phase from the first create to all Ready; then
 // deletes them and waits until they are gone (not timed).
-func (db *deployBench) floor(ctx context.Context, prefix string, n int, image string) time.Duration {
+func (db *deployBench) floor(ctx context.Context, prefix string, n int, image string) phase {
 	pods := sdk.Typed[*types.Pod](db.client).Namespace("default")
 	sel := "bench=" + prefix
-	w, err := pods.Watch(ctx, sdk.ListOptions{LabelSelector: sel})
+	// An informer, not a bare watch: it resumes when the server ends a
+	// watch that falls behind (1,000 Pods change several times each).
+	res, err := sdk.ResourceOf[*types.Pod]()
 	if err != nil {
 		db.b.Fatal(err)
 	}
-	defer w.Stop()
-	start := time.Now()
+	ictx, stop := context.WithCancel(ctx)
+	defer stop()
+	inf := sdk.NewInformer(db.client, res, sdk.InformerOptions{Namespace: "default", LabelSelector: sel})
+	pid := db.s.cmd.Process.Pid
+	var (
+		mu     sync.Mutex
+		ready  = map[string]bool{}
+		failed string
+		start  time.Time
+		cpu0   float64
+		took   phase
+		done   = make(chan struct{})
+		finish sync.Once
+	)
+	track := func(o types.Object) {
+		p := o.(*types.Pod)
+		mu.Lock()
+		defer mu.Unlock()
+		if p.Status.Phase == types.PodFailed && failed == "" {
+			failed = fmt.Sprintf("pod %s failed: %+v", p.Name, p.Status)
+			finish.Do(func() { close(done) })
+		}
+		if controller.IsPodReady(p) {
+			ready[p.Name] = true
+		}
+		if len(ready) == n && took.wall == 0 {
+			took.wall = time.Since(start)
+			took.cores = (processCPUSeconds(pid) - cpu0) / took.wall.Seconds()
+			finish.Do(func() { close(done) })
+		}
+	}
+	inf.AddEventHandler(sdk.HandlerFuncs{AddFunc: track, UpdateFunc: func(_, cur types.Object) { track(cur) }})
+	go func() { _ = inf.Run(ictx) }()
+	if err := inf.WaitForSync(ictx); err != nil {
+		db.b.Fatal(err)
+	}
+	mu.Lock()
+	cpu0, start = processCPUSeconds(pid), time.Now()
+	mu.Unlock()
 	var (
 		next    atomic.Int64
 		wg      sync.WaitGroup
@@ -153,47 +222,41 @@ func (db *deployBench) floor(ctx context.Context, prefix string, n int, image st
 			}
 		}()
 	}
-	ready := map[string]bool{}
-	var took time.Duration
-	timeout := time.After(deployBenchWait)
-	for took == 0 {
-		select {
-		case ev, ok := <-w.Events():
-			if !ok {
-				db.b.Fatalf("%s: pod watch ended (%v) with %d of %d Ready", prefix, w.Err(), len(ready), n)
-			}
-			if ev.Type == types.Bookmark {
-				continue
-			}
-			if ev.Object.Status.Phase == types.PodFailed {
-				db.b.Fatalf("%s: pod %s failed: %+v", prefix, ev.Object.Name, ev.Object.Status)
-			}
-			if ev.Type != types.Deleted && controller.IsPodReady(ev.Object) {
-				ready[ev.Object.Name] = true
-			}
-			if len(ready) == n {
-				took = time.Since(start)
-			}
-		case <-timeout:
-			db.b.Fatalf("%s: %d of %d Pods Ready after %v\n%s", prefix, len(ready), n, deployBenchWait, db.tail())
-		}
+	select {
+	case <-done:
+	case <-time.After(deployBenchWait):
+		mu.Lock()
+		got := len(ready)
+		mu.Unlock()
+		db.b.Fatalf("%s: %d of %d Pods Ready after %v\n%s", prefix, got, n, deployBenchWait, db.tail())
+	}
+	stop()
+	mu.Lock()
+	why, elapsed := failed, took
+	mu.Unlock()
+	if why != "" {
+		db.b.Fatalf("%s: %s", prefix, why)
 	}
 	wg.Wait()
 	if cerr != nil {
 		db.b.Fatalf("%s: create: %v", prefix, cerr)
 	}
+	del := time.Now()
 	if err := pods.DeleteCollection(ctx, types.DeleteOptions{}, sdk.ListOptions{LabelSelector: sel}); err != nil {
 		db.b.Fatalf("%s: delete: %v", prefix, err)
 	}
 	db.waitGone(ctx, sel)
-	return took
+	if testing.Verbose() {
+		db.b.Logf("%s: %d Pods Ready in %.2fs, deleted and gone in %.2fs", prefix, n, elapsed.wall.Seconds(), time.Since(del).Seconds())
+	}
+	return elapsed
 }
 
 // deployment creates the Deployment of n replicas of image v1 and waits
 // for all available, then sets image v2 and waits for the rollout; it
 // returns both times and the server's RSS in MiB with all v1 Pods
 // available, then deletes the Deployment and waits for its Pods to go.
-func (db *deployBench) deployment(ctx context.Context, v1, v2 string) (ready, roll time.Duration, rssMiB float64) {
+func (db *deployBench) deployment(ctx context.Context, v1, v2 string) (ready, roll phase, rssMiB float64) {
 	deps := sdk.Typed[*types.Deployment](db.client).Namespace("default")
 	const name, sel = "bench", "app=bench"
 	replicas := int32(db.n)
@@ -208,23 +271,33 @@ func (db *deployBench) deployment(ctx context.Context, v1, v2 string) (ready, ro
 			},
 		},
 	}
-	start := time.Now()
-	created, err := deps.Create(ctx, d)
-	if err != nil {
+	ready = db.timed(func() {
+		created, err := deps.Create(ctx, d)
+		if err != nil {
+			db.b.Fatal(err)
+		}
+		db.waitRolledOut(ctx, name, created.Generation, v1)
+	})
+	rssMiB = processRSSMiB(db.s.cmd.Process.Pid)
+	roll = db.timed(func() { db.roll(ctx, name, v2) })
+
+	if err := deps.Delete(ctx, name, types.DeleteOptions{}); err != nil {
 		db.b.Fatal(err)
 	}
-	db.waitRolledOut(ctx, name, created.Generation, v1)
-	ready = time.Since(start)
-	rssMiB = processRSSMiB(db.s.cmd.Process.Pid)
+	db.waitGone(ctx, sel)
+	return ready, roll, rssMiB
+}
 
-	start = time.Now()
+// roll sets the Deployment's image and waits for the rollout.
+func (db *deployBench) roll(ctx context.Context, name, image string) {
+	deps := sdk.Typed[*types.Deployment](db.client).Namespace("default")
 	var gen int64
 	for {
 		cur, err := deps.Get(ctx, name)
 		if err != nil {
 			db.b.Fatal(err)
 		}
-		cur.Spec.Template.Spec.Containers[0].Image = v2
+		cur.Spec.Template.Spec.Containers[0].Image = image
 		up, err := deps.Update(ctx, cur)
 		if sdk.IsConflict(err) {
 			continue // the controller wrote the status meanwhile
@@ -235,14 +308,7 @@ func (db *deployBench) deployment(ctx context.Context, v1, v2 string) (ready, ro
 		gen = up.Generation
 		break
 	}
-	db.waitRolledOut(ctx, name, gen, v2)
-	roll = time.Since(start)
-
-	if err := deps.Delete(ctx, name, types.DeleteOptions{}); err != nil {
-		db.b.Fatal(err)
-	}
-	db.waitGone(ctx, sel)
-	return ready, roll, rssMiB
+	db.waitRolledOut(ctx, name, gen, image)
 }
 
 // waitRolledOut polls the Deployment (4 times a second: one small object)
@@ -252,6 +318,7 @@ func (db *deployBench) deployment(ctx context.Context, v1, v2 string) (ready, ro
 func (db *deployBench) waitRolledOut(ctx context.Context, name string, gen int64, image string) {
 	deps := sdk.Typed[*types.Deployment](db.client).Namespace("default")
 	n := int32(db.n)
+	start, logged := time.Now(), time.Now()
 	db.waitFor(ctx, fmt.Sprintf("deployment of %s rolled out", image), func() (bool, string) {
 		d, err := deps.Get(ctx, name)
 		if err != nil {
@@ -259,6 +326,11 @@ func (db *deployBench) waitRolledOut(ctx context.Context, name string, gen int64
 		}
 		st := d.Status
 		done := st.ObservedGeneration >= gen && st.UpdatedReplicas == n && st.Replicas == n && st.AvailableReplicas == n
+		if testing.Verbose() && (done || time.Since(logged) >= 2*time.Second) {
+			logged = time.Now()
+			db.b.Logf("%5.1fs replicas %d updated %d ready %d available %d", time.Since(start).Seconds(),
+				st.Replicas, st.UpdatedReplicas, st.ReadyReplicas, st.AvailableReplicas)
+		}
 		return done, fmt.Sprintf("status %+v", st)
 	})
 }
@@ -320,6 +392,32 @@ func processRSSMiB(pid int) float64 {
 		}
 	}
 	return 0
+}
+
+// processCPUSeconds reads the user plus system CPU time a process has
+// used from /proc/PID/stat (0 if it cannot; 100 ticks a second, Linux's
+// USER_HZ).
+func processCPUSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command's closing parenthesis start at field 3
+	// (state); utime and stime are fields 14 and 15.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, err1 := strconv.ParseFloat(f[11], 64)
+	st, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return (ut + st) / 100
 }
 
 func median(xs []float64) float64 {
