@@ -32,6 +32,16 @@ const Name = "cronjob"
 // was created for (RFC 3339).
 const ScheduledTimestampAnnotation = "batch.kubernetes.io/cronjob-scheduled-timestamp"
 
+// InstantiateAnnotation, with the value InstantiateManual, marks a Job
+// made by hand from a CronJob (kubectl create job --from=cronjob/NAME):
+// the CronJob owns it, so it counts in the history limits, but it is not
+// one of the CronJob's runs, so it is not in status.active, does not hold
+// back a Forbid schedule and is not deleted by Replace.
+const (
+	InstantiateAnnotation = "cronjob.kubernetes.io/instantiate"
+	InstantiateManual     = "manual"
+)
+
 // History limits Kubernetes defaults to.
 const (
 	DefaultSuccessfulJobsHistoryLimit = 3
@@ -155,6 +165,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	}
 	st := types.Clone(cj.Status)
 	st.Active = activeRefs(owned)
+	c.warnUnexpected(cj, owned)
 	for _, j := range owned {
 		if ct, done := job.IsFinished(j); done && ct == types.JobComplete && j.Status.CompletionTime != nil &&
 			(st.LastSuccessfulTime == nil || j.Status.CompletionTime.After(st.LastSuccessfulTime.Time)) {
@@ -181,13 +192,16 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	return errors.Join(errs...)
 }
 
-// activeRefs returns references to the unfinished Jobs, oldest first.
+// activeRefs returns references to the unfinished Jobs the controller
+// started for a start time, oldest first. As in Kubernetes, other Jobs
+// the CronJob owns (made by hand with kubectl create job --from) are not
+// active runs.
 func activeRefs(owned []*types.Job) []types.ObjectReference {
 	var out []types.ObjectReference
 	sorted := append([]*types.Job(nil), owned...)
 	sort.SliceStable(sorted, func(a, b int) bool { return jobTime(sorted[a]).Before(jobTime(sorted[b])) })
 	for _, j := range sorted {
-		if _, done := job.IsFinished(j); done || j.DeletionTimestamp != nil {
+		if !running(j) || !scheduledRun(j) {
 			continue
 		}
 		out = append(out, types.ObjectReference{
@@ -195,6 +209,35 @@ func activeRefs(owned []*types.Job) []types.ObjectReference {
 		})
 	}
 	return out
+}
+
+// running reports whether j is neither finished nor being deleted.
+func running(j *types.Job) bool {
+	_, done := job.IsFinished(j)
+	return !done && j.DeletionTimestamp == nil
+}
+
+// scheduledRun reports whether the controller started j for a start time
+// (it records the time on every Job it creates), rather than someone
+// making it by hand from the CronJob.
+func scheduledRun(j *types.Job) bool {
+	if j.Annotations[InstantiateAnnotation] == InstantiateManual {
+		return false
+	}
+	_, ok := j.Annotations[ScheduledTimestampAnnotation]
+	return ok
+}
+
+// warnUnexpected records, as Kubernetes does, a Warning UnexpectedJob for
+// each running Job cj owns that the controller did not start; Jobs made
+// by hand from the CronJob (kubectl create job --from) are expected and
+// pass without one.
+func (c *Controller) warnUnexpected(cj *types.CronJob, owned []*types.Job) {
+	for _, j := range owned {
+		if running(j) && !scheduledRun(j) && j.Annotations[InstantiateAnnotation] != InstantiateManual {
+			c.Recorder().Eventf(cj, types.EventTypeWarning, "UnexpectedJob", "Saw a job that the controller did not create or forgot: %s", j.Name)
+		}
+	}
 }
 
 // jobTime is the start time a Job was created for (its annotation), or

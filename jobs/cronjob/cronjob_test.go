@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -409,4 +410,82 @@ func TestWithJobController(t *testing.T) {
 	f.waitStatus("both", "lastSuccessfulTime", func(s types.CronJobStatus) bool {
 		return s.LastSuccessfulTime != nil && len(s.Active) == 0
 	})
+}
+
+// TestManualJobIsNotARun checks that a Job made by hand from the CronJob
+// (as kubectl create job --from=cronjob/NAME makes it) is no run of the
+// schedule: it is not in status.active, a Forbid schedule starts its Job
+// beside it and Replace does not delete it. A Job the CronJob owns that
+// was made neither by hand nor by the controller gets the Warning
+// UnexpectedJob Kubernetes records; the manual one gets none.
+func TestManualJobIsNotARun(t *testing.T) {
+	for _, policy := range []types.ConcurrencyPolicy{types.ForbidConcurrent, types.ReplaceConcurrent} {
+		t.Run(string(policy), func(t *testing.T) {
+			f := newFixture(t)
+			name := strings.ToLower(string(policy))
+			spec := newCronJob(name, "* * * * *")
+			spec.Spec.ConcurrencyPolicy = policy
+			cj := f.create(spec)
+
+			manual := cronjob.NewJob(cj, name+"-by-hand")
+			manual.Annotations = map[string]string{cronjob.InstantiateAnnotation: cronjob.InstantiateManual}
+			stray := cronjob.NewJob(cj, name+"-stray")
+			for _, j := range []*types.Job{manual, stray} { // in this order: see below
+				if _, err := f.jobs().Create(context.Background(), j); err != nil {
+					t.Fatalf("create job %s: %v", j.Name, err)
+				}
+			}
+			// The warning about the stray Job shows that the controller's
+			// cache holds it, and so the manual Job created before it.
+			f.waitEvent("UnexpectedJob", stray.Name)
+
+			first := cronjob.JobName(name, f.at(cj, 1))
+			f.waitJobs(name, manual.Name, stray.Name, first)
+			f.waitStatus(name, "only the scheduled job active", func(s types.CronJobStatus) bool {
+				return len(s.Active) == 1 && s.Active[0].Name == first
+			})
+			// Events are written in order: once the creation's is there,
+			// any warning about the manual Job from earlier syncs is too.
+			f.waitEvent("SuccessfulCreate", first)
+			if f.hasEvent("UnexpectedJob", manual.Name) {
+				t.Errorf("UnexpectedJob warning about the manual job %s", manual.Name)
+			}
+
+			t2 := f.at(cj, 2)
+			switch policy {
+			case types.ForbidConcurrent:
+				if got, want := f.jobNames(name), []string{first, manual.Name, stray.Name}; fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Fatalf("jobs %v while %s runs under Forbid, want %v", got, first, want)
+				}
+			case types.ReplaceConcurrent:
+				second := cronjob.JobName(name, t2)
+				f.waitJobs(name, manual.Name, stray.Name, second)
+				f.waitStatus(name, "only the new job active", func(s types.CronJobStatus) bool {
+					return len(s.Active) == 1 && s.Active[0].Name == second
+				})
+			}
+		})
+	}
+}
+
+// hasEvent reports whether an event of reason names the object whose
+// name is in its message.
+func (f *fixture) hasEvent(reason, name string) bool {
+	f.t.Helper()
+	l, err := sdk.Typed[*types.Event](f.env.Client).Namespace(ns).List(context.Background(), sdk.ListOptions{})
+	if err != nil {
+		f.t.Fatalf("list events: %v", err)
+	}
+	for _, ev := range l.Items {
+		if ev.Reason == reason && strings.HasSuffix(ev.Message, " "+name) {
+			return true
+		}
+	}
+	return false
+}
+
+// waitEvent waits for an event of reason naming name.
+func (f *fixture) waitEvent(reason, name string) {
+	f.t.Helper()
+	f.env.Eventually(reason+" event about "+name, func() (bool, error) { return f.hasEvent(reason, name), nil })
 }
