@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/api/types"
+	"github.com/wharfhq/wharf/internal/testutil"
 	"github.com/wharfhq/wharf/jobs/controller/controllertest"
 )
 
@@ -20,7 +21,7 @@ func TestKubectlRollout(t *testing.T) {
 	t.Parallel() // mostly waiting (deadlines, minReadySeconds, kubectl)
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
-		t.Skip("kubectl is not on PATH")
+		testutil.Unavailable(t, "kubectl is not on PATH")
 	}
 	env := controllertest.NewEnv(t)
 	env.Start(build)
