@@ -21,28 +21,10 @@ const ns = "default"
 
 func ptr[T any](v T) *T { return &v }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// set moves the clock to t.
-func (c *clock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 type fixture struct {
 	t   *testing.T
 	env *controllertest.Env
-	clk *clock
+	clk *controllertest.Clock
 	// running is the controller newFixture started.
 	running *controllertest.Running
 
@@ -52,7 +34,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	env := controllertest.NewEnv(t)
-	f := &fixture{t: t, env: env, clk: &clock{t: time.Now()}, synced: map[string][]time.Time{}}
+	f := &fixture{t: t, env: env, clk: controllertest.NewClock(time.Now()), synced: map[string][]time.Time{}}
 	f.running = f.start()
 	return f
 }
@@ -113,7 +95,7 @@ func (f *fixture) onSync(key string, now time.Time) {
 func (f *fixture) sync(name string) {
 	f.t.Helper()
 	now := f.clk.Now()
-	f.touch(name)
+	controllertest.Touch(f.t, f.cronJobs(), name)
 	f.env.Eventually("sync of "+name+" at "+now.String(), func() (bool, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -126,33 +108,11 @@ func (f *fixture) sync(name string) {
 	})
 }
 
-// touch makes the controller sync the CronJob again (the fake clock does
-// not fire its timers).
-func (f *fixture) touch(name string) {
-	f.t.Helper()
-	for attempt := 0; ; attempt++ {
-		cj, err := f.cronJobs().Get(context.Background(), name)
-		if err != nil {
-			f.t.Fatal(err)
-		}
-		if cj.Annotations == nil {
-			cj.Annotations = map[string]string{}
-		}
-		cj.Annotations["test/touch"] = fmt.Sprint(time.Now().UnixNano())
-		if _, err = f.cronJobs().Update(context.Background(), cj); err == nil {
-			return
-		}
-		if !sdk.IsConflict(err) || attempt > 20 {
-			f.t.Fatal(err)
-		}
-	}
-}
-
 // at moves the clock to the minute boundary m minutes after the
 // CronJob's creation minute, plus 5s, and syncs it.
 func (f *fixture) at(cj *types.CronJob, m int) time.Time {
 	boundary := cj.CreationTimestamp.Truncate(time.Minute).Add(time.Duration(m) * time.Minute)
-	f.clk.set(boundary.Add(5 * time.Second))
+	f.clk.Set(boundary.Add(5 * time.Second))
 	f.sync(cj.Name)
 	return boundary
 }
@@ -184,41 +144,25 @@ func (f *fixture) waitJobs(cron string, want ...string) {
 
 func (f *fixture) waitStatus(name, what string, ok func(s types.CronJobStatus) bool) {
 	f.t.Helper()
-	f.env.Eventually(name+": "+what, func() (bool, error) {
-		cj, err := f.cronJobs().Get(context.Background(), name)
-		if err != nil {
-			return false, err
-		}
-		return ok(cj.Status), fmt.Errorf("status %+v", cj.Status)
-	})
+	controllertest.WaitFor(f.env, f.cronJobs(), name, what, func(cj *types.CronJob) bool { return ok(cj.Status) })
 }
 
 // finishJob marks a Job Complete or Failed, as the Job controller would.
 func (f *fixture) finishJob(name string, ct types.JobConditionType) {
 	f.t.Helper()
-	for attempt := 0; ; attempt++ {
-		j, err := f.jobs().Get(context.Background(), name)
-		if err != nil {
-			f.t.Fatal(err)
-		}
+	controllertest.UpdateStatus(f.t, f.jobs(), name, func(j *types.Job) {
 		now := types.NewTime(f.clk.Now().UTC().Truncate(time.Second))
 		j.Status.Conditions = append(j.Status.Conditions, types.JobCondition{Type: ct, Status: types.ConditionTrue, LastTransitionTime: now})
 		if ct == types.JobComplete {
 			j.Status.CompletionTime = &now
 		}
-		if _, err = f.jobs().UpdateStatus(context.Background(), j); err == nil {
-			return
-		}
-		if !sdk.IsConflict(err) || attempt > 20 {
-			f.t.Fatal(err)
-		}
-	}
+	})
 }
 
 func TestFiresOncePerStartTime(t *testing.T) {
 	f := newFixture(t)
 	cj := f.create(newCronJob("tick", "* * * * *"))
-	f.clk.set(cj.CreationTimestamp.Time)
+	f.clk.Set(cj.CreationTimestamp.Time)
 	f.sync("tick")
 	if names := f.jobNames("tick"); len(names) != 0 {
 		t.Fatalf("jobs %v before the first start time", names)
@@ -323,20 +267,10 @@ func TestSuspendAndMissedRunsAfterRestart(t *testing.T) {
 	}
 	// Resumed ten minutes later (as after a long outage): one catch-up
 	// run, for the most recent start time.
-	for attempt := 0; ; attempt++ {
-		cur, err := f.cronJobs().Get(context.Background(), "late")
-		if err != nil {
-			t.Fatal(err)
-		}
+	controllertest.Update(t, f.cronJobs(), "late", func(cur *types.CronJob) {
 		cur.Spec.Suspend = ptr(false)
-		f.clk.set(cj.CreationTimestamp.Truncate(time.Minute).Add(10*time.Minute + 5*time.Second))
-		if _, err = f.cronJobs().Update(context.Background(), cur); err == nil {
-			break
-		}
-		if !sdk.IsConflict(err) || attempt > 20 {
-			t.Fatal(err)
-		}
-	}
+		f.clk.Set(cj.CreationTimestamp.Truncate(time.Minute).Add(10*time.Minute + 5*time.Second))
+	})
 	t10 := cj.CreationTimestamp.Truncate(time.Minute).Add(10 * time.Minute)
 	f.waitJobs("late", cronjob.JobName("late", t10))
 	f.waitStatus("late", "lastScheduleTime minute 10", func(s types.CronJobStatus) bool {
@@ -347,7 +281,7 @@ func TestSuspendAndMissedRunsAfterRestart(t *testing.T) {
 	spec2.Spec.StartingDeadlineSeconds = ptr(int64(60))
 	cj2 := f.create(spec2)
 	next := time.Date(cj2.CreationTimestamp.Year()+1, 1, 1, 0, 0, 0, 0, time.UTC)
-	f.clk.set(next.Add(2 * time.Minute))
+	f.clk.Set(next.Add(2 * time.Minute))
 	f.sync("deadline")
 	if names := f.jobNames("deadline"); len(names) != 0 {
 		t.Fatalf("jobs %v started past the starting deadline", names)
@@ -365,7 +299,7 @@ func TestRestartDoesNotDuplicateJobs(t *testing.T) {
 	// after a restart) finds the Job and starts nothing.
 	first.Stop()
 	f.start()
-	f.clk.set(f.clk.Now().Add(time.Second))
+	f.clk.Set(f.clk.Now().Add(time.Second))
 	f.sync("again")
 	if names := f.jobNames("again"); len(names) != 1 {
 		t.Fatalf("jobs %v after a restart within the same minute", names)
@@ -379,7 +313,7 @@ func TestRestartDoesNotDuplicateJobs(t *testing.T) {
 // completes and the CronJob records its success.
 func TestWithJobController(t *testing.T) {
 	env := controllertest.NewEnv(t)
-	f := &fixture{t: t, env: env, clk: &clock{t: time.Now()}, synced: map[string][]time.Time{}}
+	f := &fixture{t: t, env: env, clk: controllertest.NewClock(time.Now()), synced: map[string][]time.Time{}}
 	env.Start(func(cc *controller.Context) ([]controller.Runner, error) {
 		cj, err := cronjob.NewWithOptions(cc, cronjob.Options{Now: f.clk.Now, Synced: f.onSync})
 		if err != nil {

@@ -207,25 +207,20 @@ func (e *Env) TryMarkAllReady(ns, selector string) (int, error) {
 
 func (e *Env) markReady(ns, name string) error {
 	pods := sdk.Typed[*types.Pod](e.Client).Namespace(ns)
-	ctx := context.Background()
-	for attempt := 0; ; attempt++ {
-		p, err := pods.Get(ctx, name)
-		if sdk.IsNotFound(err) {
-			return nil // deleted meanwhile: nothing to mark
-		}
-		if err != nil {
-			return fmt.Errorf("get pod %s/%s: %w", ns, name, err)
-		}
-		now := types.Now()
-		p.Status.Phase = types.PodRunning
-		p.Status.StartTime = &now
-		p.Status.Conditions = []types.PodCondition{{Type: types.PodReady, Status: types.ConditionTrue, LastTransitionTime: now}}
-		_, err = pods.UpdateStatus(ctx, p)
-		if err == nil || sdk.IsNotFound(err) {
-			return nil
-		}
-		if !sdk.IsConflict(err) || attempt > 20 {
-			return fmt.Errorf("update status of pod %s/%s: %w", ns, name, err)
-		}
+	_, err := TryUpdateStatus(context.Background(), pods, name, func(p *types.Pod) { SetReady(p, types.Now()) })
+	if sdk.IsNotFound(err) {
+		return nil // deleted meanwhile: nothing to mark
 	}
+	if err != nil {
+		return fmt.Errorf("pod in namespace %q: %w", ns, err)
+	}
+	return nil
+}
+
+// SetReady sets p's status as an agent reports a Pod just started:
+// Running since now, and Ready.
+func SetReady(p *types.Pod, now types.Time) {
+	p.Status.Phase = types.PodRunning
+	p.Status.StartTime = &now
+	p.Status.Conditions = []types.PodCondition{{Type: types.PodReady, Status: types.ConditionTrue, LastTransitionTime: now}}
 }
