@@ -3,7 +3,6 @@ package hpa_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,26 +19,9 @@ const ns = "default"
 
 func ptr[T any](v T) *T { return &v }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // start runs the autoscaler (every 20ms, on clk) and the ReplicaSet
 // controller that makes the Pods it scales.
-func start(env *controllertest.Env, clk *clock) {
+func start(env *controllertest.Env, clk *controllertest.Clock) {
 	env.Start(func(cc *controller.Context) ([]controller.Runner, error) {
 		rs, err := replicaset.New(cc)
 		if err != nil {
@@ -95,29 +77,19 @@ func setUsage(t *testing.T, env *controllertest.Env, sel, usage string) int {
 		if p.DeletionTimestamp != nil {
 			continue
 		}
-		for attempt := 0; ; attempt++ {
-			cur, err := pods.Get(context.Background(), p.Name)
-			if sdk.IsNotFound(err) {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+		_, err := controllertest.TryUpdate(context.Background(), pods, p.Name, func(cur *types.Pod) {
 			if cur.Annotations == nil {
 				cur.Annotations = map[string]string{}
 			}
 			cur.Annotations[hpa.UsageAnnotation] = usage
-			if _, err = pods.Update(context.Background(), cur); err == nil {
-				n++
-				break
-			}
-			if sdk.IsNotFound(err) {
-				break // scaled down meanwhile
-			}
-			if !sdk.IsConflict(err) || attempt > 20 {
-				t.Fatal(err)
-			}
+		})
+		switch {
+		case sdk.IsNotFound(err):
+			continue // scaled down meanwhile
+		case err != nil:
+			t.Fatal(err)
 		}
+		n++
 		if !controller.IsPodReady(&p) {
 			env.MarkReady(ns, p.Name)
 		}
@@ -162,7 +134,7 @@ func waitReplicas(t *testing.T, env *controllertest.Env, rs, hpaName, usage stri
 
 func TestScalesOnCPUUtilizationWithStabilization(t *testing.T) {
 	env := controllertest.NewEnv(t)
-	clk := &clock{t: time.Now()}
+	clk := controllertest.NewClock(time.Now())
 	start(env, clk)
 	ctx := context.Background()
 	if _, err := sdk.Typed[*types.ReplicaSet](env.Client).Namespace(ns).Create(ctx,
@@ -209,7 +181,7 @@ func TestScalesOnCPUUtilizationWithStabilization(t *testing.T) {
 
 func TestScalesOnMemoryAverageValue(t *testing.T) {
 	env := controllertest.NewEnv(t)
-	clk := &clock{t: time.Now()}
+	clk := controllertest.NewClock(time.Now())
 	start(env, clk)
 	ctx := context.Background()
 	if _, err := sdk.Typed[*types.ReplicaSet](env.Client).Namespace(ns).Create(ctx, newRS("mem", 1, nil)); err != nil {
@@ -240,7 +212,7 @@ func TestScalesOnMemoryAverageValue(t *testing.T) {
 
 func TestMissingRequestsDisableScaling(t *testing.T) {
 	env := controllertest.NewEnv(t)
-	start(env, &clock{t: time.Now()})
+	start(env, controllertest.NewClock(time.Now()))
 	ctx := context.Background()
 	if _, err := sdk.Typed[*types.ReplicaSet](env.Client).Namespace(ns).Create(ctx, newRS("noreq", 2, nil)); err != nil {
 		t.Fatal(err)
@@ -269,7 +241,7 @@ func TestMissingRequestsDisableScaling(t *testing.T) {
 
 func TestScalesAStatefulSet(t *testing.T) {
 	env := controllertest.NewEnv(t)
-	clk := &clock{t: time.Now()}
+	clk := controllertest.NewClock(time.Now())
 	env.Start(func(cc *controller.Context) ([]controller.Runner, error) {
 		s, err := statefulset.New(cc)
 		if err != nil {

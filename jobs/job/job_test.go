@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,24 +17,6 @@ import (
 const ns = "default"
 
 func ptr[T any](v T) *T { return &v }
-
-// clock is a settable clock for the controller.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 func start(env *controllertest.Env, opts job.Options) *controllertest.Running {
 	if opts.BackoffBase == 0 {
@@ -103,28 +84,13 @@ func waitActive(env *controllertest.Env, name string, n int) []types.Pod {
 
 func waitJob(env *controllertest.Env, name, what string, ok func(j *types.Job) bool) *types.Job {
 	env.T.Helper()
-	var j *types.Job
-	env.Eventually(name+": "+what, func() (bool, error) {
-		var err error
-		j, err = jobs(env).Get(context.Background(), name)
-		if err != nil {
-			return false, err
-		}
-		return ok(j), fmt.Errorf("status %+v", j.Status)
-	})
-	return j
+	return controllertest.WaitFor(env, jobs(env), name, what, ok)
 }
 
 // finish sets a Pod Succeeded or Failed, as an agent would.
 func finish(t *testing.T, env *controllertest.Env, name string, phase types.PodPhase) {
 	t.Helper()
-	pods := sdk.Typed[*types.Pod](env.Client).Namespace(ns)
-	ctx := context.Background()
-	for attempt := 0; ; attempt++ {
-		p, err := pods.Get(ctx, name)
-		if err != nil {
-			t.Fatalf("get pod %s: %v", name, err)
-		}
+	controllertest.UpdateStatus(t, sdk.Typed[*types.Pod](env.Client).Namespace(ns), name, func(p *types.Pod) {
 		code := int32(0)
 		if phase == types.PodFailed {
 			code = 1
@@ -135,14 +101,7 @@ func finish(t *testing.T, env *controllertest.Env, name string, phase types.PodP
 		p.Status.ContainerStatuses = []types.ContainerStatus{{Name: "c", State: types.ContainerState{
 			Terminated: &types.ContainerStateTerminated{ExitCode: code, FinishedAt: now},
 		}}}
-		_, err = pods.UpdateStatus(ctx, p)
-		if err == nil {
-			return
-		}
-		if !sdk.IsConflict(err) || attempt > 20 {
-			t.Fatalf("update status of pod %s: %v", name, err)
-		}
-	}
+	})
 }
 
 func condition(j *types.Job, ct types.JobConditionType) *types.JobCondition {
@@ -244,7 +203,7 @@ func TestBackoffLimitExceeded(t *testing.T) {
 
 func TestBackoffDelaysRetries(t *testing.T) {
 	env := controllertest.NewEnv(t)
-	clk := &clock{t: time.Now()}
+	clk := controllertest.NewClock(time.Now())
 	start(env, job.Options{BackoffBase: time.Hour, Now: clk.Now})
 	create(t, env, newJob("slow", nil, nil))
 	first := waitActive(env, "slow", 1)
@@ -254,43 +213,13 @@ func TestBackoffDelaysRetries(t *testing.T) {
 		t.Fatalf("%d pods created inside the back-off of an hour", n)
 	}
 	clk.Add(2 * time.Hour)
-	touch(t, env, "slow")
+	controllertest.Touch(t, jobs(env), "slow")
 	waitActive(env, "slow", 1)
-}
-
-// touch changes a Job's annotation so the controller syncs it again (the
-// fake clock does not fire the controller's timers).
-func touch(t *testing.T, env *controllertest.Env, name string) {
-	t.Helper()
-	update(t, env, name, func(j *types.Job) {
-		if j.Annotations == nil {
-			j.Annotations = map[string]string{}
-		}
-		j.Annotations["test/touch"] = fmt.Sprint(time.Now().UnixNano())
-	})
-}
-
-// update changes a Job, retrying on conflicts.
-func update(t *testing.T, env *controllertest.Env, name string, mutate func(j *types.Job)) {
-	t.Helper()
-	for attempt := 0; ; attempt++ {
-		j, err := jobs(env).Get(context.Background(), name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		mutate(j)
-		if _, err = jobs(env).Update(context.Background(), j); err == nil {
-			return
-		}
-		if !sdk.IsConflict(err) || attempt > 20 {
-			t.Fatal(err)
-		}
-	}
 }
 
 func TestActiveDeadline(t *testing.T) {
 	env := controllertest.NewEnv(t)
-	clk := &clock{t: time.Now()}
+	clk := controllertest.NewClock(time.Now())
 	start(env, job.Options{Now: clk.Now})
 	j := newJob("deadline", ptr(int32(4)), ptr(int32(2)))
 	j.Spec.ActiveDeadlineSeconds = ptr(int64(60))
@@ -300,7 +229,7 @@ func TestActiveDeadline(t *testing.T) {
 	// it is recorded.
 	waitJob(env, "deadline", "startTime", func(j *types.Job) bool { return j.Status.StartTime != nil })
 	clk.Add(61 * time.Second)
-	touch(t, env, "deadline")
+	controllertest.Touch(t, jobs(env), "deadline")
 	failed := waitJob(env, "deadline", "Failed", func(j *types.Job) bool { return condition(j, types.JobFailed) != nil })
 	if c := condition(failed, types.JobFailed); c.Reason != types.JobReasonDeadlineExceeded {
 		t.Fatalf("reason %q", c.Reason)
@@ -364,7 +293,7 @@ func TestSuspendAndResume(t *testing.T) {
 	if n := len(activePods(env, "sus")); n != 0 {
 		t.Fatalf("%d pods of a suspended job", n)
 	}
-	update(t, env, "sus", func(j *types.Job) { j.Spec.Suspend = ptr(false) })
+	controllertest.Update(t, jobs(env), "sus", func(j *types.Job) { j.Spec.Suspend = ptr(false) })
 	waitActive(env, "sus", 2)
 	waitJob(env, "sus", "resumed", func(j *types.Job) bool {
 		return condition(j, types.JobSuspended) == nil && j.Status.StartTime != nil && j.Status.Active == 2
