@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/wharfhq/wharf/api/types"
@@ -48,36 +47,12 @@ func addNode(t *testing.T, env *controllertest.Env, name string, lbl map[string]
 
 func updateNode(t *testing.T, env *controllertest.Env, name string, mutate func(n *types.Node)) {
 	t.Helper()
-	for attempt := 0; ; attempt++ {
-		n, err := nodes(env).Get(context.Background(), name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		mutate(n)
-		if _, err = nodes(env).Update(context.Background(), n); err == nil {
-			return
-		}
-		if !sdk.IsConflict(err) || attempt > 20 {
-			t.Fatal(err)
-		}
-	}
+	controllertest.Update(t, nodes(env), name, mutate)
 }
 
 func updateDS(t *testing.T, env *controllertest.Env, name string, mutate func(ds *types.DaemonSet)) {
 	t.Helper()
-	for attempt := 0; ; attempt++ {
-		ds, err := dsClient(env).Get(context.Background(), name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		mutate(ds)
-		if _, err = dsClient(env).Update(context.Background(), ds); err == nil {
-			return
-		}
-		if !sdk.IsConflict(err) || attempt > 20 {
-			t.Fatal(err)
-		}
-	}
+	controllertest.Update(t, dsClient(env), name, mutate)
 }
 
 func newDS(name string) *types.DaemonSet {
@@ -97,10 +72,7 @@ func newDS(name string) *types.DaemonSet {
 // podsByNode maps target node to the names of the live Pods of sel.
 func podsByNode(t *testing.T, env *controllertest.Env, sel string) map[string][]types.Pod {
 	out := map[string][]types.Pod{}
-	for _, p := range env.Pods(ns, sel) {
-		if p.DeletionTimestamp != nil {
-			continue
-		}
+	for _, p := range env.LivePods(ns, sel) {
 		n, ok := daemonset.TargetNode(&p)
 		if !ok {
 			t.Fatalf("pod %s has no target node: affinity %+v", p.Name, p.Spec.Affinity)
@@ -133,13 +105,7 @@ func waitNodes(env *controllertest.Env, t *testing.T, sel string, want ...string
 
 func waitStatus(env *controllertest.Env, name, what string, ok func(s types.DaemonSetStatus) bool) {
 	env.T.Helper()
-	env.Eventually(name+": "+what, func() (bool, error) {
-		ds, err := dsClient(env).Get(context.Background(), name)
-		if err != nil {
-			return false, err
-		}
-		return ok(ds.Status), fmt.Errorf("status %+v", ds.Status)
-	})
+	controllertest.WaitFor(env, dsClient(env), name, what, func(ds *types.DaemonSet) bool { return ok(ds.Status) })
 }
 
 func TestFollowsNodes(t *testing.T) {
@@ -230,50 +196,8 @@ func TestFollowsNodes(t *testing.T) {
 	waitNodes(env, t, "app=agent", "n1")
 }
 
-// podLog records, in the API's order, deletions of Pods and new Pods
-// becoming ready.
-type podLog struct {
-	mu     sync.Mutex
-	events []string
-	ready  map[string]bool
-}
-
-func (l *podLog) watch(t *testing.T, env *controllertest.Env, sel string) {
-	w, err := sdk.Typed[*types.Pod](env.Client).Namespace(ns).Watch(env.Ctx(), sdk.ListOptions{LabelSelector: sel})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		for ev := range w.Events() {
-			l.mu.Lock()
-			if l.ready == nil {
-				l.ready = map[string]bool{}
-			}
-			p := ev.Object
-			switch {
-			case ev.Type == types.Deleted:
-				l.events = append(l.events, "DELETED "+p.Labels[history.HashLabel])
-			case controller.IsPodReady(p) && !l.ready[p.Name]:
-				l.ready[p.Name] = true
-				l.events = append(l.events, "READY "+p.Labels[history.HashLabel])
-			}
-			l.mu.Unlock()
-		}
-	}()
-}
-
-func (l *podLog) snapshot() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.events...)
-}
-
-// mark returns the number of events so far (to read only later ones).
-func (l *podLog) mark() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.events)
-}
+// hashOf writes a Pod in a PodLog by its revision's hash.
+func hashOf(p *types.Pod) string { return p.Labels[history.HashLabel] }
 
 // rollNodes drives a rolling update: it marks every new Pod ready as it
 // appears, until every node runs exactly one ready Pod of the new
@@ -303,8 +227,7 @@ func TestRollingUpdateMaxUnavailable(t *testing.T) {
 	for _, n := range []string{"a", "b", "c"} {
 		addNode(t, env, n, nil)
 	}
-	var log podLog
-	log.watch(t, env, "app=ru")
+	log := env.WatchPods(ns, "app=ru", hashOf)
 	env.Start(build)
 	if _, err := dsClient(env).Create(context.Background(), newDS("ru")); err != nil {
 		t.Fatal(err)
@@ -313,7 +236,7 @@ func TestRollingUpdateMaxUnavailable(t *testing.T) {
 	env.MarkAllReady(ns, "app=ru")
 	waitStatus(env, "ru", "3 available", func(s types.DaemonSetStatus) bool { return s.NumberAvailable == 3 })
 	oldHash := got["a"][0].Labels[history.HashLabel]
-	from := log.mark()
+	from := len(log.Events())
 	updateDS(t, env, "ru", func(ds *types.DaemonSet) { ds.Spec.Template.Spec.Containers[0].Image = "agent:2" })
 	newHash := rollNodes(t, env, "app=ru", oldHash, "a", "b", "c")
 	waitStatus(env, "ru", "updated", func(s types.DaemonSetStatus) bool {
@@ -321,7 +244,7 @@ func TestRollingUpdateMaxUnavailable(t *testing.T) {
 	})
 	env.Eventually("the watch saw 3 old pods deleted", func() (bool, error) {
 		n := 0
-		for _, e := range log.snapshot()[from:] {
+		for _, e := range log.Events()[from:] {
 			if e == "DELETED "+oldHash {
 				n++
 			}
@@ -331,7 +254,7 @@ func TestRollingUpdateMaxUnavailable(t *testing.T) {
 	// maxUnavailable 1: an old Pod is deleted only once the previous
 	// replacement is ready.
 	unavailable, worst := 0, 0
-	for _, e := range log.snapshot()[from:] {
+	for _, e := range log.Events()[from:] {
 		switch e {
 		case "DELETED " + oldHash:
 			unavailable++
@@ -341,7 +264,7 @@ func TestRollingUpdateMaxUnavailable(t *testing.T) {
 		worst = max(worst, unavailable)
 	}
 	if worst != 1 {
-		t.Fatalf("at worst %d nodes without a ready pod, want 1 (events %v)", worst, log.snapshot())
+		t.Fatalf("at worst %d nodes without a ready pod, want 1 (events %v)", worst, log.Events())
 	}
 	revs, err := sdk.Typed[*types.ControllerRevision](env.Client).Namespace(ns).List(context.Background(), sdk.ListOptions{})
 	if err != nil {
@@ -357,8 +280,7 @@ func TestRollingUpdateMaxSurge(t *testing.T) {
 	for _, n := range []string{"a", "b"} {
 		addNode(t, env, n, nil)
 	}
-	var log podLog
-	log.watch(t, env, "app=surge")
+	log := env.WatchPods(ns, "app=surge", hashOf)
 	env.Start(build)
 	ds := newDS("surge")
 	ds.Spec.UpdateStrategy = types.DaemonSetUpdateStrategy{Type: types.RollingUpdateDaemonSetStrategyType,
@@ -370,18 +292,18 @@ func TestRollingUpdateMaxSurge(t *testing.T) {
 	env.MarkAllReady(ns, "app=surge")
 	waitStatus(env, "surge", "2 available", func(s types.DaemonSetStatus) bool { return s.NumberAvailable == 2 })
 	oldHash := got["a"][0].Labels[history.HashLabel]
-	from := log.mark()
+	from := len(log.Events())
 	updateDS(t, env, "surge", func(ds *types.DaemonSet) { ds.Spec.Template.Spec.Containers[0].Image = "agent:2" })
 	newHash := rollNodes(t, env, "app=surge", oldHash, "a", "b")
 	// maxUnavailable 0: every old Pod is deleted after a new one is ready.
 	readyNew := 0
-	for _, e := range log.snapshot()[from:] {
+	for _, e := range log.Events()[from:] {
 		switch e {
 		case "READY " + newHash:
 			readyNew++
 		case "DELETED " + oldHash:
 			if readyNew == 0 {
-				t.Fatalf("an old pod was deleted before any new pod was ready: %v", log.snapshot())
+				t.Fatalf("an old pod was deleted before any new pod was ready: %v", log.Events())
 			}
 			readyNew--
 		}

@@ -64,17 +64,7 @@ func getD(env *controllertest.Env, name string) *types.Deployment {
 // update applies mutate to the Deployment, retrying on conflicts.
 func update(env *controllertest.Env, name string, mutate func(d *types.Deployment)) {
 	env.T.Helper()
-	for attempt := 0; ; attempt++ {
-		d := getD(env, name)
-		mutate(d)
-		_, err := dClient(env).Update(context.Background(), d)
-		if err == nil {
-			return
-		}
-		if !sdk.IsConflict(err) || attempt > 20 {
-			env.T.Fatalf("update deployment %s: %v", name, err)
-		}
-	}
+	controllertest.Update(env.T, dClient(env), name, mutate)
 }
 
 func replicaSets(env *controllertest.Env, sel string) []*types.ReplicaSet {
@@ -168,7 +158,7 @@ func TestRollingUpdateSteps(t *testing.T) {
 	for i, s := range steps {
 		var pods []types.Pod
 		env.Eventually(fmt.Sprintf("step %d: %d new and %d old pods", i, s.newPods, s.oldPods), func() (bool, error) {
-			pods = activePods(env, "app=api")
+			pods = env.LivePods(ns, "app=api")
 			n, o := countByImage(pods)
 			return n == s.newPods && o == s.oldPods, fmt.Errorf("%d new, %d old", n, o)
 		})
@@ -190,16 +180,6 @@ func TestRollingUpdateSteps(t *testing.T) {
 	if rss := replicaSets(env, "app=api"); len(rss) != 2 {
 		t.Errorf("%d replicasets, want the new one and the old one scaled to 0", len(rss))
 	}
-}
-
-func activePods(env *controllertest.Env, sel string) []types.Pod {
-	var out []types.Pod
-	for _, p := range env.Pods(ns, sel) {
-		if p.DeletionTimestamp == nil {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // countByImage counts Pods of image app:2 (new) and others (old).
@@ -326,7 +306,7 @@ func TestPauseHoldsRollout(t *testing.T) {
 		d := getD(env, "p")
 		c := condition(d, types.DeploymentProgressing)
 		return d.Status.ObservedGeneration == d.Generation && c != nil && c.Reason == deployment.ReasonPaused &&
-			len(activePods(env, "app=p")) == 3, fmt.Errorf("status %+v", d.Status)
+			len(env.LivePods(ns, "app=p")) == 3, fmt.Errorf("status %+v", d.Status)
 	})
 	if rss := replicaSets(env, "app=p"); len(rss) != 1 {
 		t.Fatalf("%d replicasets while paused, want 1 (no rollout)", len(rss))
@@ -404,7 +384,7 @@ func TestRestartMidRollout(t *testing.T) {
 	if rss := replicaSets(env, "app=rr"); len(rss) != 2 {
 		t.Fatalf("%d replicasets after a restart mid-rollout, want 2", len(rss))
 	}
-	if pods := activePods(env, "app=rr"); len(pods) != 3 {
+	if pods := env.LivePods(ns, "app=rr"); len(pods) != 3 {
 		t.Fatalf("%d pods, want 3", len(pods))
 	}
 	if d.Status.AvailableReplicas != 3 || d.Annotations[deployment.RevisionAnnotation] != "2" {

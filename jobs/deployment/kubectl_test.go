@@ -87,7 +87,7 @@ users: []
 	if _, ok := d.Spec.Template.Annotations["kubectl.kubernetes.io/restartedAt"]; ok || d.Annotations["deployment.kubernetes.io/revision"] != "3" {
 		t.Fatalf("after undo: template annotations %v, revision %q", d.Spec.Template.Annotations, d.Annotations["deployment.kubernetes.io/revision"])
 	}
-	if n := len(activePods(env, "app=kc")); n != 3 {
+	if n := len(env.LivePods(ns, "app=kc")); n != 3 {
 		t.Fatalf("%d pods, want 3", n)
 	}
 	if c := condition(d, types.DeploymentProgressing); c == nil || c.Reason != "NewReplicaSetAvailable" {

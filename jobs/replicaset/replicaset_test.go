@@ -1,7 +1,6 @@
 package replicaset_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 
@@ -44,22 +43,12 @@ func rsClient(env *controllertest.Env) *sdk.TypedClient[*types.ReplicaSet] {
 	return sdk.Typed[*types.ReplicaSet](env.Client).Namespace(ns)
 }
 
-func activePods(env *controllertest.Env, sel string) []types.Pod {
-	var out []types.Pod
-	for _, p := range env.Pods(ns, sel) {
-		if p.DeletionTimestamp == nil {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 // waitPods waits until exactly n active Pods match sel.
 func waitPods(env *controllertest.Env, sel string, n int) []types.Pod {
 	env.T.Helper()
 	var pods []types.Pod
 	env.Eventually(fmt.Sprintf("%d pods %s", n, sel), func() (bool, error) {
-		pods = activePods(env, sel)
+		pods = env.LivePods(ns, sel)
 		return len(pods) == n, fmt.Errorf("have %d", len(pods))
 	})
 	return pods
@@ -67,13 +56,7 @@ func waitPods(env *controllertest.Env, sel string, n int) []types.Pod {
 
 func waitStatus(env *controllertest.Env, name string, ok func(s types.ReplicaSetStatus, rs *types.ReplicaSet) bool) {
 	env.T.Helper()
-	env.Eventually("status of "+name, func() (bool, error) {
-		rs, err := rsClient(env).Get(context.Background(), name)
-		if err != nil {
-			return false, err
-		}
-		return ok(rs.Status, rs), fmt.Errorf("status %+v", rs.Status)
-	})
+	controllertest.WaitFor(env, rsClient(env), name, "status", func(rs *types.ReplicaSet) bool { return ok(rs.Status, rs) })
 }
 
 func TestCreatesPodsWithOwnerAndStatus(t *testing.T) {
@@ -154,7 +137,7 @@ func TestScaleDownPrefersNotReadyAndReplacesDeleted(t *testing.T) {
 		t.Fatal(err)
 	}
 	env.Eventually("replacement pod", func() (bool, error) {
-		now := activePods(env, "app=api")
+		now := env.LivePods(ns, "app=api")
 		if len(now) != 2 {
 			return false, fmt.Errorf("%d pods", len(now))
 		}
@@ -260,7 +243,7 @@ func TestOverlappingSelectorsDoNotSteal(t *testing.T) {
 	waitStatus(env, "b", func(s types.ReplicaSetStatus, _ *types.ReplicaSet) bool { return s.Replicas == 1 })
 	waitStatus(env, "a", func(s types.ReplicaSetStatus, _ *types.ReplicaSet) bool { return s.Replicas == 2 })
 	byOwner := map[string]int{}
-	for _, p := range activePods(env, "app=a") {
+	for _, p := range env.LivePods(ns, "app=a") {
 		byOwner[types.GetControllerOf(&p).UID]++
 	}
 	if byOwner[a.UID] != 2 || byOwner[bb.UID] != 1 || len(byOwner) != 2 {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/wharfhq/wharf/api/types"
@@ -48,63 +47,11 @@ func sets(env *controllertest.Env) *sdk.TypedClient[*types.StatefulSet] {
 	return sdk.Typed[*types.StatefulSet](env.Client).Namespace(ns)
 }
 
-// podEvents records, in the API's order, when Pods of a selector are
-// added, become ready and are deleted.
-type podEvents struct {
-	mu     sync.Mutex
-	events []string        // "ADDED web-0", "READY web-0", "DELETED web-2"
-	ready  map[string]bool // by Pod UID
-}
-
-func (e *podEvents) watch(t *testing.T, env *controllertest.Env, sel string) {
-	w, err := sdk.Typed[*types.Pod](env.Client).Namespace(ns).Watch(env.Ctx(), sdk.ListOptions{LabelSelector: sel})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		for ev := range w.Events() {
-			e.mu.Lock()
-			if e.ready == nil {
-				e.ready = map[string]bool{}
-			}
-			name := ev.Object.Name
-			if ev.Type == types.Added || ev.Type == types.Deleted {
-				e.events = append(e.events, fmt.Sprintf("%s %s", ev.Type, name))
-			}
-			if r := controller.IsPodReady(ev.Object); r && !e.ready[ev.Object.UID] && ev.Type != types.Deleted {
-				e.events = append(e.events, "READY "+name)
-				e.ready[ev.Object.UID] = true
-			}
-			e.mu.Unlock()
-		}
-	}()
-}
-
-func (e *podEvents) snapshot() []string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return append([]string(nil), e.events...)
-}
-
-func (e *podEvents) of(typ string) []string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	var out []string
-	for _, s := range e.events {
-		if name, ok := strings.CutPrefix(s, typ+" "); ok {
-			out = append(out, name)
-		}
-	}
-	return out
-}
-
 // podNames returns the names of the Pods of sel not being deleted.
 func podNames(env *controllertest.Env, sel string) []string {
 	var out []string
-	for _, p := range env.Pods(ns, sel) {
-		if p.DeletionTimestamp == nil {
-			out = append(out, p.Name)
-		}
+	for _, p := range env.LivePods(ns, sel) {
+		out = append(out, p.Name)
 	}
 	sort.Strings(out)
 	return out
@@ -129,39 +76,17 @@ func getPod(t *testing.T, env *controllertest.Env, name string) *types.Pod {
 
 func waitStatus(env *controllertest.Env, name, what string, ok func(s types.StatefulSetStatus) bool) types.StatefulSetStatus {
 	env.T.Helper()
-	var st types.StatefulSetStatus
-	env.Eventually(name+": "+what, func() (bool, error) {
-		set, err := sets(env).Get(context.Background(), name)
-		if err != nil {
-			return false, err
-		}
-		st = set.Status
-		return ok(st), fmt.Errorf("status %+v", st)
-	})
-	return st
+	return controllertest.WaitFor(env, sets(env), name, what, func(s *types.StatefulSet) bool { return ok(s.Status) }).Status
 }
 
 func update(t *testing.T, env *controllertest.Env, name string, mutate func(s *types.StatefulSet)) {
 	t.Helper()
-	for attempt := 0; ; attempt++ {
-		s, err := sets(env).Get(context.Background(), name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		mutate(s)
-		if _, err = sets(env).Update(context.Background(), s); err == nil {
-			return
-		}
-		if !sdk.IsConflict(err) || attempt > 20 {
-			t.Fatal(err)
-		}
-	}
+	controllertest.Update(t, sets(env), name, mutate)
 }
 
 func TestOrderedReadyScaleUpAndDown(t *testing.T) {
 	env := controllertest.NewEnv(t)
-	var ev podEvents
-	ev.watch(t, env, "app=db")
+	ev := env.WatchPods(ns, "app=db", nil)
 	env.Start(build)
 	if _, err := sets(env).Create(context.Background(), newSet("db", 3)); err != nil {
 		t.Fatal(err)
@@ -187,10 +112,8 @@ func TestOrderedReadyScaleUpAndDown(t *testing.T) {
 		t.Fatalf("revisions current %q update %q, pod hash %q", st.CurrentRevision, st.UpdateRevision, p.Labels[history.HashLabel])
 	}
 	// Each Pod was created only after the one before it was ready.
-	env.Eventually("db-2 ready seen", func() (bool, error) { return len(ev.of("READY")) == 3, nil })
-	ev.mu.Lock()
-	seq := strings.Join(ev.events, ", ")
-	ev.mu.Unlock()
+	env.Eventually("db-2 ready seen", func() (bool, error) { return len(ev.Of("READY")) == 3, nil })
+	seq := strings.Join(ev.Events(), ", ")
 	if want := "ADDED db-0, READY db-0, ADDED db-1, READY db-1, ADDED db-2, READY db-2"; seq != want {
 		t.Fatalf("events %q, want %q", seq, want)
 	}
@@ -198,8 +121,8 @@ func TestOrderedReadyScaleUpAndDown(t *testing.T) {
 	// Scale down: highest first, one at a time.
 	update(t, env, "db", func(s *types.StatefulSet) { s.Spec.Replicas = ptr(int32(1)) })
 	waitPods(env, "app=db", "db-0")
-	env.Eventually("both deletions seen by the watch", func() (bool, error) { return len(ev.of("DELETED")) == 2, nil })
-	if got := ev.of("DELETED"); fmt.Sprint(got) != "[db-2 db-1]" {
+	env.Eventually("both deletions seen by the watch", func() (bool, error) { return len(ev.Of("DELETED")) == 2, nil })
+	if got := ev.Of("DELETED"); fmt.Sprint(got) != "[db-2 db-1]" {
 		t.Fatalf("deletion order %v, want db-2 then db-1", got)
 	}
 	waitStatus(env, "db", "1 replica", func(s types.StatefulSetStatus) bool { return s.Replicas == 1 && s.ReadyReplicas == 1 })
@@ -220,8 +143,7 @@ func TestParallelCreatesAllAtOnce(t *testing.T) {
 
 func TestRollingUpdateWithPartition(t *testing.T) {
 	env := controllertest.NewEnv(t)
-	var ev podEvents
-	ev.watch(t, env, "app=ru")
+	ev := env.WatchPods(ns, "app=ru", nil)
 	env.Start(build)
 	s := newSet("ru", 3)
 	s.Spec.UpdateStrategy = types.StatefulSetUpdateStrategy{Type: types.RollingUpdateStatefulSetStrategyType,
@@ -239,8 +161,8 @@ func TestRollingUpdateWithPartition(t *testing.T) {
 	}
 	old := waitStatus(env, "ru", "3 ready", func(s types.StatefulSetStatus) bool { return s.ReadyReplicas == 3 })
 	oldHash := getPod(t, env, "ru-0").Labels[history.HashLabel]
-	env.Eventually("3 ready seen", func() (bool, error) { return len(ev.of("READY")) == 3, nil })
-	from := len(ev.snapshot())
+	env.Eventually("3 ready seen", func() (bool, error) { return len(ev.Of("READY")) == 3, nil })
+	from := len(ev.Events())
 
 	update(t, env, "ru", func(s *types.StatefulSet) { s.Spec.Template.Spec.Containers[0].Image = "db:2" })
 	newHash := func(name string) string {
@@ -269,8 +191,8 @@ func TestRollingUpdateWithPartition(t *testing.T) {
 	}
 	env.MarkReady(ns, "ru-1")
 	// From the highest ordinal down, each ready before the next goes.
-	env.Eventually("ru-1 ready seen", func() (bool, error) { return len(ev.of("READY")) == 5, nil })
-	if got, want := strings.Join(ev.snapshot()[from:], ", "), "DELETED ru-2, ADDED ru-2, READY ru-2, DELETED ru-1, ADDED ru-1, READY ru-1"; got != want {
+	env.Eventually("ru-1 ready seen", func() (bool, error) { return len(ev.Of("READY")) == 5, nil })
+	if got, want := strings.Join(ev.Events()[from:], ", "), "DELETED ru-2, ADDED ru-2, READY ru-2, DELETED ru-1, ADDED ru-1, READY ru-1"; got != want {
 		t.Fatalf("update events %q, want %q", got, want)
 	}
 	st := waitStatus(env, "ru", "partitioned update", func(s types.StatefulSetStatus) bool {

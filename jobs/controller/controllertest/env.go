@@ -166,6 +166,19 @@ func (e *Env) Pods(ns, selector string) []types.Pod {
 	return out
 }
 
+// LivePods lists the Pods of namespace matching the label selector string
+// that are not being deleted.
+func (e *Env) LivePods(ns, selector string) []types.Pod {
+	e.T.Helper()
+	var out []types.Pod
+	for _, p := range e.Pods(ns, selector) {
+		if p.DeletionTimestamp == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // MarkReady sets a Pod Running and Ready (as an agent would) through the
 // status subresource, retrying on conflicts.
 func (e *Env) MarkReady(ns, name string) {
