@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/api/types"
-	"github.com/wharfhq/wharf/jobs/controller"
 	"github.com/wharfhq/wharf/jobs/controller/controllertest"
 	"github.com/wharfhq/wharf/jobs/cronjob"
 	"github.com/wharfhq/wharf/jobs/job"
@@ -40,13 +39,12 @@ func newFixture(t *testing.T) *fixture {
 }
 
 func (f *fixture) start() *controllertest.Running {
-	return f.env.Start(func(cc *controller.Context) ([]controller.Runner, error) {
-		c, err := cronjob.NewWithOptions(cc, cronjob.Options{Now: f.clk.Now, Synced: f.onSync})
-		if err != nil {
-			return nil, err
-		}
-		return []controller.Runner{c}, nil
-	})
+	return f.env.Start(f.build())
+}
+
+// build makes the controller under test, on the fixture's clock.
+func (f *fixture) build() controllertest.Build {
+	return controllertest.WithOptions(cronjob.NewWithOptions, cronjob.Options{Now: f.clk.Now, Synced: f.onSync})
 }
 
 func (f *fixture) cronJobs() *sdk.TypedClient[*types.CronJob] {
@@ -314,17 +312,7 @@ func TestRestartDoesNotDuplicateJobs(t *testing.T) {
 func TestWithJobController(t *testing.T) {
 	env := controllertest.NewEnv(t)
 	f := &fixture{t: t, env: env, clk: controllertest.NewClock(time.Now()), synced: map[string][]time.Time{}}
-	env.Start(func(cc *controller.Context) ([]controller.Runner, error) {
-		cj, err := cronjob.NewWithOptions(cc, cronjob.Options{Now: f.clk.Now, Synced: f.onSync})
-		if err != nil {
-			return nil, err
-		}
-		j, err := job.New(cc)
-		if err != nil {
-			return nil, err
-		}
-		return []controller.Runner{cj, j}, nil
-	})
+	env.Start(controllertest.Builds(f.build(), controllertest.Controller(job.New)))
 	cj := f.create(newCronJob("both", "* * * * *"))
 	name := cronjob.JobName("both", f.at(cj, 1))
 	f.waitJobs("both", name)

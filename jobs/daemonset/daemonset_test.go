@@ -19,13 +19,7 @@ const ns = "default"
 
 func ptr[T any](v T) *T { return &v }
 
-func build(cc *controller.Context) ([]controller.Runner, error) {
-	c, err := daemonset.New(cc)
-	if err != nil {
-		return nil, err
-	}
-	return []controller.Runner{c}, nil
-}
+var build = controllertest.Controller(daemonset.New)
 
 func nodes(env *controllertest.Env) *sdk.TypedClient[*types.Node] {
 	return sdk.Typed[*types.Node](env.Client)

@@ -19,17 +19,7 @@ import (
 
 const ns = "default"
 
-func build(cc *controller.Context) ([]controller.Runner, error) {
-	d, err := deployment.New(cc)
-	if err != nil {
-		return nil, err
-	}
-	rs, err := replicaset.New(cc)
-	if err != nil {
-		return nil, err
-	}
-	return []controller.Runner{d, rs}, nil
-}
+var build = controllertest.Builds(controllertest.Controller(deployment.New), controllertest.Controller(replicaset.New))
 
 func ptr[T any](v T) *T { return &v }
 

@@ -17,13 +17,7 @@ import (
 
 const ns = "default"
 
-func build(cc *controller.Context) ([]controller.Runner, error) {
-	g, err := gc.New(cc)
-	if err != nil {
-		return nil, err
-	}
-	return []controller.Runner{g}, nil
-}
+var build = controllertest.Controller(gc.New)
 
 func ptr[T any](v T) *T { return &v }
 

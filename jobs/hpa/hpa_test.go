@@ -22,17 +22,12 @@ func ptr[T any](v T) *T { return &v }
 // start runs the autoscaler (every 20ms, on clk) and the ReplicaSet
 // controller that makes the Pods it scales.
 func start(env *controllertest.Env, clk *controllertest.Clock) {
-	env.Start(func(cc *controller.Context) ([]controller.Runner, error) {
-		rs, err := replicaset.New(cc)
-		if err != nil {
-			return nil, err
-		}
-		h, err := hpa.NewWithOptions(cc, hpa.Options{SyncPeriod: 20 * time.Millisecond, Now: clk.Now})
-		if err != nil {
-			return nil, err
-		}
-		return []controller.Runner{rs, h}, nil
-	})
+	env.Start(controllertest.Builds(controllertest.Controller(replicaset.New), autoscaler(clk)))
+}
+
+// autoscaler builds the autoscaler, syncing every 20ms on clk.
+func autoscaler(clk *controllertest.Clock) controllertest.Build {
+	return controllertest.WithOptions(hpa.NewWithOptions, hpa.Options{SyncPeriod: 20 * time.Millisecond, Now: clk.Now})
 }
 
 func newRS(name string, n int32, requests types.ResourceList) *types.ReplicaSet {
@@ -242,17 +237,7 @@ func TestMissingRequestsDisableScaling(t *testing.T) {
 func TestScalesAStatefulSet(t *testing.T) {
 	env := controllertest.NewEnv(t)
 	clk := controllertest.NewClock(time.Now())
-	env.Start(func(cc *controller.Context) ([]controller.Runner, error) {
-		s, err := statefulset.New(cc)
-		if err != nil {
-			return nil, err
-		}
-		h, err := hpa.NewWithOptions(cc, hpa.Options{SyncPeriod: 20 * time.Millisecond, Now: clk.Now})
-		if err != nil {
-			return nil, err
-		}
-		return []controller.Runner{s, h}, nil
-	})
+	env.Start(controllertest.Builds(controllertest.Controller(statefulset.New), autoscaler(clk)))
 	ctx := context.Background()
 	lbl := map[string]string{"app": "db"}
 	if _, err := sdk.Typed[*types.StatefulSet](env.Client).Namespace(ns).Create(ctx, &types.StatefulSet{

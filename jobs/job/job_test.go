@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/api/types"
-	"github.com/wharfhq/wharf/jobs/controller"
 	"github.com/wharfhq/wharf/jobs/controller/controllertest"
 	"github.com/wharfhq/wharf/jobs/job"
 	"github.com/wharfhq/wharf/sdk"
@@ -22,13 +21,7 @@ func start(env *controllertest.Env, opts job.Options) *controllertest.Running {
 	if opts.BackoffBase == 0 {
 		opts.BackoffBase = time.Millisecond
 	}
-	return env.Start(func(cc *controller.Context) ([]controller.Runner, error) {
-		c, err := job.NewWithOptions(cc, opts)
-		if err != nil {
-			return nil, err
-		}
-		return []controller.Runner{c}, nil
-	})
+	return env.Start(controllertest.WithOptions(job.NewWithOptions, opts))
 }
 
 func newJob(name string, completions, parallelism *int32) *types.Job {

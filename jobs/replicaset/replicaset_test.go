@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/wharfhq/wharf/api/types"
-	"github.com/wharfhq/wharf/jobs/controller"
 	"github.com/wharfhq/wharf/jobs/controller/controllertest"
 	"github.com/wharfhq/wharf/jobs/replicaset"
 	"github.com/wharfhq/wharf/sdk"
@@ -13,13 +12,7 @@ import (
 
 const ns = "default"
 
-func build(cc *controller.Context) ([]controller.Runner, error) {
-	c, err := replicaset.New(cc)
-	if err != nil {
-		return nil, err
-	}
-	return []controller.Runner{c}, nil
-}
+var build = controllertest.Controller(replicaset.New)
 
 func ptr[T any](v T) *T { return &v }
 

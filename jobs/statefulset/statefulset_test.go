@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/wharfhq/wharf/api/types"
-	"github.com/wharfhq/wharf/jobs/controller"
 	"github.com/wharfhq/wharf/jobs/controller/controllertest"
 	"github.com/wharfhq/wharf/jobs/statefulset"
 	"github.com/wharfhq/wharf/jobs/statefulset/history"
@@ -19,13 +18,7 @@ const ns = "default"
 
 func ptr[T any](v T) *T { return &v }
 
-func build(cc *controller.Context) ([]controller.Runner, error) {
-	c, err := statefulset.New(cc)
-	if err != nil {
-		return nil, err
-	}
-	return []controller.Runner{c}, nil
-}
+var build = controllertest.Controller(statefulset.New)
 
 func newSet(name string, n int32) *types.StatefulSet {
 	lbl := map[string]string{"app": name}

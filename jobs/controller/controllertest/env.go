@@ -84,6 +84,39 @@ func (e *Env) Ctx() context.Context {
 // Build makes the controllers under test from a controller.Context.
 type Build func(cc *controller.Context) ([]controller.Runner, error)
 
+// Controller is the Build of the one controller newC makes, newC being a
+// controller package's New: controllertest.Controller(replicaset.New).
+func Controller[C controller.Runner](newC func(cc *controller.Context) (C, error)) Build {
+	return func(cc *controller.Context) ([]controller.Runner, error) {
+		c, err := newC(cc)
+		if err != nil {
+			return nil, err
+		}
+		return []controller.Runner{c}, nil
+	}
+}
+
+// WithOptions is the Build of the one controller newC makes with opts,
+// newC being a controller package's NewWithOptions.
+func WithOptions[C controller.Runner, O any](newC func(cc *controller.Context, opts O) (C, error), opts O) Build {
+	return Controller(func(cc *controller.Context) (C, error) { return newC(cc, opts) })
+}
+
+// Builds is the Build of the controllers of all of bs, in order.
+func Builds(bs ...Build) Build {
+	return func(cc *controller.Context) ([]controller.Runner, error) {
+		var all []controller.Runner
+		for _, b := range bs {
+			rs, err := b(cc)
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, rs...)
+		}
+		return all, nil
+	}
+}
+
 // Running is a set of controllers started by Start.
 type Running struct {
 	cancel context.CancelFunc
