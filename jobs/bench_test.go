@@ -51,19 +51,10 @@ func (d *readyDriver) untrack(obj types.Object) {
 }
 
 func startReadyDriver(ctx context.Context, b *testing.B, c *sdk.Client, wg *sync.WaitGroup) *readyDriver {
-	res, err := sdk.ResourceOf[*types.Pod]()
-	if err != nil {
-		b.Fatal(err)
-	}
-	d := &readyDriver{client: c, inf: sdk.NewInformer(c, res, sdk.InformerOptions{}), queue: sdk.NewQueue(), pods: map[string]podInfo{}}
+	d := &readyDriver{client: c, inf: controllertest.PodInformer(b, c), queue: sdk.NewQueue(), pods: map[string]podInfo{}}
 	d.inf.AddEventHandler(sdk.EnqueueHandler(d.queue))
 	d.inf.AddEventHandler(sdk.HandlerFuncs{AddFunc: d.track, UpdateFunc: func(_, cur types.Object) { d.track(cur) }, DeleteFunc: d.untrack})
-	wg.Add(2)
-	go func() { defer wg.Done(); _ = d.inf.Run(ctx) }()
-	go func() { defer wg.Done(); d.queue.Run(ctx, 8, d.markReady) }()
-	if err := d.inf.WaitForSync(ctx); err != nil {
-		b.Fatal(err)
-	}
+	controllertest.Drive(ctx, b, wg, d.inf, d.queue, 8, d.markReady)
 	return d
 }
 
@@ -77,9 +68,7 @@ func (d *readyDriver) markReady(ctx context.Context, key string) error {
 		return err
 	}
 	p = types.Clone(p)
-	now := types.Now()
-	p.Status.Phase = types.PodRunning
-	p.Status.Conditions = []types.PodCondition{{Type: types.PodReady, Status: types.ConditionTrue, LastTransitionTime: now}}
+	controllertest.SetReady(p, types.Now())
 	_, err = sdk.Typed[*types.Pod](d.client).Namespace(ns).UpdateStatus(ctx, p)
 	if sdk.IsNotFound(err) {
 		return nil
@@ -102,19 +91,6 @@ func (d *readyDriver) count(app, image string) (all, withImage int) {
 		}
 	}
 	return all, withImage
-}
-
-// waitUntil polls cond every 5ms (the figures are seconds; this adds at
-// most 5ms) and returns the elapsed time since start.
-func waitUntil(b *testing.B, start time.Time, what string, cond func() bool) time.Duration {
-	deadline := time.Now().Add(5 * time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			b.Fatalf("%s: not reached after 5 minutes", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return time.Since(start)
 }
 
 // BenchmarkDeployment1000 measures, for a Deployment of 1,000 replicas on
@@ -160,23 +136,14 @@ func BenchmarkDeployment1000(b *testing.B) {
 		}); err != nil {
 			b.Fatal(err)
 		}
-		created += waitUntil(b, start, "pods created", func() bool { all, _ := driver.count(name, ""); return all >= benchReplicas })
-		available += waitUntil(b, start, "pods available", func() bool { return deploymentDone(deployments, name) })
+		created += controllertest.Until(b, start, "pods created", func() bool { all, _ := driver.count(name, ""); return all >= benchReplicas })
+		available += controllertest.Until(b, start, "pods available", func() bool { return deploymentDone(deployments, name) })
 
 		start = time.Now()
-		for {
-			d, err := dc.Get(ctx, name)
-			if err != nil {
-				b.Fatal(err)
-			}
-			d.Spec.Template.Spec.Containers[0].Image = "app:2"
-			if _, err = dc.Update(ctx, d); err == nil {
-				break
-			} else if !sdk.IsConflict(err) {
-				b.Fatal(err)
-			}
+		if _, err := controllertest.TryUpdate(ctx, dc, name, func(d *types.Deployment) { d.Spec.Template.Spec.Containers[0].Image = "app:2" }); err != nil {
+			b.Fatal(err)
 		}
-		rolled += waitUntil(b, start, "rolled to app:2", func() bool {
+		rolled += controllertest.Until(b, start, "rolled to app:2", func() bool {
 			all, updated := driver.count(name, "app:2")
 			return all == benchReplicas && updated == all && deploymentDone(deployments, name)
 		})
@@ -184,7 +151,7 @@ func BenchmarkDeployment1000(b *testing.B) {
 		if err := dc.Delete(ctx, name, types.DeleteOptions{}); err != nil {
 			b.Fatal(err)
 		}
-		waitUntil(b, time.Now(), "collected", func() bool { all, _ := driver.count(name, ""); return all == 0 })
+		controllertest.Until(b, time.Now(), "collected", func() bool { all, _ := driver.count(name, ""); return all == 0 })
 		b.StartTimer()
 	}
 	n := float64(b.N)
@@ -230,8 +197,7 @@ func floor(b *testing.B, ctx context.Context, c *sdk.Client, driver *readyDriver
 	created = time.Since(start)
 	parallel(b, benchReplicas, func(j int) error {
 		p := pods[j]
-		p.Status.Phase = types.PodRunning
-		p.Status.Conditions = []types.PodCondition{{Type: types.PodReady, Status: types.ConditionTrue, LastTransitionTime: types.Now()}}
+		controllertest.SetReady(p, types.Now())
 		_, err := pc.UpdateStatus(ctx, p)
 		return err
 	})
@@ -240,7 +206,7 @@ func floor(b *testing.B, ctx context.Context, c *sdk.Client, driver *readyDriver
 	if err := pc.DeleteCollection(ctx, types.DeleteOptions{}, sdk.ListOptions{LabelSelector: "app=" + app}); err != nil {
 		b.Fatal(err)
 	}
-	waitUntil(b, time.Now(), "floor pods deleted", func() bool { all, _ := driver.count(app, ""); return all == 0 })
+	controllertest.Until(b, time.Now(), "floor pods deleted", func() bool { all, _ := driver.count(app, ""); return all == 0 })
 	b.StartTimer()
 	return created, ready
 }

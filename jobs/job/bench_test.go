@@ -58,20 +58,11 @@ func (d *podDriver) waitCount(n int) {
 }
 
 func startDriver(ctx context.Context, b *testing.B, c *sdk.Client, wg *sync.WaitGroup) *podDriver {
-	res, err := sdk.ResourceOf[*types.Pod]()
-	if err != nil {
-		b.Fatal(err)
-	}
-	d := &podDriver{client: c, inf: sdk.NewInformer(c, res, sdk.InformerOptions{})}
+	d := &podDriver{client: c, inf: controllertest.PodInformer(b, c)}
 	d.moved = sync.NewCond(&d.mu)
 	q := sdk.NewQueue()
 	d.inf.AddEventHandler(sdk.HandlerFuncs{AddFunc: func(obj types.Object) { q.Add(sdk.KeyFunc(obj)) }})
-	wg.Add(2)
-	go func() { defer wg.Done(); _ = d.inf.Run(ctx) }()
-	go func() { defer wg.Done(); q.Run(ctx, 8, d.move) }()
-	if err := d.inf.WaitForSync(ctx); err != nil {
-		b.Fatal(err)
-	}
+	controllertest.Drive(ctx, b, wg, d.inf, q, 8, d.move)
 	return d
 }
 
@@ -92,8 +83,7 @@ func (d *podDriver) move(ctx context.Context, key string) error {
 		p.Status.ContainerStatuses = []types.ContainerStatus{{Name: "c", State: types.ContainerState{
 			Terminated: &types.ContainerStateTerminated{FinishedAt: now, Reason: "Completed"}}}}
 	case "ready":
-		p.Status.Phase = types.PodRunning
-		p.Status.Conditions = []types.PodCondition{{Type: types.PodReady, Status: types.ConditionTrue, LastTransitionTime: now}}
+		controllertest.SetReady(p, now)
 	default:
 		return nil
 	}
@@ -108,19 +98,6 @@ func (d *podDriver) move(ctx context.Context, key string) error {
 		d.mu.Unlock()
 	}
 	return err
-}
-
-// until polls cond every 5ms (the figures are tenths of seconds and
-// more) and returns the time since start.
-func until(b *testing.B, start time.Time, what string, cond func() bool) time.Duration {
-	deadline := time.Now().Add(5 * time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			b.Fatalf("%s: not reached after 5 minutes", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return time.Since(start)
 }
 
 // benchEnv is one API server with the controllers of build and a driver.
@@ -213,7 +190,7 @@ func BenchmarkJob500(b *testing.B) {
 		}); err != nil {
 			b.Fatal(err)
 		}
-		measured += until(b, start, "job complete", func() bool {
+		measured += controllertest.Until(b, start, "job complete", func() bool {
 			j, err := jc.Get(e.ctx, name)
 			if err != nil {
 				b.Fatal(err)
@@ -259,7 +236,7 @@ func BenchmarkDaemonSet200Nodes(b *testing.B) {
 		}); err != nil {
 			b.Fatal(err)
 		}
-		measured += until(b, start, "daemon pods ready", func() bool {
+		measured += controllertest.Until(b, start, "daemon pods ready", func() bool {
 			ds, err := dc.Get(e.ctx, name)
 			if err != nil {
 				b.Fatal(err)
@@ -304,7 +281,7 @@ func BenchmarkStatefulSet100(b *testing.B) {
 				}); err != nil {
 					b.Fatal(err)
 				}
-				measured += until(b, start, "statefulset ready", func() bool {
+				measured += controllertest.Until(b, start, "statefulset ready", func() bool {
 					s, err := sc.Get(e.ctx, name)
 					if err != nil {
 						b.Fatal(err)

@@ -253,7 +253,11 @@ func (e *Env) TryMarkAllReady(ns, selector string) (int, error) {
 
 func (e *Env) markReady(ns, name string) error {
 	pods := sdk.Typed[*types.Pod](e.Client).Namespace(ns)
-	_, err := TryUpdateStatus(context.Background(), pods, name, func(p *types.Pod) { SetReady(p, types.Now()) })
+	_, err := TryUpdateStatus(context.Background(), pods, name, func(p *types.Pod) {
+		now := types.Now()
+		SetReady(p, now)
+		p.Status.StartTime = &now
+	})
 	if sdk.IsNotFound(err) {
 		return nil // deleted meanwhile: nothing to mark
 	}
@@ -263,10 +267,9 @@ func (e *Env) markReady(ns, name string) error {
 	return nil
 }
 
-// SetReady sets p's status as an agent reports a Pod just started:
-// Running since now, and Ready.
+// SetReady sets p's phase Running and its Ready condition true since now,
+// as an agent reports a started Pod.
 func SetReady(p *types.Pod, now types.Time) {
 	p.Status.Phase = types.PodRunning
-	p.Status.StartTime = &now
 	p.Status.Conditions = []types.PodCondition{{Type: types.PodReady, Status: types.ConditionTrue, LastTransitionTime: now}}
 }
