@@ -44,7 +44,7 @@ func validateWorkload(obj types.Object) ErrorList {
 	case *types.ReplicaSet:
 		return validateReplicaSetSpec(&o.Spec, specPath)
 	case *types.StatefulSet:
-		return validateStatefulSetSpec(&o.Spec, specPath)
+		return append(validateStatefulSetName(o.Name), validateStatefulSetSpec(&o.Spec, specPath)...)
 	case *types.DaemonSet:
 		return validateDaemonSetSpec(&o.Spec, specPath)
 	case *types.Job:
@@ -373,6 +373,17 @@ func validateReplicaSetSpec(s *types.ReplicaSetSpec, p Path) ErrorList {
 	return append(errs, validateAlwaysRestart(&s.Template.Spec, "ReplicaSet", true, p.Child("template"))...)
 }
 
+// validateStatefulSetName checks that a StatefulSet's name is a DNS-1123
+// label, as Kubernetes does: each Pod is named <name>-<ordinal> and gets
+// that name as its hostname. A name that is not even a DNS-1123 subdomain
+// was reported by validateObjectMeta already.
+func validateStatefulSetName(name string) ErrorList {
+	if name == "" || len(names.IsDNS1123Subdomain(name)) > 0 {
+		return nil
+	}
+	return optionalName(name, names.IsDNS1123Label, metadataPath.Child("name"))
+}
+
 var podManagementPolicies = []types.PodManagementPolicyType{types.OrderedReadyPodManagement, types.ParallelPodManagement}
 
 func validateStatefulSetSpec(s *types.StatefulSetSpec, p Path) ErrorList {
@@ -383,7 +394,7 @@ func validateStatefulSetSpec(s *types.StatefulSetSpec, p Path) ErrorList {
 		errs = append(errs, Required(up.Child("type"), ""))
 	case types.OnDeleteStatefulSetStrategyType:
 		if s.UpdateStrategy.RollingUpdate != nil {
-			errs = append(errs, Forbidden(up.Child("rollingUpdate"), "only allowed for updateStrategy 'RollingUpdate'"))
+			errs = append(errs, Invalid(up.Child("rollingUpdate"), s.UpdateStrategy.RollingUpdate, "only allowed for updateStrategy 'RollingUpdate'"))
 		}
 	case types.RollingUpdateStatefulSetStrategyType:
 		if ru := s.UpdateStrategy.RollingUpdate; ru != nil {
