@@ -1,8 +1,9 @@
 // Package cronjob is the CronJob controller (batch/v1): it creates a Job
 // from spec.jobTemplate at every start time of spec.schedule (in
 // spec.timeZone), honouring concurrencyPolicy, startingDeadlineSeconds and
-// suspend, keeps status.active, lastScheduleTime and lastSuccessfulTime,
-// and deletes finished Jobs beyond the history limits.
+// suspend, keeps status.active (the Jobs it started, not those made by
+// hand with kubectl create job --from), lastScheduleTime and
+// lastSuccessfulTime, and deletes finished Jobs beyond the history limits.
 //
 // After a restart (or any pause) it behaves as Kubernetes does: of the
 // start times missed since status.lastScheduleTime (within

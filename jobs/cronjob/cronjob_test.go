@@ -411,3 +411,25 @@ func (f *fixture) waitEvent(reason, name string) {
 	f.t.Helper()
 	f.env.Eventually(reason+" event about "+name, func() (bool, error) { return f.hasEvent(reason, name), nil })
 }
+
+// TestManualJobCountsInHistory checks that, as in Kubernetes, a finished
+// Job made by hand from the CronJob counts in its history limits.
+func TestManualJobCountsInHistory(t *testing.T) {
+	f := newFixture(t)
+	spec := newCronJob("kept", "* * * * *")
+	spec.Spec.SuccessfulJobsHistoryLimit = ptr(int32(1))
+	cj := f.create(spec)
+	manual := cronjob.NewJob(cj, "kept-by-hand")
+	manual.Annotations = map[string]string{cronjob.InstantiateAnnotation: cronjob.InstantiateManual}
+	if _, err := f.jobs().Create(context.Background(), manual); err != nil {
+		t.Fatal(err)
+	}
+	f.finishJob(manual.Name, types.JobComplete)
+	f.waitStatus("kept", "the manual job's success", func(s types.CronJobStatus) bool { return s.LastSuccessfulTime != nil })
+	// Minute 2's start time is later than the manual Job's creation even
+	// when the test crosses a minute boundary.
+	run := cronjob.JobName("kept", f.at(cj, 2))
+	f.waitJobs("kept", manual.Name, run)
+	f.finishJob(run, types.JobComplete)
+	f.waitJobs("kept", run)
+}
