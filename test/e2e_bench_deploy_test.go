@@ -32,6 +32,9 @@ const deployBenchWait = 20 * time.Minute
 // requests in flight) with spec.nodeName set, timed to all Ready: no
 // controller, no scheduler, only the API, the agent and the runtime.
 // Each iteration is one floor, one Deployment life and the teardowns.
+// Each phase also reports the CPU the `wharf up` process used (cores), and
+// the roll the fewest Ready and most live Pods an informer saw (the
+// default RollingUpdate allows no fewer than 75% and no more than 125%).
 // WHARF_BENCH_REPLICAS sets another size (--max-pods is 110% of it, or
 // WHARF_BENCH_MAX_PODS); with -v the rollout's progress is logged.
 //
@@ -71,15 +74,16 @@ func BenchmarkDeploy1000(b *testing.B) {
 	// the same for both files) is not in the figures.
 	db.floor(ctx, "warm", 1, "file://"+v1)
 
-	var floorS, readyS, rollS, floorC, readyC, rollC, rss []float64
+	var floorS, readyS, rollS, floorC, readyC, rollC, rss, minReady, maxLive []float64
 	for b.Loop() {
 		fl := db.floor(ctx, "floor", n, "file://"+v1)
-		ready, roll, mem := db.deployment(ctx, "file://"+v1, "file://"+v2)
-		floorS, readyS, rollS = append(floorS, fl.wall.Seconds()), append(readyS, ready.wall.Seconds()), append(rollS, roll.wall.Seconds())
-		floorC, readyC, rollC = append(floorC, fl.cores), append(readyC, ready.cores), append(rollC, roll.cores)
-		rss = append(rss, mem)
-		b.Logf("replicas %d: floor %.2fs (%.2f cores), create→available %.2fs (%.2f cores), roll %.2fs (%.2f cores), server RSS %.0f MiB at all available",
-			n, fl.wall.Seconds(), fl.cores, ready.wall.Seconds(), ready.cores, roll.wall.Seconds(), roll.cores, mem)
+		r := db.deployment(ctx, "file://"+v1, "file://"+v2)
+		floorS, readyS, rollS = append(floorS, fl.wall.Seconds()), append(readyS, r.ready.wall.Seconds()), append(rollS, r.roll.wall.Seconds())
+		floorC, readyC, rollC = append(floorC, fl.cores), append(readyC, r.ready.cores), append(rollC, r.roll.cores)
+		rss = append(rss, r.rssMiB)
+		minReady, maxLive = append(minReady, float64(r.rollMinReady)), append(maxLive, float64(r.rollMaxLive))
+		b.Logf("replicas %d: floor %.2fs (%.2f cores), create→available %.2fs (%.2f cores), roll %.2fs (%.2f cores, Pods Ready ≥ %d, live ≤ %d), server RSS %.0f MiB at all available",
+			n, fl.wall.Seconds(), fl.cores, r.ready.wall.Seconds(), r.ready.cores, r.roll.wall.Seconds(), r.roll.cores, r.rollMinReady, r.rollMaxLive, r.rssMiB)
 	}
 	b.ReportMetric(median(floorS), "floor-s")
 	b.ReportMetric(median(readyS), "ready-s")
@@ -92,6 +96,8 @@ func BenchmarkDeploy1000(b *testing.B) {
 	b.ReportMetric(median(readyC), "ready-cores")
 	b.ReportMetric(median(rollC), "roll-cores")
 	b.ReportMetric(median(rss), "server-RSS-MiB")
+	b.ReportMetric(slices.Min(minReady), "roll-min-ready")
+	b.ReportMetric(slices.Max(maxLive), "roll-max-live")
 	b.ReportMetric(0, "ns/op") // whole iterations include teardowns: not a figure
 }
 
@@ -156,51 +162,22 @@ func podSpec(image string) types.PodSpec {
 func (db *deployBench) floor(ctx context.Context, prefix string, n int, image string) phase {
 	pods := sdk.Typed[*types.Pod](db.client).Namespace("default")
 	sel := "bench=" + prefix
-	// An informer, not a bare watch: it resumes when the server ends a
-	// watch that falls behind (1,000 Pods change several times each).
-	res, err := sdk.ResourceOf[*types.Pod]()
-	if err != nil {
-		db.b.Fatal(err)
-	}
-	ictx, stop := context.WithCancel(ctx)
-	defer stop()
-	inf := sdk.NewInformer(db.client, res, sdk.InformerOptions{Namespace: "default", LabelSelector: sel})
 	pid := db.s.cmd.Process.Pid
 	var (
-		mu     sync.Mutex
-		ready  = map[string]bool{}
-		failed string
-		start  time.Time
-		cpu0   float64
-		took   phase
-		done   = make(chan struct{})
-		finish sync.Once
+		start time.Time
+		cpu0  float64
+		took  phase
+		done  = make(chan struct{})
 	)
-	track := func(o types.Object) {
-		p := o.(*types.Pod)
-		mu.Lock()
-		defer mu.Unlock()
-		if p.Status.Phase == types.PodFailed && failed == "" {
-			failed = fmt.Sprintf("pod %s failed: %+v", p.Name, p.Status)
-			finish.Do(func() { close(done) })
-		}
-		if controller.IsPodReady(p) {
-			ready[p.Name] = true
-		}
-		if len(ready) == n && took.wall == 0 {
+	pt := db.trackPods(ctx, sel, func(pt *podTracker) {
+		if (pt.failed != "" || pt.ready == n) && took.wall == 0 {
 			took.wall = time.Since(start)
 			took.cores = (processCPUSeconds(pid) - cpu0) / took.wall.Seconds()
-			finish.Do(func() { close(done) })
+			close(done)
 		}
-	}
-	inf.AddEventHandler(sdk.HandlerFuncs{AddFunc: track, UpdateFunc: func(_, cur types.Object) { track(cur) }})
-	go func() { _ = inf.Run(ictx) }()
-	if err := inf.WaitForSync(ictx); err != nil {
-		db.b.Fatal(err)
-	}
-	mu.Lock()
-	cpu0, start = processCPUSeconds(pid), time.Now()
-	mu.Unlock()
+	})
+	defer pt.stop()
+	pt.do(func() { cpu0, start = processCPUSeconds(pid), time.Now() })
 	var (
 		next    atomic.Int64
 		wg      sync.WaitGroup
@@ -225,15 +202,14 @@ func (db *deployBench) floor(ctx context.Context, prefix string, n int, image st
 	select {
 	case <-done:
 	case <-time.After(deployBenchWait):
-		mu.Lock()
-		got := len(ready)
-		mu.Unlock()
+		var got int
+		pt.do(func() { got = pt.ready })
 		db.b.Fatalf("%s: %d of %d Pods Ready after %v\n%s", prefix, got, n, deployBenchWait, db.tail())
 	}
-	stop()
-	mu.Lock()
-	why, elapsed := failed, took
-	mu.Unlock()
+	pt.stop()
+	var why string
+	var elapsed phase
+	pt.do(func() { why, elapsed = pt.failed, took })
 	if why != "" {
 		db.b.Fatalf("%s: %s", prefix, why)
 	}
@@ -252,11 +228,123 @@ func (db *deployBench) floor(ctx context.Context, prefix string, n int, image st
 	return elapsed
 }
 
+// podTracker follows the Pods of one label selector with an informer
+// (not a bare watch: it resumes when the server ends a watch that falls
+// behind, and 1,000 Pods change several times each) and counts them as
+// they are: live (neither finished nor being deleted), and live and Ready.
+// It keeps the lowest Ready and highest live counts seen since the last
+// resetBounds, to check a rollout against its bounds from the Pods
+// themselves rather than from the Deployment's status, which sums
+// ReplicaSet statuses written at different times.
+type podTracker struct {
+	cancel  context.CancelFunc
+	stopped chan struct{}
+
+	mu       sync.Mutex
+	state    map[string]podState // by name
+	live     int
+	ready    int
+	minReady int
+	maxLive  int
+	failed   string // the first failed Pod, if any
+	changed  func(*podTracker)
+}
+
+// podState is what podTracker counts of one Pod.
+type podState struct{ live, ready bool }
+
+// trackPods starts a podTracker on the Pods of sel in "default" and waits
+// for its first list; changed, if not nil, is called with pt.mu held after
+// each change.
+func (db *deployBench) trackPods(ctx context.Context, sel string, changed func(*podTracker)) *podTracker {
+	res, err := sdk.ResourceOf[*types.Pod]()
+	if err != nil {
+		db.b.Fatal(err)
+	}
+	ictx, cancel := context.WithCancel(ctx)
+	pt := &podTracker{cancel: cancel, stopped: make(chan struct{}), state: map[string]podState{}, changed: changed}
+	pt.resetBounds()
+	inf := sdk.NewInformer(db.client, res, sdk.InformerOptions{Namespace: "default", LabelSelector: sel})
+	inf.AddEventHandler(sdk.HandlerFuncs{
+		AddFunc:    func(o types.Object) { pt.set(o.(*types.Pod), false) },
+		UpdateFunc: func(_, o types.Object) { pt.set(o.(*types.Pod), false) },
+		DeleteFunc: func(o types.Object) { pt.set(o.(*types.Pod), true) },
+	})
+	go func() {
+		defer close(pt.stopped)
+		_ = inf.Run(ictx)
+	}()
+	if err := inf.WaitForSync(ictx); err != nil {
+		pt.stop()
+		db.b.Fatal(err)
+	}
+	return pt
+}
+
+// set records a Pod's new state (gone when deleted).
+func (pt *podTracker) set(p *types.Pod, deleted bool) {
+	pt.mu.Lock()
+	defer pt.mu.Unlock()
+	old := pt.state[p.Name]
+	cur := podState{}
+	if !deleted {
+		cur.live = controller.IsPodActive(p)
+		cur.ready = cur.live && controller.IsPodReady(p)
+		pt.state[p.Name] = cur
+	} else {
+		delete(pt.state, p.Name)
+	}
+	if p.Status.Phase == types.PodFailed && pt.failed == "" {
+		pt.failed = fmt.Sprintf("pod %s failed: %+v", p.Name, p.Status)
+	}
+	pt.live += b2i(cur.live) - b2i(old.live)
+	pt.ready += b2i(cur.ready) - b2i(old.ready)
+	pt.minReady, pt.maxLive = min(pt.minReady, pt.ready), max(pt.maxLive, pt.live)
+	if pt.changed != nil {
+		pt.changed(pt)
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// resetBounds starts the lowest Ready and highest live counts afresh.
+func (pt *podTracker) resetBounds() {
+	pt.mu.Lock()
+	defer pt.mu.Unlock()
+	pt.minReady, pt.maxLive = pt.ready, pt.live
+}
+
+// do runs fn with pt.mu held, to read or set fields shared with changed.
+func (pt *podTracker) do(fn func()) {
+	pt.mu.Lock()
+	defer pt.mu.Unlock()
+	fn()
+}
+
+// stop ends the informer and waits for it (and its handler) to return.
+func (pt *podTracker) stop() {
+	pt.cancel()
+	<-pt.stopped
+}
+
+// deployResult is what one Deployment life measured.
+type deployResult struct {
+	ready, roll phase   // create→available, image change→rolled out
+	rssMiB      float64 // the server's RSS with all v1 Pods available
+	// The fewest live Ready Pods and the most live Pods seen (by an
+	// informer on the Pods) during the roll.
+	rollMinReady, rollMaxLive int
+}
+
 // deployment creates the Deployment of n replicas of image v1 and waits
-// for all available, then sets image v2 and waits for the rollout; it
-// returns both times and the server's RSS in MiB with all v1 Pods
-// available, then deletes the Deployment and waits for its Pods to go.
-func (db *deployBench) deployment(ctx context.Context, v1, v2 string) (ready, roll phase, rssMiB float64) {
+// for all available, then sets image v2 and waits for the rollout, then
+// deletes the Deployment and waits for its Pods to go (not timed).
+func (db *deployBench) deployment(ctx context.Context, v1, v2 string) (r deployResult) {
 	deps := sdk.Typed[*types.Deployment](db.client).Namespace("default")
 	const name, sel = "bench", "app=bench"
 	replicas := int32(db.n)
@@ -271,21 +359,27 @@ func (db *deployBench) deployment(ctx context.Context, v1, v2 string) (ready, ro
 			},
 		},
 	}
-	ready = db.timed(func() {
+	// The floor follows its Pods with an informer too: the server feeds
+	// one watcher of the benchmark's Pods in both measurements.
+	pt := db.trackPods(ctx, sel, nil)
+	defer pt.stop()
+	r.ready = db.timed(func() {
 		created, err := deps.Create(ctx, d)
 		if err != nil {
 			db.b.Fatal(err)
 		}
 		db.waitRolledOut(ctx, name, created.Generation, v1)
 	})
-	rssMiB = processRSSMiB(db.s.cmd.Process.Pid)
-	roll = db.timed(func() { db.roll(ctx, name, v2) })
+	r.rssMiB = processRSSMiB(db.s.cmd.Process.Pid)
+	pt.resetBounds()
+	r.roll = db.timed(func() { db.roll(ctx, name, v2) })
+	pt.do(func() { r.rollMinReady, r.rollMaxLive = pt.minReady, pt.maxLive })
 
 	if err := deps.Delete(ctx, name, types.DeleteOptions{}); err != nil {
 		db.b.Fatal(err)
 	}
 	db.waitGone(ctx, sel)
-	return ready, roll, rssMiB
+	return r
 }
 
 // roll sets the Deployment's image and waits for the rollout.
