@@ -2,6 +2,7 @@ package validation
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/wharfhq/wharf/api/types"
+	"github.com/wharfhq/wharf/api/validation/names"
 )
 
 // This file holds the batch/v1 kinds' rules (Kubernetes'
@@ -47,15 +49,17 @@ var (
 // defaultJob fills what Kubernetes' batch/v1 defaulting does: completions
 // and parallelism 1 when both are unset (parallelism 1 when only it is
 // unset; completions stays unset then: the Job is done when one Pod
-// succeeds), backoffLimit 6, completionMode NonIndexed, suspend false, the
-// Job's labels from its template's when it has none, and the Pod
-// template's defaults. Unless spec.manualSelector is true, it then
+// succeeds), backoffLimit 6, completionMode NonIndexed, suspend false, and
+// the Pod template's defaults. Unless spec.manualSelector is true, it then
 // generates the selector as Kubernetes' API server does on create: the
 // template gets the controller-uid and job-name labels (both the
 // batch.kubernetes.io/ and the legacy keys) and the selector matches the
 // batch.kubernetes.io/controller-uid label. It needs metadata.uid set (the
 // server sets it before defaulting; PrepareForUpdate keeps it on update so
-// the result is the same).
+// the result is the same). Last, a Job without labels gets its template's:
+// Kubernetes copies them when it reads the Job back from storage, after
+// the selector was generated, so a Job shows the job-name and
+// controller-uid labels too.
 func defaultJob(j *types.Job) {
 	s := &j.Spec
 	if s.Completions == nil && s.Parallelism == nil {
@@ -68,12 +72,6 @@ func defaultJob(j *types.Job) {
 	if s.BackoffLimit == nil {
 		s.BackoffLimit = ptr(int32(6))
 	}
-	if len(j.Labels) == 0 && s.Template.Labels != nil {
-		j.Labels = make(map[string]string, len(s.Template.Labels))
-		for k, v := range s.Template.Labels {
-			j.Labels[k] = v
-		}
-	}
 	if s.CompletionMode == nil {
 		s.CompletionMode = ptr(types.NonIndexedCompletion)
 	}
@@ -83,6 +81,9 @@ func defaultJob(j *types.Job) {
 	defaultPodSpec(&s.Template.Spec)
 	if !boolValue(s.ManualSelector) {
 		generateJobSelector(j)
+	}
+	if len(j.Labels) == 0 && s.Template.Labels != nil {
+		j.Labels = maps.Clone(s.Template.Labels)
 	}
 }
 
@@ -138,6 +139,14 @@ func validateJob(j *types.Job) ErrorList {
 	errs := validateGeneratedSelector(j)
 	errs = append(errs, validateJobSpec(&j.Spec, specPath)...)
 	s := &j.Spec
+	if m := s.CompletionMode; m != nil && *m == types.IndexedCompletion && s.Completions != nil && *s.Completions > 0 {
+		// The Job controller names an Indexed Job's Pods' hostnames
+		// <job name>-<index>.
+		host := fmt.Sprintf("%s-%d", j.Name, *s.Completions-1)
+		if len(names.IsDNS1123Label(host)) > 0 {
+			errs = append(errs, Invalid(metadataPath.Child("name"), j.Name, fmt.Sprintf("will not be able to create pods: the hostname of the last index, %q, is not a valid DNS-1123 label (at most 63 lower case alphanumeric characters or '-')", host)))
+		}
+	}
 	sp := specPath.Child("selector")
 	if s.Selector == nil {
 		return append(errs, Required(sp, ""))
@@ -152,7 +161,9 @@ func validateJob(j *types.Job) ErrorList {
 }
 
 // validateGeneratedSelector checks, unless manualSelector is true, that
-// the template carries the generated labels with the Job's UID and name.
+// the template carries the generated labels with the Job's UID and name,
+// and that the selector is the generated one (selects those labels): a
+// selector chosen by hand could select another Job's Pods.
 func validateGeneratedSelector(j *types.Job) ErrorList {
 	if boolValue(j.Spec.ManualSelector) {
 		return nil
@@ -173,6 +184,13 @@ func validateGeneratedSelector(j *types.Job) ErrorList {
 		case got != l.want:
 			errs = append(errs, Invalid(lp.Key(l.key), got, fmt.Sprintf("must be '%s' (set spec.manualSelector to true to choose the selector and labels yourself)", l.want)))
 		}
+	}
+	generated := map[string]string{
+		legacyJobControllerUIDLabel: j.UID, jobControllerUIDLabel: j.UID,
+		legacyJobNameLabel: j.Name, jobNameLabel: j.Name,
+	}
+	if sel, ok := selectorFor(j.Spec.Selector); j.Spec.Selector != nil && ok && !sel.Matches(generated) {
+		errs = append(errs, Invalid(specPath.Child("selector"), j.Spec.Selector, "`selector` not auto-generated (leave it out, or set spec.manualSelector to true to choose it yourself)"))
 	}
 	return errs
 }
@@ -219,8 +237,8 @@ func validateJobSpec(s *types.JobSpec, p Path) ErrorList {
 // validateJobUpdate checks the immutable fields of a Job: selector,
 // completionMode, completions (except an Indexed Job's, changed together
 // with parallelism) and the template (except, while the Job is suspended
-// and has never started, its labels, annotations, nodeSelector, affinity
-// and tolerations).
+// and has never started, its labels, annotations, nodeSelector, node
+// affinity and tolerations).
 func validateJobUpdate(j, old *types.Job) ErrorList {
 	// A Job stored before the server generated selectors has none: compare
 	// with what generating one now gives (the UID and name are unchanged).
@@ -252,12 +270,31 @@ func validateJobUpdate(j, old *types.Job) ErrorList {
 		oldTemplate = types.Clone(oldTemplate)
 		t := &j.Spec.Template
 		oldTemplate.Labels, oldTemplate.Annotations = t.Labels, t.Annotations
-		oldTemplate.Spec.NodeSelector, oldTemplate.Spec.Affinity, oldTemplate.Spec.Tolerations = t.Spec.NodeSelector, t.Spec.Affinity, t.Spec.Tolerations
+		oldTemplate.Spec.NodeSelector, oldTemplate.Spec.Tolerations = t.Spec.NodeSelector, t.Spec.Tolerations
+		oldTemplate.Spec.Affinity = withNodeAffinityOf(oldTemplate.Spec.Affinity, t.Spec.Affinity)
 	}
 	if changed := changedPaths(j.Spec.Template, oldTemplate, templatePath.String(), 5); len(changed) > 0 {
 		errs = append(errs, Invalid(templatePath, nil, "field is immutable; changed: "+strings.Join(changed, ", ")))
 	}
 	return errs
+}
+
+// withNodeAffinityOf returns old (a copy the caller owns) with cur's node
+// affinity: the part of a suspended Job's affinity that may change (Pod
+// affinity and anti-affinity may not, as in Kubernetes).
+func withNodeAffinityOf(old, cur *types.Affinity) *types.Affinity {
+	var a types.Affinity
+	if old != nil {
+		a = *old
+	}
+	a.NodeAffinity = nil
+	if cur != nil {
+		a.NodeAffinity = cur.NodeAffinity
+	}
+	if cur == nil && a.PodAffinity == nil && a.PodAntiAffinity == nil {
+		return nil
+	}
+	return &a
 }
 
 // validateCronJob checks a CronJob. Kubernetes keeps accepting a TZ= in
