@@ -69,12 +69,16 @@ type wharfServer struct {
 
 // startServer starts `wharf up` on dataDir and a free port, with extra
 // flags if given, and returns once it printed its address. The process is
-// killed when the test ends.
+// killed when the test ends. dataDir must be absolute.
 func startServer(t testing.TB, dataDir string, extra ...string) *wharfServer {
 	t.Helper()
 	s := &wharfServer{DataDir: dataDir, done: make(chan struct{})}
-	args := append([]string{"up", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--node-name", "e2e-node"}, extra...)
+	// The data directory is given relative to the working directory, as
+	// the quickstart's `wharf up` (./wharf-data) does: every path the
+	// agent derives from it (container mounts among them) must still work.
+	args := append([]string{"up", "--data-dir", filepath.Join(".", filepath.Base(dataDir)), "--listen", "127.0.0.1:0", "--node-name", "e2e-node"}, extra...)
 	s.cmd = exec.Command(wharfBin, args...)
+	s.cmd.Dir = filepath.Dir(dataDir)
 	pr, err := s.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -511,6 +511,12 @@ func runAgent(ctx context.Context, a *app, o *agentOptions) error {
 		}
 		o.nodeName = strings.ToLower(h)
 	}
+	// Absolute from here on: Pod volumes under it are container mounts.
+	dataDir, err := filepath.Abs(o.dataDir)
+	if err != nil {
+		return fmt.Errorf("data dir %s: %w", o.dataDir, err)
+	}
+	o.dataDir = dataDir
 	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}

@@ -117,6 +117,13 @@ func serve(ctx context.Context, a *app, o *serveOptions, roles ...Role) error {
 			return fmt.Errorf("--scheduler-config: %w", err)
 		}
 	}
+	// Absolute from here on: the agent's paths end up in container
+	// mounts, which must be absolute.
+	dataDir, err := filepath.Abs(o.dataDir)
+	if err != nil {
+		return fmt.Errorf("data dir %s: %w", o.dataDir, err)
+	}
+	o.dataDir = dataDir
 	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}

@@ -191,6 +191,13 @@ func New(cfg Config) (*Agent, error) {
 			return nil, fmt.Errorf("%w: runtime %q is nil", ErrConfig, name)
 		}
 	}
+	// Volumes and termination files are bind-mounted into containers,
+	// whose mounts must have absolute sources.
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: DataDir %s: %v", ErrConfig, cfg.DataDir, err)
+	}
+	cfg.DataDir = dataDir
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
