@@ -28,7 +28,8 @@ const cronWait = 75 * time.Second
 
 // TestControllersOnUp drives the workload controllers through one `wharf
 // up` with kubectl and the CLI: a Wasm Deployment rolled to a new module
-// and back, a Wasm Job with completions 5 and parallelism 2, a container
+// and back, a Wasm Job with completions 5 and parallelism 2, a Wasm
+// StatefulSet scaled and rolled out, a container
 // Deployment scaled up and down (root only), and a CronJob that fires. The
 // CronJob is created first and checked last, so its wait for the next
 // minute overlaps the rest. It runs in parallel with the DaemonSet test
@@ -61,6 +62,9 @@ func TestControllersOnUp(t *testing.T) {
 	})
 	t.Run("wasm job completions 5 parallelism 2", func(t *testing.T) {
 		testWasmJob(t, s, k, client, "file://"+printMod)
+	})
+	t.Run("wasm statefulset defaults scale and rollout", func(t *testing.T) {
+		testWasmStatefulSet(t, s, k, client)
 	})
 	t.Run("container deployment scaled up and down", func(t *testing.T) {
 		testContainerScale(t, s, k)
@@ -483,9 +487,8 @@ func TestControllersDaemonSetFollowsAgents(t *testing.T) {
 kind: DaemonSet
 metadata: {name: daemon}
 spec:
-  # Stated, not left to the default: the API does not default
-  # updateStrategy, and kubectl rollout status needs RollingUpdate.
-  updateStrategy: {type: RollingUpdate}
+  # updateStrategy left out: the API defaults it to RollingUpdate, which
+  # kubectl rollout status needs.
   selector:
     matchLabels: {app: daemon}
   template:
