@@ -12,10 +12,6 @@ import (
 	"github.com/wharfhq/wharf/sdk"
 )
 
-// instantiateAnnotation marks a Job made by hand from a CronJob, as
-// kubectl does.
-const instantiateAnnotation = "cronjob.kubernetes.io/instantiate"
-
 type createJobOptions struct {
 	from  string
 	image string
@@ -87,7 +83,9 @@ func runCreateJob(ctx context.Context, a *app, o *createJobOptions, name string,
 // jobFromCronJob reads the CronJob named by from ("cronjob/NAME") and
 // returns its Job as kubectl makes it: the template's labels, annotations
 // and spec, the annotation cronjob.kubernetes.io/instantiate=manual, and
-// the CronJob as controller (so its history and status include the Job).
+// the CronJob as controller (so the CronJob's history limits count the
+// Job; as in Kubernetes it is not in status.active and does not hold back
+// a Forbid schedule).
 func jobFromCronJob(ctx context.Context, c *sdk.Client, ns, from, name string) (*types.Job, error) {
 	kind, cjName, ok := strings.Cut(from, "/")
 	if !ok || cjName == "" {
@@ -108,7 +106,7 @@ func jobFromCronJob(ctx context.Context, c *sdk.Client, ns, from, name string) (
 	if j.Annotations == nil {
 		j.Annotations = map[string]string{}
 	}
-	j.Annotations[instantiateAnnotation] = "manual"
+	j.Annotations[cronjob.InstantiateAnnotation] = cronjob.InstantiateManual
 	// kubectl's reference is a controller one without blockOwnerDeletion.
 	j.OwnerReferences[0].BlockOwnerDeletion = nil
 	return j, nil
