@@ -8,6 +8,7 @@ import (
 
 	"github.com/wharfhq/wharf/api/types"
 	"github.com/wharfhq/wharf/jobs/controller/controllertest"
+	"github.com/wharfhq/wharf/jobs/cronjob"
 	"github.com/wharfhq/wharf/sdk"
 )
 
@@ -56,7 +57,7 @@ func TestCreateJob(t *testing.T) {
 	if ref == nil || ref.UID != cj.UID || ref.Kind != "CronJob" || ref.APIVersion != "batch/v1" {
 		t.Errorf("controller ref %+v, want CronJob backup", ref)
 	}
-	if j.Annotations[instantiateAnnotation] != "manual" || j.Annotations["team"] != "ops" || j.Labels["app"] != "backup" {
+	if j.Annotations[cronjob.InstantiateAnnotation] != cronjob.InstantiateManual || j.Annotations["team"] != "ops" || j.Labels["app"] != "backup" {
 		t.Errorf("metadata labels %v annotations %v", j.Labels, j.Annotations)
 	}
 	if c := j.Spec.Template.Spec.Containers; len(c) != 1 || c[0].Command[0] != "tar" || j.Spec.Template.Spec.RestartPolicy != types.RestartPolicyOnFailure {
