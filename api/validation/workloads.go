@@ -85,7 +85,7 @@ func validateWorkloadUpdate(obj, old types.Object) ErrorList {
 }
 
 // validateWorkloadStatus checks a status write of the apps and batch
-// kinds: counters are never negative and conditions are well formed.
+// kinds and of HorizontalPodAutoscalers: counters are never negative and conditions are well formed.
 // Kubernetes also checks relations between the counters (ready <=
 // replicas, ...); those are left out so that a controller's status write
 // in the middle of a change is never refused.
@@ -136,6 +136,15 @@ func validateWorkloadStatus(obj types.Object) ErrorList {
 		counters = []counter{{"active", int64(s.Active)}, {"succeeded", int64(s.Succeeded)}, {"failed", int64(s.Failed)}}
 		if s.Ready != nil {
 			counters = append(counters, counter{"ready", int64(*s.Ready)})
+		}
+		for _, c := range s.Conditions {
+			conds = append(conds, condition{string(c.Type), c.Status})
+		}
+	case *types.HorizontalPodAutoscaler:
+		s := &o.Status
+		counters = []counter{{"currentReplicas", int64(s.CurrentReplicas)}, {"desiredReplicas", int64(s.DesiredReplicas)}}
+		if s.ObservedGeneration != nil {
+			counters = append(counters, counter{"observedGeneration", *s.ObservedGeneration})
 		}
 		for _, c := range s.Conditions {
 			conds = append(conds, condition{string(c.Type), c.Status})

@@ -32,10 +32,7 @@ func TestDefaultJob(t *testing.T) {
 	j := newJob(map[string]string{"app": "pi"})
 	Default(j)
 	s := j.Spec
-	checks := []struct {
-		name      string
-		got, want any
-	}{
+	checkFields(t, []fieldCheck{
 		{"completions", *s.Completions, int32(1)},
 		{"parallelism", *s.Parallelism, int32(1)},
 		{"backoffLimit", *s.BackoffLimit, int32(6)},
@@ -44,12 +41,7 @@ func TestDefaultJob(t *testing.T) {
 		{"manualSelector stays unset", s.ManualSelector == nil, true},
 		{"template restartPolicy kept", s.Template.Spec.RestartPolicy, types.RestartPolicyNever},
 		{"template dnsPolicy", s.Template.Spec.DNSPolicy, types.DNSClusterFirst},
-	}
-	for _, c := range checks {
-		if c.got != c.want {
-			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
-		}
-	}
+	})
 	wantTemplate := map[string]string{
 		"app":                                "pi",
 		"batch.kubernetes.io/controller-uid": jobUID,
@@ -408,10 +400,7 @@ func TestDefaultCronJob(t *testing.T) {
 	c.Spec.JobTemplate.Spec.Template.Spec.DNSPolicy = ""
 	Default(c)
 	s := c.Spec
-	checks := []struct {
-		name      string
-		got, want any
-	}{
+	checkFields(t, []fieldCheck{
 		{"concurrencyPolicy", s.ConcurrencyPolicy, types.AllowConcurrent},
 		{"suspend", *s.Suspend, false},
 		{"successfulJobsHistoryLimit", *s.SuccessfulJobsHistoryLimit, int32(3)},
@@ -422,12 +411,7 @@ func TestDefaultCronJob(t *testing.T) {
 		{"job template backoffLimit left unset", s.JobTemplate.Spec.BackoffLimit == nil, true},
 		{"job template selector left unset", s.JobTemplate.Spec.Selector == nil, true},
 		{"timeZone left unset", s.TimeZone == nil, true},
-	}
-	for _, c := range checks {
-		if c.got != c.want {
-			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
-		}
-	}
+	})
 
 	c = newCronJob()
 	c.Spec.ConcurrencyPolicy = types.ForbidConcurrent

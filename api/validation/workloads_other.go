@@ -101,10 +101,11 @@ func validateHPASpec(s *types.HorizontalPodAutoscalerSpec, p Path) ErrorList {
 	if refErrs := validateScaleTargetRef(s.ScaleTargetRef, p.Child("scaleTargetRef")); len(refErrs) > 0 {
 		return append(errs, refErrs...)
 	}
+	var metricErrs ErrorList
 	for i := range s.Metrics {
-		errs = append(errs, validateMetricSpec(&s.Metrics[i], p.Child("metrics").Index(i))...)
+		metricErrs = append(metricErrs, validateMetricSpec(&s.Metrics[i], p.Child("metrics").Index(i))...)
 	}
-	if len(errs) > 0 || s.Behavior == nil {
+	if errs = append(errs, metricErrs...); len(metricErrs) > 0 || s.Behavior == nil {
 		return errs
 	}
 	bp := p.Child("behavior")

@@ -512,10 +512,7 @@ func TestDefaultDeployment(t *testing.T) {
 	d := &types.Deployment{Spec: types.DeploymentSpec{Template: validTemplate(nil)}}
 	Default(d)
 	s := d.Spec
-	checks := []struct {
-		name      string
-		got, want any
-	}{
+	checkFields(t, []fieldCheck{
 		{"replicas", *s.Replicas, int32(1)},
 		{"strategy type", s.Strategy.Type, types.RollingUpdateDeploymentStrategyType},
 		{"maxUnavailable", *s.Strategy.RollingUpdate.MaxUnavailable, types.FromString("25%")},
@@ -523,12 +520,7 @@ func TestDefaultDeployment(t *testing.T) {
 		{"revisionHistoryLimit", *s.RevisionHistoryLimit, int32(10)},
 		{"progressDeadlineSeconds", *s.ProgressDeadlineSeconds, int32(600)},
 		{"template restartPolicy", s.Template.Spec.RestartPolicy, types.RestartPolicyAlways},
-	}
-	for _, c := range checks {
-		if c.got != c.want {
-			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
-		}
-	}
+	})
 
 	t.Run("set values are kept", func(t *testing.T) {
 		d := &types.Deployment{Spec: types.DeploymentSpec{
@@ -572,10 +564,7 @@ func TestDefaultStatefulSet(t *testing.T) {
 	ss := &types.StatefulSet{}
 	Default(ss)
 	s := ss.Spec
-	checks := []struct {
-		name      string
-		got, want any
-	}{
+	checkFields(t, []fieldCheck{
 		{"replicas", *s.Replicas, int32(1)},
 		{"podManagementPolicy", s.PodManagementPolicy, types.OrderedReadyPodManagement},
 		{"updateStrategy type", s.UpdateStrategy.Type, types.RollingUpdateStatefulSetStrategyType},
@@ -583,12 +572,7 @@ func TestDefaultStatefulSet(t *testing.T) {
 		{"maxUnavailable unset (alpha in Kubernetes)", s.UpdateStrategy.RollingUpdate.MaxUnavailable == nil, true},
 		{"revisionHistoryLimit", *s.RevisionHistoryLimit, int32(10)},
 		{"template dnsPolicy", s.Template.Spec.DNSPolicy, types.DNSClusterFirst},
-	}
-	for _, c := range checks {
-		if c.got != c.want {
-			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
-		}
-	}
+	})
 
 	tests := []struct {
 		name     string
@@ -1013,6 +997,21 @@ func TestValidateAppsStatusUpdate(t *testing.T) {
 			tt.status(obj)
 			expectErrors(t, ValidateStatusUpdate(obj, tt.old), tt.want...)
 		})
+	}
+}
+
+// fieldCheck is one value a test expects, named for the failure message.
+type fieldCheck struct {
+	name      string
+	got, want any
+}
+
+func checkFields(t *testing.T, checks []fieldCheck) {
+	t.Helper()
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
 	}
 }
 
