@@ -63,8 +63,17 @@ func validateWorkload(obj types.Object) ErrorList {
 
 // validateWorkloadUpdate checks what may not change in an update of the
 // apps, batch, autoscaling, networking and node kinds (obj has already
-// been checked as for a create).
+// been checked as for a create, and defaulted).
+//
+// The comparison is with old as defaulted now: a Wharf before these kinds
+// had defaults stored them with fields unset that obj, defaulted, has set
+// (a Job's completions and generated selector, a StatefulSet's
+// podManagementPolicy, the template's Pod defaults), and Kubernetes, which
+// defaults every object it reads from storage, never sees such a
+// difference. Defaulting only fills unset fields, so this hides no change.
 func validateWorkloadUpdate(obj, old types.Object) ErrorList {
+	old = types.Clone(old)
+	Default(old)
 	switch o := obj.(type) {
 	case *types.Deployment:
 		return validateSelectorUnchanged(o.Spec.Selector, old.(*types.Deployment).Spec.Selector)

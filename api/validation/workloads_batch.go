@@ -240,13 +240,9 @@ func validateJobSpec(s *types.JobSpec, p Path) ErrorList {
 // and has never started, its labels, annotations, nodeSelector, node
 // affinity and tolerations).
 func validateJobUpdate(j, old *types.Job) ErrorList {
-	// A Job stored before the server generated selectors has none: compare
-	// with what generating one now gives (the UID and name are unchanged).
-	if !boolValue(old.Spec.ManualSelector) && !boolValue(j.Spec.ManualSelector) && old.Spec.Selector == nil {
-		o := types.Clone(*old)
-		generateJobSelector(&o)
-		old = &o
-	}
+	// old was defaulted by the caller: a Job stored before the server
+	// generated selectors gets the one generating gives now (the UID and
+	// name are unchanged).
 	var errs ErrorList
 	if !jsonEqual(j.Spec.Selector, old.Spec.Selector) {
 		errs = append(errs, immutable(specPath.Child("selector"), j.Spec.Selector))

@@ -322,30 +322,49 @@ func TestValidateJobUpdate(t *testing.T) {
 		expectErrors(t, ValidateUpdate(&j, old))
 	})
 
-	// A Job stored before the server generated selectors (no selector,
-	// no generated labels), updated with its manifest as sent then: the
-	// server prepares and defaults the update, which generates the same
-	// selector and labels it would have for the old Job.
-	t.Run("old job without a selector", func(t *testing.T) {
-		old := newJob(map[string]string{"app": "pi"})
-		old.Spec.Completions, old.Spec.Parallelism, old.Spec.BackoffLimit = ptr(int32(1)), ptr(int32(1)), ptr(int32(6))
-		old.Spec.CompletionMode, old.Spec.Suspend = ptr(types.NonIndexedCompletion), ptr(false)
-		defaultPodSpec(&old.Spec.Template.Spec)
-		old.Labels = map[string]string{"app": "pi"}
-		old.Status.StartTime = &types.Time{}
-
-		j := newJob(map[string]string{"app": "pi"})
-		j.UID = ""
-		j.Labels = map[string]string{"app": "pi"}
-		PrepareForUpdate(j, old)
-		Default(j)
-		expectErrors(t, ValidateUpdate(j, old))
-
-		// Changing its template is still refused.
-		k := types.Clone(*j)
-		k.Spec.Template.Spec.Containers[0].Image = "perl:5.40"
-		expectErrors(t, ValidateUpdate(&k, old), "spec.template:Invalid")
-	})
+	// A Job stored by a Wharf that neither defaulted Jobs nor generated
+	// selectors (no selector, no generated labels, no completions, no Pod
+	// defaults in the template), updated as the server does it: prepare,
+	// default, validate.
+	stored := func() *types.Job {
+		old := &types.Job{
+			ObjectMeta: types.ObjectMeta{Name: "pi", Namespace: "default", UID: jobUID, Labels: map[string]string{"app": "pi"}},
+			Spec: types.JobSpec{Template: types.PodTemplateSpec{
+				ObjectMeta: types.ObjectMeta{Labels: map[string]string{"app": "pi"}},
+				Spec: types.PodSpec{RestartPolicy: types.RestartPolicyNever,
+					Containers: []types.Container{{Name: "pi", Image: "perl", Command: []string{"perl", "-e", "print 1"}}}},
+			}},
+			Status: types.JobStatus{StartTime: &types.Time{}, Active: 1},
+		}
+		return old
+	}
+	storedTests := []struct {
+		name   string
+		update func(j *types.Job)
+		want   []string
+	}{
+		{"manifest applied again", func(j *types.Job) { j.UID, j.Status = "", types.JobStatus{} }, nil},
+		{"read, modified and written back", func(j *types.Job) {
+			Default(j)
+			j.Spec.ActiveDeadlineSeconds = ptr(int64(600))
+			j.Finalizers = []string{"example.com/keep"}
+		}, nil},
+		{"template changed", func(j *types.Job) { j.Spec.Template.Spec.Containers[0].Image = "perl:5.40" }, []string{"spec.template:Invalid"}},
+		{"completions changed", func(j *types.Job) { j.Spec.Completions = ptr(int32(2)) }, []string{"spec.completions:Invalid"}},
+	}
+	for _, tt := range storedTests {
+		t.Run("stored before defaulting: "+tt.name, func(t *testing.T) {
+			old := stored()
+			j := stored()
+			tt.update(j)
+			PrepareForUpdate(j, old)
+			Default(j)
+			expectErrors(t, ValidateUpdate(j, old), tt.want...)
+			if old.Spec.Selector != nil || old.Spec.Completions != nil {
+				t.Errorf("ValidateUpdate changed the stored object: %s", jsonString(old.Spec))
+			}
+		})
+	}
 }
 
 func TestValidateJobStatusUpdate(t *testing.T) {

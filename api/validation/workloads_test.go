@@ -938,6 +938,43 @@ func TestValidateAppsUpdate(t *testing.T) {
 		})
 	}
 
+	// Objects stored by a Wharf that did not default these kinds, updated
+	// (scaled, given a new image) after it learnt to.
+	t.Run("stored before defaulting", func(t *testing.T) {
+		tmpl := types.PodTemplateSpec{ObjectMeta: types.ObjectMeta{Labels: map[string]string{"app": "db"}},
+			Spec: types.PodSpec{Containers: []types.Container{{Name: "db", Image: "postgres:17"}}}}
+		sel := &types.LabelSelector{MatchLabels: map[string]string{"app": "db"}}
+		meta := types.ObjectMeta{Name: "db", Namespace: "default", UID: "u1"}
+		olds := []types.Object{
+			&types.StatefulSet{ObjectMeta: meta, Spec: types.StatefulSetSpec{Replicas: ptr(int32(1)), Selector: sel, Template: tmpl, ServiceName: "db"}},
+			&types.DaemonSet{ObjectMeta: meta, Spec: types.DaemonSetSpec{Selector: sel, Template: tmpl}},
+			&types.ReplicaSet{ObjectMeta: meta, Spec: types.ReplicaSetSpec{Replicas: ptr(int32(1)), Selector: sel, Template: tmpl}},
+		}
+		for _, old := range olds {
+			obj := types.Clone(old)
+			switch o := obj.(type) {
+			case *types.StatefulSet:
+				o.Spec.Replicas = ptr(int32(3))
+				o.Spec.Template.Spec.Containers[0].Image = "postgres:17.1"
+			case *types.ReplicaSet:
+				o.Spec.Replicas = ptr(int32(3))
+			case *types.DaemonSet:
+				o.Spec.Template.Spec.Containers[0].Image = "postgres:17.1"
+			}
+			PrepareForUpdate(obj, old)
+			Default(obj)
+			if errs := ValidateUpdate(obj, old); len(errs) != 0 {
+				t.Errorf("%T: %v", obj, errs)
+			}
+		}
+		// A forbidden change is still found.
+		old := olds[0].(*types.StatefulSet)
+		ss := types.Clone(*old)
+		ss.Spec.PodManagementPolicy = types.ParallelPodManagement
+		Default(&ss)
+		expectErrors(t, ValidateUpdate(&ss, old), "spec:Forbidden")
+	})
+
 	t.Run("statefulset message names the field", func(t *testing.T) {
 		old := validStatefulSet()
 		ss := types.Clone(*old)
