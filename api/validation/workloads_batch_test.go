@@ -312,6 +312,19 @@ func TestValidateJobUpdate(t *testing.T) {
 		})
 	}
 
+	// `kubectl replace -f job.yaml` with the manifest the Job was created
+	// from: no UID, selector or generated labels. The server carries the
+	// UID over and defaulting generates the same selector and labels.
+	t.Run("replaced with its manifest", func(t *testing.T) {
+		old := validJob()
+		j := newJob(map[string]string{"app": "pi"})
+		j.UID = ""
+		j.Spec.Suspend = ptr(true)
+		PrepareForUpdate(j, old)
+		Default(j)
+		expectErrors(t, ValidateUpdate(j, old))
+	})
+
 	t.Run("node affinity removed while suspended", func(t *testing.T) {
 		old := newJob(map[string]string{"app": "pi"})
 		old.Spec.Suspend = ptr(true)

@@ -250,10 +250,10 @@ func validateIngressSpec(s *types.IngressSpec, p Path) ErrorList {
 		}
 		errs = append(errs, optionalName(tls.SecretName, names.IsDNS1123Subdomain, tp.Child("secretName"))...)
 	}
+	// An empty class name (a chart's `ingressClassName: ""`) means none,
+	// as in Kubernetes.
 	if s.IngressClassName != nil {
-		for _, msg := range names.IsDNS1123Subdomain(*s.IngressClassName) {
-			errs = append(errs, Invalid(p.Child("ingressClassName"), *s.IngressClassName, msg))
-		}
+		errs = append(errs, optionalName(*s.IngressClassName, names.IsDNS1123Subdomain, p.Child("ingressClassName"))...)
 	}
 	return errs
 }

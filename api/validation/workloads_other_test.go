@@ -270,6 +270,7 @@ func TestValidateIngress(t *testing.T) {
 		{"wildcard tls host", func(ing *types.Ingress) { ing.Spec.TLS[0].Hosts[0] = "*.example.com" }, nil},
 		{"bad tls secret name", func(ing *types.Ingress) { ing.Spec.TLS[0].SecretName = "Web_TLS" }, []string{"spec.tls[0].secretName:Invalid"}},
 		{"tls without secret", func(ing *types.Ingress) { ing.Spec.TLS[0].SecretName = "" }, nil},
+		{"empty ingressClassName", func(ing *types.Ingress) { ing.Spec.IngressClassName = ptr("") }, nil},
 		{"bad ingressClassName", func(ing *types.Ingress) { ing.Spec.IngressClassName = ptr("Wharf Class") }, []string{"spec.ingressClassName:Invalid"}},
 	}
 	for _, tt := range tests {
