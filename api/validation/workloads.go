@@ -94,10 +94,10 @@ func validateWorkloadUpdate(obj, old types.Object) ErrorList {
 }
 
 // validateWorkloadStatus checks a status write of the apps and batch
-// kinds and of HorizontalPodAutoscalers: counters are never negative and conditions are well formed.
-// Kubernetes also checks relations between the counters (ready <=
-// replicas, ...); those are left out so that a controller's status write
-// in the middle of a change is never refused.
+// kinds and of HorizontalPodAutoscalers: counters are never negative and
+// conditions are well formed. Kubernetes also checks relations between
+// the counters (ready <= replicas, ...); those are left out so that a
+// controller's status write in the middle of a change is never refused.
 func validateWorkloadStatus(obj types.Object) ErrorList {
 	var counters []counter
 	var conds []condition
