@@ -5,8 +5,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/wharfhq/wharf/api/server"
 	"github.com/wharfhq/wharf/api/types"
 )
 
@@ -61,6 +63,50 @@ func TestCreateYAMLAndGenerateName(t *testing.T) {
 	r := e.send(t, req{method: http.MethodGet, path: cmPath + "/" + cm.Name, accept: "application/yaml"}).must(t, http.StatusOK)
 	if ct := r.header.Get("Content-Type"); ct != "application/yaml" || !strings.Contains(string(r.body), "name: "+cm.Name) {
 		t.Fatalf("yaml answer: %s %s", ct, r.body)
+	}
+}
+
+// TestGeneratedNameTakenIsDrawnAgain: when the name drawn from
+// generateName is taken, the server draws another and admits the object
+// again with it, so defaults made from the name (a Job's job-name labels)
+// follow; after 8 taken draws the create fails with AlreadyExists.
+func TestGeneratedNameTakenIsDrawnAgain(t *testing.T) {
+	var mu sync.Mutex
+	draws := []string{"aaaaa", "aaaaa", "bbbbb"}
+	e := newEnv(t, func(c *server.Config) {
+		c.NameSuffix = func() string {
+			mu.Lock()
+			defer mu.Unlock()
+			if len(draws) == 0 {
+				return "aaaaa"
+			}
+			d := draws[0]
+			draws = draws[1:]
+			return d
+		}
+	})
+	const jobs = "/apis/batch/v1/namespaces/default/jobs"
+	body := `{"apiVersion":"batch/v1","kind":"Job","metadata":{"generateName":"run-"},"spec":{"template":{"spec":{"restartPolicy":"Never","containers":[{"name":"c","image":"x"}]}}}}`
+	var first, second types.Job
+	e.send(t, req{method: http.MethodPost, path: jobs, body: body}).must(t, http.StatusCreated).into(t, &first)
+	e.send(t, req{method: http.MethodPost, path: jobs, body: body}).must(t, http.StatusCreated).into(t, &second)
+	if first.Name != "run-aaaaa" || second.Name != "run-bbbbb" {
+		t.Fatalf("generated names %q, %q; want run-aaaaa then run-bbbbb (run-aaaaa drawn again and taken)", first.Name, second.Name)
+	}
+	for _, k := range []string{"job-name", "batch.kubernetes.io/job-name"} {
+		if got := second.Spec.Template.Labels[k]; got != second.Name {
+			t.Errorf("second Job's template label %s = %q, want its final name %q", k, got, second.Name)
+		}
+	}
+	// The Job as stored can be updated (its labels agree with its name).
+	second.Labels["touched"] = "yes"
+	e.send(t, req{method: http.MethodPut, path: jobs + "/" + second.Name, body: &second}).must(t, http.StatusOK)
+
+	// Every draw taken: AlreadyExists.
+	r := e.send(t, req{method: http.MethodPost, path: jobs, body: body})
+	r.must(t, http.StatusConflict)
+	if !strings.Contains(string(r.body), "AlreadyExists") {
+		t.Errorf("all draws taken: %s, want reason AlreadyExists", r.body)
 	}
 }
 

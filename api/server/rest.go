@@ -415,8 +415,29 @@ func (s *Server) create(c echo.Context, ri *requestInfo) error {
 	return s.writeObject(c, ri, http.StatusCreated, obj)
 }
 
-// createObject decodes, admits and stores a new object.
+// createObject decodes, admits and stores a new object. A name made from
+// generateName that is taken is drawn again, up to 8 times, and the
+// object admitted again with it: defaults may depend on the name (a
+// Job's job-name labels).
 func (s *Server) createObject(ctx context.Context, ri *requestInfo, body []byte, wo writeOptions) (types.Object, error) {
+	for attempt := 0; ; attempt++ {
+		obj, err := s.createObjectOnce(ctx, ri, body, wo)
+		if errors.Is(err, errGeneratedNameTaken) && attempt < 8 {
+			continue
+		}
+		if errors.Is(err, errGeneratedNameTaken) {
+			return nil, errAlreadyExists(ri.Resource, obj.GetObjectMeta().Name)
+		}
+		return obj, err
+	}
+}
+
+// errGeneratedNameTaken: the name createObjectOnce drew from generateName
+// is taken (the object is returned with it).
+var errGeneratedNameTaken = errors.New("generated name taken")
+
+// createObjectOnce is one attempt of createObject.
+func (s *Server) createObjectOnce(ctx context.Context, ri *requestInfo, body []byte, wo writeOptions) (types.Object, error) {
 	r := ri.Resource
 	obj := r.New()
 	if err := decodeObjectAs(wo, body, obj); err != nil {
@@ -431,7 +452,7 @@ func (s *Server) createObject(ctx context.Context, ri *requestInfo, body []byte,
 	m := obj.GetObjectMeta()
 	generated := m.Name == "" && m.GenerateName != ""
 	if generated {
-		m.Name = m.GenerateName + nameSuffix()
+		m.Name = m.GenerateName + s.cfg.NameSuffix()
 	}
 	s.prepareCreate(r, obj)
 	defaultFunc(obj)
@@ -456,25 +477,22 @@ func (s *Server) createObject(ctx context.Context, ri *requestInfo, body []byte,
 	if wo.dryRun {
 		return obj, nil
 	}
-	for attempt := 0; ; attempt++ {
-		value, err := encodeForStore(obj)
-		if err != nil {
-			return nil, err
-		}
-		rev, err := s.store.Create(ctx, storageKey(r, m.Namespace, m.Name), value)
-		if errors.Is(err, storage.ErrExists) {
-			if generated && attempt < 8 {
-				m.Name = m.GenerateName + nameSuffix()
-				continue
-			}
-			return nil, errAlreadyExists(r, m.Name)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("create %s %q: %w", qualifiedResource(r), m.Name, err)
-		}
-		m.ResourceVersion = formatRV(rev)
-		return obj, nil
+	value, err := encodeForStore(obj)
+	if err != nil {
+		return nil, err
 	}
+	rev, err := s.store.Create(ctx, storageKey(r, m.Namespace, m.Name), value)
+	if errors.Is(err, storage.ErrExists) {
+		if generated {
+			return obj, errGeneratedNameTaken
+		}
+		return nil, errAlreadyExists(r, m.Name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create %s %q: %w", qualifiedResource(r), m.Name, err)
+	}
+	m.ResourceVersion = formatRV(rev)
+	return obj, nil
 }
 
 func invalidName(r *types.Resource) error {

@@ -65,6 +65,9 @@ type Config struct {
 	Now func() time.Time
 	// NewUID returns a new metadata.uid; a random RFC 4122 UUID when nil.
 	NewUID func() string
+	// NameSuffix returns the suffix appended to metadata.generateName; 5
+	// random characters of Kubernetes' alphabet when nil.
+	NameSuffix func() string
 	// Version is Wharf's version, reported by /version.
 	Version string
 	// NodeProxy serves the Pod subresources answered by the node that runs
@@ -141,6 +144,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.NewUID == nil {
 		cfg.NewUID = newUUID
+	}
+	if cfg.NameSuffix == nil {
+		cfg.NameSuffix = nameSuffix
 	}
 	if cfg.Version == "" {
 		cfg.Version = "dev"
