@@ -429,9 +429,9 @@ func testCronFires(t *testing.T, s *wharfServer, k *kubectl, client *sdk.Client,
 	if h := header(out); !slices.Contains(h, "SCHEDULE") || !slices.Contains(h, "LAST") {
 		t.Errorf("wharf get cronjobs: header %q, want SCHEDULE and LAST SCHEDULE", h)
 	}
-	// By label, not job/NAME: the API does not default a Job's spec.selector.
-	if got := s.mustWharf(t, "logs", "-l", "batch.kubernetes.io/job-name="+job.Name).Stdout; got != "tick\n" {
-		t.Errorf("wharf logs -l batch.kubernetes.io/job-name=%s = %q, want tick", job.Name, got)
+	// job/NAME finds the Pods by the selector the API generated.
+	if got := s.mustWharf(t, "logs", "job/"+job.Name).Stdout; got != "tick\n" {
+		t.Errorf("wharf logs job/%s = %q, want tick", job.Name, got)
 	}
 	k.must(t, "delete", "cronjob", "tick")
 }
