@@ -32,8 +32,11 @@ const waitFor = 40 * time.Second
 // TestWorkloads is a new user's first session against `wharf up`, with real
 // workloads: it builds and applies examples/ (a Wasm Pod, a Wasm Job, a
 // container Deployment and Service, a CronJob, run at once with wharf create
-// job --from), and checks what each one does, then that bad workloads get
-// clear statuses.
+// job --from), and checks what each one does: logs, completions, rollout,
+// exec, a graceful restart of wharf up that adopts the containers, a rolling
+// restart, scaling down and garbage collection on the node too; then that bad
+// workloads (missing image, Wasm trap, Wasm and container OOM) get clear
+// statuses.
 func TestWorkloads(t *testing.T) {
 	testutil.RequireRoot(t)
 	dataDir, exDir := t.TempDir(), t.TempDir()

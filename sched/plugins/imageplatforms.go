@@ -19,6 +19,7 @@ import (
 // PlatformResolver finds the platforms ("os/arch" or "os/arch/variant")
 // a container image reference is built for. An error means "unknown":
 // the NodeArchitecture filter then does not restrict the Pod (fail open).
+// The returned slice may be shared between callers: do not modify it.
 type PlatformResolver interface {
 	ImagePlatforms(ctx context.Context, ref string) ([]string, error)
 }
