@@ -2,21 +2,17 @@ package sdk_test
 
 import (
 	"context"
-	"github.com/wharfhq/wharf/internal/testutil"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/wharfhq/wharf/api/server"
+	"github.com/wharfhq/wharf/api/server/servertest"
+	"github.com/wharfhq/wharf/internal/testutil"
 	"github.com/wharfhq/wharf/sdk"
 	"github.com/wharfhq/wharf/storage"
-	"github.com/wharfhq/wharf/storage/badger"
 )
 
 // TestMain fails the run when goroutines of this package outlive the
@@ -36,38 +32,15 @@ type testEnv struct {
 
 func newTestEnv(t testing.TB) *testEnv {
 	t.Helper()
-	st, err := badger.Open(t.TempDir())
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := server.New(server.Config{Store: st, Logger: logger})
-	if err != nil {
-		t.Fatalf("new server: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	bgDone := make(chan struct{})
-	go func() {
-		defer close(bgDone)
-		srv.RunBackground(ctx)
-	}()
-	g := newGate(srv.Handler())
-	hs := httptest.NewServer(g)
-	c, err := sdk.New(hs.URL)
-	if err != nil {
-		t.Fatalf("sdk.New: %v", err)
-	}
-	t.Cleanup(func() {
-		g.release()
-		hs.CloseClientConnections()
-		hs.Close()
-		cancel()
-		<-bgDone
-		if err := st.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
-	return &testEnv{client: c, store: st, gate: g, url: hs.URL}
+	var g *gate
+	srv := servertest.Start(t, servertest.Options{Wrap: func(h http.Handler) http.Handler {
+		g = newGate(h)
+		return g
+	}})
+	// Registered after Start, so it runs first: held watches let go
+	// before the server closes.
+	t.Cleanup(g.release)
+	return &testEnv{client: srv.Client, store: srv.Store, gate: g, url: srv.URL}
 }
 
 // gate sits in front of the API handler. It counts list requests, can end

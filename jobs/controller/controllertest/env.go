@@ -9,16 +9,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/wharfhq/wharf/api/server"
+	"github.com/wharfhq/wharf/api/server/servertest"
 	"github.com/wharfhq/wharf/api/types"
 	"github.com/wharfhq/wharf/jobs/controller"
 	"github.com/wharfhq/wharf/sdk"
-	"github.com/wharfhq/wharf/storage/badger"
 )
 
 // Env is an API server for one test.
@@ -38,40 +36,8 @@ func NewEnv(t testing.TB) *Env {
 // observe requests); a nil wrap is NewEnv.
 func NewEnvWith(t testing.TB, wrap func(http.Handler) http.Handler) *Env {
 	t.Helper()
-	st, err := badger.Open(t.TempDir())
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := server.New(server.Config{Store: st, Logger: logger})
-	if err != nil {
-		t.Fatalf("new server: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	bgDone := make(chan struct{})
-	go func() {
-		defer close(bgDone)
-		srv.RunBackground(ctx)
-	}()
-	h := srv.Handler()
-	if wrap != nil {
-		h = wrap(h)
-	}
-	hs := httptest.NewServer(h)
-	c, err := sdk.New(hs.URL)
-	if err != nil {
-		t.Fatalf("sdk.New: %v", err)
-	}
-	t.Cleanup(func() {
-		hs.CloseClientConnections()
-		hs.Close()
-		cancel()
-		<-bgDone
-		if err := st.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
-	return &Env{T: t, Client: c, URL: hs.URL}
+	srv := servertest.Start(t, servertest.Options{Wrap: wrap})
+	return &Env{T: t, Client: srv.Client, URL: srv.URL}
 }
 
 // Ctx returns a context ended at the end of the test.

@@ -1,23 +1,19 @@
 // Package apitest holds test helpers of the nodes/ packages: a real API
-// server (api/server over Badger in a temporary directory, on a loopback
-// port) and a TestMain with a goroutine-leak check.
+// server (api/server/servertest, with the agent proxy the nodes/ tests
+// need) and a TestMain with a goroutine-leak check.
 package apitest
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"runtime"
 	"testing"
 
 	"github.com/wharfhq/wharf/api/server"
+	"github.com/wharfhq/wharf/api/server/servertest"
 	"github.com/wharfhq/wharf/runtimes/runtimetest"
 	"github.com/wharfhq/wharf/sdk"
-	"github.com/wharfhq/wharf/storage/badger"
 )
 
 // Env is a running API server.
@@ -39,43 +35,11 @@ type Options struct {
 // Start runs an API server until the test ends.
 func Start(t testing.TB, opts Options) *Env {
 	t.Helper()
-	st, err := badger.Open(t.TempDir())
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	srv, err := server.New(server.Config{
-		Store:     st,
-		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
-		NodeProxy: opts.NodeProxy,
+	srv := servertest.Start(t, servertest.Options{
+		Config: func(c *server.Config) { c.NodeProxy = opts.NodeProxy },
+		Wrap:   opts.Wrap,
 	})
-	if err != nil {
-		t.Fatalf("new API server: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	bgDone := make(chan struct{})
-	go func() {
-		defer close(bgDone)
-		srv.RunBackground(ctx)
-	}()
-	var h http.Handler = srv.Handler()
-	if opts.Wrap != nil {
-		h = opts.Wrap(h)
-	}
-	hs := httptest.NewServer(h)
-	c, err := sdk.New(hs.URL)
-	if err != nil {
-		t.Fatalf("sdk.New: %v", err)
-	}
-	t.Cleanup(func() {
-		hs.CloseClientConnections()
-		hs.Close()
-		cancel()
-		<-bgDone
-		if err := st.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
-	return &Env{URL: hs.URL, Client: c}
+	return &Env{URL: srv.URL, Client: srv.Client}
 }
 
 // Main runs a package's tests and fails the run when goroutines they
