@@ -452,3 +452,80 @@ func TestProportionalScaling(t *testing.T) {
 	})
 	rollOut(env, "prop")
 }
+
+// TestStaleStatusDoesNotBreakMaxUnavailable runs the Deployment
+// controller alone, with the ReplicaSets' statuses written by the test: an
+// old ReplicaSet scaled from 4 to 3 whose status still says 4 available
+// (its controller has not synced yet) must not be scaled down again, or
+// the Deployment would go below replicas - maxUnavailable.
+func TestStaleStatusDoesNotBreakMaxUnavailable(t *testing.T) {
+	env := controllertest.NewEnv(t)
+	env.Start(controllertest.Controller(deployment.New))
+	d := newDeployment("stale", 4, "app:1")
+	d.Spec.Strategy = types.DeploymentStrategy{
+		Type:          types.RollingUpdateDeploymentStrategyType,
+		RollingUpdate: &types.RollingUpdateDeployment{MaxSurge: ptr(types.FromInt(0)), MaxUnavailable: ptr(types.FromInt(1))},
+	}
+	if _, err := dClient(env).Create(env.Ctx(), d); err != nil {
+		t.Fatal(err)
+	}
+	rsc := sdk.Typed[*types.ReplicaSet](env.Client).Namespace(ns)
+	var old *types.ReplicaSet
+	env.Eventually("first replicaset", func() (bool, error) {
+		rss := replicaSets(env, "app=stale")
+		if len(rss) == 1 {
+			old = rss[0]
+		}
+		return len(rss) == 1, fmt.Errorf("%d replicasets", len(rss))
+	})
+	// As the ReplicaSet controller would report 4 available Pods.
+	controllertest.UpdateStatus(t, rsc, old.Name, func(rs *types.ReplicaSet) {
+		rs.Status = types.ReplicaSetStatus{Replicas: 4, FullyLabeledReplicas: 4, ReadyReplicas: 4, AvailableReplicas: 4, ObservedGeneration: rs.Generation}
+	})
+	env.Eventually("deployment available", func() (bool, error) {
+		got := getD(env, "stale")
+		return got.Status.AvailableReplicas == 4, fmt.Errorf("status %+v", got.Status)
+	})
+
+	update(env, "stale", func(d *types.Deployment) { d.Spec.Template.Spec.Containers[0].Image = "app:2" })
+	// maxSurge 0, maxUnavailable 1: the old ReplicaSet goes to 3, then the
+	// new one to 1 (4 in all).
+	env.Eventually("old scaled to 3 and new to 1", func() (bool, error) {
+		var oldN, newN int32 = -1, -1
+		for _, rs := range replicaSets(env, "app=stale") {
+			if rs.Name == old.Name {
+				oldN = *rs.Spec.Replicas
+			} else {
+				newN = *rs.Spec.Replicas
+			}
+		}
+		return oldN == 3 && newN == 1, fmt.Errorf("old %d, new %d", oldN, newN)
+	})
+	// The new Pod becomes available; the old ReplicaSet's status is still
+	// the stale 4. Available Pods are 3 old + 1 new: one more old Pod may
+	// go (old to 2), not two (summing the stale status gives 5 available).
+	var newName string
+	for _, rs := range replicaSets(env, "app=stale") {
+		if rs.Name != old.Name {
+			newName = rs.Name
+		}
+	}
+	controllertest.UpdateStatus(t, rsc, newName, func(rs *types.ReplicaSet) {
+		rs.Status = types.ReplicaSetStatus{Replicas: 1, FullyLabeledReplicas: 1, ReadyReplicas: 1, AvailableReplicas: 1, ObservedGeneration: rs.Generation}
+	})
+	env.Eventually("old scaled below 3", func() (bool, error) {
+		rs, err := rsc.Get(env.Ctx(), old.Name)
+		return err == nil && *rs.Spec.Replicas < 3, err
+	})
+	// Further syncs change nothing while the statuses stay as they are.
+	controllertest.Touch(t, dClient(env), "stale")
+	env.Eventually("deployment synced after the touch", func() (bool, error) {
+		got := getD(env, "stale")
+		return got.Status.ObservedGeneration == got.Generation, nil
+	})
+	if rs, err := rsc.Get(env.Ctx(), old.Name); err != nil {
+		t.Fatal(err)
+	} else if *rs.Spec.Replicas != 2 {
+		t.Fatalf("old replicaset scaled to %d with its status still at 4 available and 1 new available; want 2 (4 - maxUnavailable 1 - 1 new)", *rs.Spec.Replicas)
+	}
+}

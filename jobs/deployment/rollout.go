@@ -129,9 +129,13 @@ func (c *Controller) cleanupUnhealthy(ctx context.Context, oldRSs []*types.Repli
 // by as many Pods as are available beyond minAvailable.
 func (c *Controller) scaleDownOldForRollingUpdate(ctx context.Context, all, oldRSs []*types.ReplicaSet, d *types.Deployment) (int32, error) {
 	minAvailable := replicasOf(d.Spec.Replicas) - maxUnavailable(d)
+	// A ReplicaSet keeps at most spec.replicas Pods: when its status still
+	// counts Pods it has been scaled below (its controller has not synced
+	// since), those are about to go and are not counted. Kubernetes sums
+	// the statuses as they are, and can then go below minAvailable.
 	var available int32
 	for _, rs := range all {
-		available += rs.Status.AvailableReplicas
+		available += min(rs.Status.AvailableReplicas, rsReplicas(rs))
 	}
 	if available <= minAvailable {
 		return 0, nil

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -108,7 +109,12 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 
 	var manageErr error
 	if needsSync && rs.DeletionTimestamp == nil && claimErr == nil {
-		manageErr = c.manage(ctx, key, rs, pods)
+		var deleted map[string]bool
+		deleted, manageErr = c.manage(ctx, key, rs, pods)
+		// The Pods just deleted no longer count: a status that still had
+		// them available would let a Deployment scale down below its
+		// maxUnavailable before this ReplicaSet syncs again.
+		pods = slices.DeleteFunc(slices.Clone(pods), func(p *types.Pod) bool { return deleted[p.UID] })
 	}
 	status := c.status(rs, pods, manageErr)
 	if err := c.updateStatus(ctx, rs, status); err != nil {
@@ -128,8 +134,9 @@ func replicas(rs *types.ReplicaSet) int32 {
 	return *rs.Spec.Replicas
 }
 
-// manage creates or deletes Pods to reach spec.replicas.
-func (c *Controller) manage(ctx context.Context, key string, rs *types.ReplicaSet, pods []*types.Pod) error {
+// manage creates or deletes Pods to reach spec.replicas. It returns the
+// UIDs of the Pods it deleted.
+func (c *Controller) manage(ctx context.Context, key string, rs *types.ReplicaSet, pods []*types.Pod) (map[string]bool, error) {
 	diff := len(pods) - int(replicas(rs))
 	switch {
 	case diff < 0:
@@ -149,7 +156,7 @@ func (c *Controller) manage(ctx context.Context, key string, rs *types.ReplicaSe
 		for range n - created {
 			c.expectations.CreationObserved(key)
 		}
-		return err
+		return nil, err
 	case diff > 0:
 		n := min(diff, BurstReplicas)
 		sorted := append([]*types.Pod(nil), pods...)
@@ -162,12 +169,18 @@ func (c *Controller) manage(ctx context.Context, key string, rs *types.ReplicaSe
 		c.expectations.ExpectDeletions(key, uids)
 		var mu sync.Mutex
 		var errs []error
+		deleted := make(map[string]bool, n)
 		var wg sync.WaitGroup
 		for _, p := range victims {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				err := sdk.Typed[*types.Pod](c.client).Namespace(p.Namespace).Delete(ctx, p.Name, types.DeleteOptions{})
+				if err == nil || sdk.IsNotFound(err) {
+					mu.Lock()
+					deleted[p.UID] = true
+					mu.Unlock()
+				}
 				if err == nil {
 					c.Recorder().Eventf(rs, types.EventTypeNormal, "SuccessfulDelete", "Deleted pod: %s", p.Name)
 				} else {
@@ -182,9 +195,9 @@ func (c *Controller) manage(ctx context.Context, key string, rs *types.ReplicaSe
 			}()
 		}
 		wg.Wait()
-		return errors.Join(errs...)
+		return deleted, errors.Join(errs...)
 	}
-	return nil
+	return nil, nil
 }
 
 // status computes the ReplicaSet's status from its Pods.

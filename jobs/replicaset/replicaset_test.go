@@ -243,3 +243,45 @@ func TestOverlappingSelectorsDoNotSteal(t *testing.T) {
 		t.Fatalf("pods by owner %v, want 2 of a and 1 of b", byOwner)
 	}
 }
+
+// TestScaleDownStatusLeavesOutDeletedPods watches the ReplicaSet's status
+// writes during a scale-down: none of the new generation counts a Pod the
+// controller has deleted (a Deployment reading such a status would see
+// more available Pods than there are and scale another ReplicaSet down
+// too far).
+func TestScaleDownStatusLeavesOutDeletedPods(t *testing.T) {
+	env := controllertest.NewEnv(t)
+	ctx := env.Ctx()
+	env.Start(build)
+	if _, err := rsClient(env).Create(ctx, newRS("down", 4, 0)); err != nil {
+		t.Fatal(err)
+	}
+	waitPods(env, "app=down", 4)
+	env.MarkAllReady(ns, "app=down")
+	waitStatus(env, "down", func(s types.ReplicaSetStatus, _ *types.ReplicaSet) bool { return s.AvailableReplicas == 4 })
+
+	w, err := rsClient(env).Watch(ctx, sdk.ListOptions{FieldSelector: "metadata.name=down"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	rs := controllertest.Update(t, rsClient(env), "down", func(rs *types.ReplicaSet) { rs.Spec.Replicas = ptr(int32(1)) })
+	for {
+		ev, ok := <-w.Events()
+		if !ok {
+			t.Fatalf("watch ended: %v", w.Err())
+		}
+		got := ev.Object
+		if got == nil || got.Status.ObservedGeneration < rs.Generation {
+			continue
+		}
+		if got.Status.Replicas > 1 || got.Status.AvailableReplicas > 1 {
+			t.Fatalf("status of generation %d after the scale to 1: replicas %d, available %d; want at most 1 (deleted Pods counted)",
+				rs.Generation, got.Status.Replicas, got.Status.AvailableReplicas)
+		}
+		if got.Status.AvailableReplicas == 1 {
+			break
+		}
+	}
+	waitPods(env, "app=down", 1)
+}
