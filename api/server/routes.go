@@ -34,6 +34,9 @@ func (s *Server) routes() *echo.Echo {
 	e.GET("/openapi/v3", s.serveOpenAPIRoot)
 	e.GET("/openapi/v3/*", s.serveOpenAPIGroupVersion)
 	e.POST("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", s.serveAccessReview)
+	if s.cfg.Profiling {
+		addProfiling(e)
+	}
 	e.Any("/api/*", s.serveAPI)
 	e.Any("/apis/*", s.serveAPI)
 	e.RouteNotFound("/*", func(c echo.Context) error {

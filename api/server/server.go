@@ -65,6 +65,9 @@ type Config struct {
 	Now func() time.Time
 	// NewUID returns a new metadata.uid; a random RFC 4122 UUID when nil.
 	NewUID func() string
+	// Profiling serves Go's profiles under /debug/pprof/ (as
+	// kube-apiserver's --profiling): CPU, heap, goroutines, traces.
+	Profiling bool
 	// NameSuffix returns the suffix appended to metadata.generateName; 5
 	// random characters of Kubernetes' alphabet when nil.
 	NameSuffix func() string

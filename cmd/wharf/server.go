@@ -37,6 +37,8 @@ type serveOptions struct {
 	cluster  clusterOptions // serf membership and local node (agent.go)
 	// schedulerConfig is the --scheduler-config file (sched.LoadConfig).
 	schedulerConfig string
+	// profiling serves /debug/pprof/ on the API (--profiling).
+	profiling bool
 }
 
 func (o *serveOptions) addFlags(cmd *cobra.Command) {
@@ -45,6 +47,7 @@ func (o *serveOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.listen, "listen", defaultListen, "address the API listens on (port 0 picks a free port)")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&o.schedulerConfig, "scheduler-config", "", "YAML or JSON file with the scheduler's plugins, weights and parallelism (see sched.Config)")
+	f.BoolVar(&o.profiling, "profiling", true, "serve Go profiles of the process at /debug/pprof/ on the API address (as kube-apiserver)")
 }
 
 func newServerCmd(a *app) *cobra.Command {
@@ -82,7 +85,10 @@ stops gracefully on SIGINT or SIGTERM.`,
   wharf up
 
   # Use another directory and a free port (printed on stderr)
-  wharf up --data-dir /tmp/w --listen 127.0.0.1:0`,
+  wharf up --data-dir /tmp/w --listen 127.0.0.1:0
+
+  # Profile the whole cluster process for 30 s while it works
+  go tool pprof 'http://127.0.0.1:6443/debug/pprof/profile?seconds=30'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return serve(cmd.Context(), a, o, RoleServer, RoleAgent)
@@ -140,7 +146,7 @@ func serve(ctx context.Context, a *app, o *serveOptions, roles ...Role) error {
 
 	// pods/log and pods/exec, to the Pod's agent (token from --encrypt)
 	nodeProxy := agentapi.NewProxy(nil, agentapi.WithToken(agentapi.TokenFromKey(o.cluster.encrypt)))
-	srv, err := server.New(server.Config{Store: st, Logger: logger.With("component", "api"), Version: version, NodeProxy: nodeProxy})
+	srv, err := server.New(server.Config{Store: st, Logger: logger.With("component", "api"), Version: version, NodeProxy: nodeProxy, Profiling: o.profiling})
 	if err != nil {
 		return err
 	}
