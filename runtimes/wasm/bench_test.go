@@ -6,7 +6,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/tetratelabs/wazero/experimental"
 
@@ -110,4 +113,84 @@ func BenchmarkWasmHTTP(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkWasmStopSleeping stops 200 sleeping Go modules at once (as a
+// rolling update or a scale-down of Wasm Pods does) and reports the wall
+// time and the process CPU the stops took. "close" is Stop (the instance
+// is closed, then its context cancelled); the floor "cancel-only" only
+// cancels the context, as Stop did before, leaving the close to wazero's
+// watcher goroutine while the guest loops through poll_oneoff.
+func BenchmarkWasmStopSleeping(b *testing.B) {
+	const n = 200
+	for _, mode := range []string{"close", "cancel-only"} {
+		b.Run(mode, func(b *testing.B) {
+			r := newRuntime(b)
+			ctx := context.Background()
+			spec := &runtimes.Spec{Image: "file://" + goApp, Args: []string{"sleep"}}
+			var wall, cpu time.Duration
+			round := 0
+			for b.Loop() {
+				b.StopTimer()
+				ids := make([]string, n)
+				for i := range ids {
+					ids[i] = fmt.Sprintf("r%d-%d", round, i)
+					if err := r.Create(ctx, ids[i], spec); err != nil {
+						b.Fatal(err)
+					}
+					if err := r.Start(ctx, ids[i]); err != nil {
+						b.Fatal(err)
+					}
+				}
+				round++
+				time.Sleep(time.Second) // every module is in its sleep
+				b.StartTimer()
+				cpu0, start := processCPU(b), time.Now()
+				var wg sync.WaitGroup
+				for _, id := range ids {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						if mode == "close" {
+							if err := r.Stop(ctx, id, 0); err != nil {
+								b.Error(err)
+							}
+							return
+						}
+						c, err := r.get(id)
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						c.mu.Lock()
+						c.stopped = true
+						c.cancel()
+						c.mu.Unlock()
+						<-c.done
+					}()
+				}
+				wg.Wait()
+				wall += time.Since(start)
+				cpu += processCPU(b) - cpu0
+				b.StopTimer()
+				for _, id := range ids {
+					if err := r.Remove(ctx, id); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(wall.Milliseconds())/float64(b.N), "stop-ms/op")
+			b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
+		})
+	}
+}
+
+// processCPU is the user and system CPU time this process has used.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

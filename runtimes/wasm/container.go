@@ -48,6 +48,7 @@ type container struct {
 	startedAt time.Time
 	exit      *runtimes.ExitStatus
 	cancel    context.CancelFunc
+	inst      api.Module // the running instance, nil before Start and after it ends
 	stopped   bool
 	mem       *memoryLimit
 	done      chan struct{} // closed when the container has exited
@@ -68,15 +69,26 @@ func (c *container) info() runtimes.Info {
 	return in
 }
 
-// stop cancels a running module and reports whether it was running.
+// stop ends a running module and reports whether it was running. The
+// instance is closed here, not only cancelled: a cancelled context ends a
+// guest's sleep at once, and a guest that sleeps in a loop (Go's
+// scheduler) would spin through poll_oneoff until wazero's own watcher
+// goroutine got to close it — with hundreds of Pods stopping at once
+// that was a third of the process's CPU. Closing with the exit code of a
+// cancellation keeps how the end is reported.
 func (c *container) stop() bool {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.state != runtimes.StateRunning {
+		c.mu.Unlock()
 		return false
 	}
 	c.stopped = true
-	c.cancel()
+	inst, cancel := c.inst, c.cancel
+	c.mu.Unlock()
+	if inst != nil {
+		_ = inst.CloseWithExitCode(context.Background(), sys.ExitCodeContextCanceled)
+	}
+	cancel()
 	return true
 }
 
@@ -332,6 +344,7 @@ func (r *Runtime) Start(ctx context.Context, id string) error {
 		c.state = runtimes.StateCreated
 		return fmt.Errorf("wasm container %q: %w", id, err)
 	}
+	c.inst = inst
 	go r.run(runCtx, c, inst, w)
 	return nil
 }
@@ -352,7 +365,7 @@ func (r *Runtime) run(ctx context.Context, c *container, inst api.Module, w *log
 		fmt.Fprintf(w.Stderr(), "\n%s\n", firstLine(st.Message))
 	}
 	w.Close()
-	c.state, c.exit = runtimes.StateExited, &st
+	c.state, c.exit, c.inst = runtimes.StateExited, &st, nil
 	perr := r.persist(c)
 	close(c.done)
 	c.mu.Unlock()
