@@ -209,6 +209,45 @@ type Runtime interface {
 	Inspect(ctx context.Context, id string) (Info, error)
 }
 
+// MatchLister is implemented by runtimes that can list only the
+// containers carrying some labels without copying every other one: the
+// agent asks for one Pod's containers on each sync of that Pod, and a
+// full List per sync makes a node of N Pods cost O(N²).
+type MatchLister interface {
+	// ListMatching returns the containers whose labels include every key
+	// and value of labels, in no particular order.
+	ListMatching(ctx context.Context, labels map[string]string) ([]Info, error)
+}
+
+// ListMatching lists the containers of rt whose labels include labels,
+// through rt's own ListMatching when it has one, else by filtering List.
+func ListMatching(ctx context.Context, rt Runtime, labels map[string]string) ([]Info, error) {
+	if ml, ok := rt.(MatchLister); ok {
+		return ml.ListMatching(ctx, labels)
+	}
+	all, err := rt.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, in := range all {
+		if LabelsMatch(in.Labels, labels) {
+			out = append(out, in)
+		}
+	}
+	return out, nil
+}
+
+// LabelsMatch reports whether have holds every key of want with its value.
+func LabelsMatch(have, want map[string]string) bool {
+	for k, v := range want {
+		if hv, ok := have[k]; !ok || hv != v {
+			return false
+		}
+	}
+	return true
+}
+
 // ExecOptions describe a command run inside a running container.
 type ExecOptions struct {
 	Command []string

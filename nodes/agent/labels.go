@@ -69,6 +69,14 @@ func containerLabels(pod *types.Pod, c *types.Container, init bool, restart int3
 // listAll returns every container carrying the agent's labels, in every
 // runtime. A runtime that fails to list is logged and skipped.
 func (a *Agent) listAll(ctx context.Context) []*instance {
+	return a.listMatching(ctx, nil)
+}
+
+// listMatching is listAll narrowed to the containers whose labels include
+// labels, listed by the runtimes themselves where they can
+// (runtimes.MatchLister): a Pod's sync then costs what its own containers
+// cost, not what the node's do.
+func (a *Agent) listMatching(ctx context.Context, labels map[string]string) []*instance {
 	var out []*instance
 	names := make([]string, 0, len(a.cfg.Runtimes))
 	for n := range a.cfg.Runtimes {
@@ -77,7 +85,13 @@ func (a *Agent) listAll(ctx context.Context) []*instance {
 	sort.Strings(names)
 	for _, n := range names {
 		rt := a.cfg.Runtimes[n]
-		infos, err := rt.List(ctx)
+		var infos []runtimes.Info
+		var err error
+		if labels == nil {
+			infos, err = rt.List(ctx) // in the runtime's order
+		} else {
+			infos, err = runtimes.ListMatching(ctx, rt, labels)
+		}
 		if err != nil {
 			a.log.Warn("list containers", "runtime", n, "err", err)
 			continue
@@ -98,7 +112,7 @@ func (a *Agent) listAll(ctx context.Context) []*instance {
 // namespace/name that belong to another uid (an earlier Pod of that name).
 func (a *Agent) podContainers(ctx context.Context, ns, name, uid string) (mine map[string][]*instance, others []*instance) {
 	mine = map[string][]*instance{}
-	for _, c := range a.listAll(ctx) {
+	for _, c := range a.listMatching(ctx, map[string]string{LabelPodNamespace: ns, LabelPodName: name}) {
 		l := c.info.Labels
 		if l[LabelPodNamespace] != ns || l[LabelPodName] != name {
 			continue

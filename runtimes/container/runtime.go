@@ -39,8 +39,9 @@ import (
 
 // Compile-time interface guards.
 var (
-	_ runtimes.Runtime = (*Runtime)(nil)
-	_ runtimes.Execer  = (*Runtime)(nil)
+	_ runtimes.Runtime     = (*Runtime)(nil)
+	_ runtimes.Execer      = (*Runtime)(nil)
+	_ runtimes.MatchLister = (*Runtime)(nil)
 )
 
 // Runtime is the container runtime. It is safe for concurrent use.
@@ -225,6 +226,29 @@ func (r *Runtime) List(ctx context.Context) ([]runtimes.Info, error) {
 	out := make([]runtimes.Info, 0, len(cs))
 	for _, c := range cs {
 		out = append(out, c.info())
+	}
+	return out, nil
+}
+
+// ListMatching returns the containers whose labels include labels
+// (runtimes.MatchLister).
+func (r *Runtime) ListMatching(ctx context.Context, labels map[string]string) ([]runtimes.Info, error) {
+	r.mu.Lock()
+	cs := make([]*ctr, 0, len(r.ctrs))
+	for _, c := range r.ctrs {
+		if c.visible {
+			cs = append(cs, c)
+		}
+	}
+	r.mu.Unlock()
+	var out []runtimes.Info
+	for _, c := range cs {
+		c.mu.Lock()
+		match := runtimes.LabelsMatch(c.rec.Labels, labels)
+		c.mu.Unlock()
+		if match {
+			out = append(out, c.info())
+		}
 	}
 	return out, nil
 }

@@ -353,6 +353,31 @@ func testReopen(t *testing.T, h Harness) {
 	if cr, ok := byID["created"]; !ok || cr.State != runtimes.StateCreated {
 		t.Fatalf("created container after reopen: %+v", cr)
 	}
+	// Listing by labels (the runtime's MatchLister, or List filtered)
+	// finds the labelled container only, restored ones included.
+	for _, c := range []struct {
+		labels map[string]string
+		want   []string
+	}{
+		{map[string]string{"wharf.dev/pod": "p1"}, []string{"exited"}},
+		{labels, []string{"exited"}},
+		{map[string]string{"wharf.dev/pod": "p1", "wharf.dev/container": "other"}, nil},
+		{map[string]string{"wharf.dev/pod": "p2"}, nil},
+		{nil, []string{"created", "exited"}},
+	} {
+		got, err := runtimes.ListMatching(ctx, rt2, c.labels)
+		if err != nil {
+			t.Fatalf("ListMatching(%v): %v", c.labels, err)
+		}
+		var ids []string
+		for _, in := range got {
+			ids = append(ids, in.ID)
+		}
+		slices.Sort(ids)
+		if !slices.Equal(ids, c.want) {
+			t.Errorf("ListMatching(%v) = %q, want %q", c.labels, ids, c.want)
+		}
+	}
 	if got := echoLines(readLogs(t, rt2, "exited", runtimes.LogOptions{Follow: true})); len(got) != 0 {
 		t.Fatalf("logs of an Exit program: %q", got)
 	}

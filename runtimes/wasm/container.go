@@ -545,6 +545,27 @@ func (r *Runtime) List(ctx context.Context) ([]runtimes.Info, error) {
 	return out, nil
 }
 
+// ListMatching returns the containers whose labels include labels,
+// copying only those (runtimes.MatchLister).
+func (r *Runtime) ListMatching(ctx context.Context, labels map[string]string) ([]runtimes.Info, error) {
+	r.mu.Lock()
+	cs := make([]*container, 0, 4)
+	for _, c := range r.containers {
+		// spec.Labels is set at Create and never changed.
+		if runtimes.LabelsMatch(c.spec.Labels, labels) {
+			cs = append(cs, c)
+		}
+	}
+	r.mu.Unlock()
+	out := make([]runtimes.Info, 0, len(cs))
+	for _, c := range cs {
+		c.mu.Lock()
+		out = append(out, c.info())
+		c.mu.Unlock()
+	}
+	return out, nil
+}
+
 // Inspect returns one container's state.
 func (r *Runtime) Inspect(ctx context.Context, id string) (runtimes.Info, error) {
 	c, err := r.get(id)

@@ -67,6 +67,7 @@ const Name = "wasm"
 var (
 	_ runtimes.Runtime       = (*Runtime)(nil)
 	_ runtimes.HTTPFunctions = (*Runtime)(nil)
+	_ runtimes.MatchLister   = (*Runtime)(nil)
 )
 
 // Runtime runs Wasm modules. It is safe for concurrent use.
