@@ -9,9 +9,11 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -48,10 +50,16 @@ type container struct {
 	startedAt time.Time
 	exit      *runtimes.ExitStatus
 	cancel    context.CancelFunc
-	inst      api.Module // the running instance, nil before Start and after it ends
-	stopped   bool
-	mem       *memoryLimit
-	done      chan struct{} // closed when the container has exited
+	// tid is the OS thread the module runs on while it runs (0 when not
+	// known), cpuBase that thread's CPU time when the module started on
+	// it, and cpuUsed the module's CPU time once it has ended.
+	tid      int
+	cpuBase  uint64
+	cpuUsed  uint64
+	cpuExact bool // cpuUsed (and a running module's CPU) come from the thread's accounting
+	stopped  bool
+	mem      *memoryLimit
+	done     chan struct{} // closed when the container has exited
 }
 
 func (c *container) logPath() string { return filepath.Join(c.dir, "container.log") }
@@ -69,26 +77,17 @@ func (c *container) info() runtimes.Info {
 	return in
 }
 
-// stop ends a running module and reports whether it was running. The
-// instance is closed here, not only cancelled: a cancelled context ends a
-// guest's sleep at once, and a guest that sleeps in a loop (Go's
-// scheduler) would spin through poll_oneoff until wazero's own watcher
-// goroutine got to close it — with hundreds of Pods stopping at once
-// that was a third of the process's CPU. Closing with the exit code of a
-// cancellation keeps how the end is reported.
+// stop cancels a running module and reports whether it was running. A
+// module asleep ends in its sleep (see moduleConfig); one that computes
+// is closed by wazero at its next function call or loop.
 func (c *container) stop() bool {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.state != runtimes.StateRunning {
-		c.mu.Unlock()
 		return false
 	}
 	c.stopped = true
-	inst, cancel := c.inst, c.cancel
-	c.mu.Unlock()
-	if inst != nil {
-		_ = inst.CloseWithExitCode(context.Background(), sys.ExitCodeContextCanceled)
-	}
-	cancel()
+	c.cancel()
 	return true
 }
 
@@ -265,12 +264,16 @@ func moduleConfig(ctx context.Context, spec *runtimes.Spec, ref *moduleRef, extr
 		WithStdin(stdin).WithStdout(stdout).WithStderr(stderr).
 		WithSysWalltime().WithSysNanotime().
 		WithNanosleep(func(ns int64) {
-			t := time.NewTimer(time.Duration(ns))
-			defer t.Stop()
-			select {
-			case <-t.C:
-			case <-ctx.Done():
+			if ctx.Err() == nil {
+				t := time.NewTimer(time.Duration(ns))
+				defer t.Stop()
+				select {
+				case <-t.C:
+					return
+				case <-ctx.Done():
+				}
 			}
+			endOnContext(ctx)
 		}).
 		WithRandSource(rand.Reader)
 	for _, kv := range envFor(spec, ref, extraEnv) {
@@ -288,6 +291,23 @@ func moduleConfig(ctx context.Context, spec *runtimes.Spec, ref *moduleRef, extr
 		cfg = cfg.WithFSConfig(fsc)
 	}
 	return cfg
+}
+
+// endOnContext ends the module in a host function once ctx is done, as
+// WASI's proc_exit does (a panic with a *sys.ExitError, which wazero
+// returns from the call), with the code wazero uses for a cancelled or
+// timed-out context. Returning from the sleep instead would let a guest
+// that sleeps in a loop (Go's scheduler) spin through poll_oneoff until
+// wazero's watcher goroutine closed it: with hundreds of Pods stopping at
+// once that was a third of wharf up's CPU (BenchmarkWasmStopSleeping).
+// The module is not closed from another goroutine: wazero's Close frees
+// what a running host function may still read.
+func endOnContext(ctx context.Context) {
+	code := sys.ExitCodeContextCanceled
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		code = sys.ExitCodeDeadlineExceeded
+	}
+	panic(sys.NewExitError(code))
 }
 
 // Start runs a created container's module in the background.
@@ -326,6 +346,16 @@ func (r *Runtime) Start(ctx context.Context, id string) error {
 	// module that cannot be linked (an import the host lacks) and Stats
 	// sees the memory as soon as Start returns.
 	cfg := moduleConfig(runCtx, &c.spec, &c.ref, nil, eofReader{}, w.Stdout(), w.Stderr()).WithStartFunctions()
+	if r.sleepReturnsOnStop {
+		cfg = cfg.WithNanosleep(func(ns int64) {
+			t := time.NewTimer(time.Duration(ns))
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-runCtx.Done():
+			}
+		})
+	}
 	inst, err := r.wz.InstantiateModule(experimental.WithMemoryAllocator(runCtx, c.mem), c.compile, cfg)
 	if err != nil {
 		cancel()
@@ -344,13 +374,28 @@ func (r *Runtime) Start(ctx context.Context, id string) error {
 		c.state = runtimes.StateCreated
 		return fmt.Errorf("wasm container %q: %w", id, err)
 	}
-	c.inst = inst
+	// CPU is counted from the thread run locks; until it has, none is
+	// used (run turns this off on a kernel without thread accounting).
+	c.cpuExact, c.tid, c.cpuUsed = true, 0, 0
 	go r.run(runCtx, c, inst, w)
 	return nil
 }
 
-// run calls the instance's _start and records how it ended.
+// run calls the instance's _start and records how it ended. It runs on an
+// OS thread of its own, whose CPU time is the module's (threadcpu.go).
 func (r *Runtime) run(ctx context.Context, c *container, inst api.Module, w *logs.Writer) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread() // after c.tid is cleared under c.mu
+	tid := syscall.Gettid()
+	base, cpuErr := threadCPU(tid)
+	c.mu.Lock()
+	if cpuErr == nil {
+		c.tid, c.cpuBase = tid, base
+	} else {
+		c.cpuExact = false
+	}
+	c.mu.Unlock()
+
 	_, err := inst.ExportedFunction("_start").Call(ctx)
 	inst.Close(context.Background())
 	deadlineHit := errors.Is(ctx.Err(), context.DeadlineExceeded)
@@ -358,6 +403,14 @@ func (r *Runtime) run(ctx context.Context, c *container, inst api.Module, w *log
 	finished := r.now().UTC()
 
 	c.mu.Lock()
+	if c.tid != 0 {
+		if now, err := threadCPU(tid); err == nil && now >= c.cpuBase {
+			c.cpuUsed = now - c.cpuBase
+		} else {
+			c.cpuExact = false
+		}
+		c.tid = 0
+	}
 	st := classify(err, c.mem, c.stopped, deadlineHit, c.spec.Deadline)
 	st.StartedAt, st.FinishedAt = c.startedAt, finished
 	if st.Message != "" {
@@ -365,7 +418,7 @@ func (r *Runtime) run(ctx context.Context, c *container, inst api.Module, w *log
 		fmt.Fprintf(w.Stderr(), "\n%s\n", firstLine(st.Message))
 	}
 	w.Close()
-	c.state, c.exit, c.inst = runtimes.StateExited, &st, nil
+	c.state, c.exit = runtimes.StateExited, &st
 	perr := r.persist(c)
 	close(c.done)
 	c.mu.Unlock()
@@ -507,8 +560,10 @@ func (r *Runtime) Logs(ctx context.Context, id string, opts runtimes.LogOptions)
 	return rc, nil
 }
 
-// Stats reports the time the module has run (Wasm runs on one goroutine,
-// so wall time approximates its CPU time) and its linear memory size.
+// Stats reports the module's CPU time, from the kernel's accounting of the
+// thread it runs on (a sleeping module uses none; on a kernel without
+// per-thread accounting, the wall time it has run), and its linear memory
+// size.
 func (r *Runtime) Stats(ctx context.Context, id string) (runtimes.Stats, error) {
 	c, err := r.get(id)
 	if err != nil {
@@ -519,8 +574,18 @@ func (r *Runtime) Stats(ctx context.Context, id string) (runtimes.Stats, error) 
 	now := r.now().UTC()
 	st := runtimes.Stats{Timestamp: now}
 	switch {
+	case c.state == runtimes.StateRunning && c.tid != 0:
+		// c.mu is held: run cannot release the thread meanwhile.
+		if cpu, err := threadCPU(c.tid); err == nil && cpu >= c.cpuBase {
+			st.CPUNanos = cpu - c.cpuBase
+		}
+	case c.state == runtimes.StateRunning && c.cpuExact:
+		// Started on its thread but not yet recorded: no CPU used yet.
 	case c.state == runtimes.StateRunning:
+		// No thread accounting on this kernel: wall time, an upper bound.
 		st.CPUNanos = uint64(now.Sub(c.startedAt))
+	case c.exit != nil && c.cpuExact:
+		st.CPUNanos = c.cpuUsed
 	case c.exit != nil && !c.startedAt.IsZero():
 		st.CPUNanos = uint64(c.exit.FinishedAt.Sub(c.startedAt))
 	}

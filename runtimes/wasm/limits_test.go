@@ -324,3 +324,55 @@ func TestRemoveCreatedReleasesWaiters(t *testing.T) {
 		t.Fatalf("wait: %v, want ErrNotFound", err)
 	}
 }
+
+// TestStatsCPU: a module's CPU time is what it used, not how long it ran:
+// a sleeping Go module stays far below its wall time, a spinning one
+// near it. The margins are wide: the machine is shared.
+func TestStatsCPU(t *testing.T) {
+	r := newRuntime(t)
+	ctx := context.Background()
+	for _, c := range []struct {
+		id   string
+		spec *runtimes.Spec
+	}{
+		{"sleeper", &runtimes.Spec{Image: "file://" + goApp, Args: []string{"sleep"}}},
+		{"spinner", &runtimes.Spec{Image: writeModule(t, wasmtest.Loop())}},
+	} {
+		if err := r.Create(ctx, c.id, c.spec); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Start(ctx, c.id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	time.Sleep(1500 * time.Millisecond)
+	wall := time.Since(start)
+	sleeper, err := r.Stats(ctx, "sleeper")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spinner, err := r.Stats(ctx, "spinner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The sleeper's Go runtime starts (a few ms of CPU), then sleeps.
+	if got := time.Duration(sleeper.CPUNanos); got > wall/5 {
+		t.Errorf("sleeping module: CPU %v over %v of wall time, want well under a fifth", got, wall)
+	}
+	// One of two cores, shared with the test and the machine's load.
+	if got := time.Duration(spinner.CPUNanos); got < wall/4 {
+		t.Errorf("spinning module: CPU %v over %v of wall time, want a good part of it", got, wall)
+	}
+	for _, id := range []string{"sleeper", "spinner"} {
+		if err := r.Stop(ctx, id, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// After the end, the figure is kept.
+	final, err := r.Stats(ctx, "spinner")
+	if err != nil || final.CPUNanos < spinner.CPUNanos {
+		t.Fatalf("spinner after stop: %+v %v, want CPU at least %d", final, err, spinner.CPUNanos)
+	}
+	t.Logf("over %v: sleeper %v CPU, spinner %v CPU", wall, time.Duration(sleeper.CPUNanos), time.Duration(spinner.CPUNanos))
+}

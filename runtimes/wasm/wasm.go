@@ -85,6 +85,11 @@ type Runtime struct {
 	// metrics): a module already compiled is not compiled again.
 	compiles atomic.Int64
 
+	// sleepReturnsOnStop makes a stopped module's sleep return instead of
+	// ending the module, as it did before endOnContext: the floor of
+	// BenchmarkWasmStopSleeping, never set otherwise.
+	sleepReturnsOnStop bool
+
 	mu         sync.Mutex // guards the maps; taken before container.mu
 	containers map[string]*container
 	compiled   map[string]*compiledModule // by module digest
