@@ -33,6 +33,12 @@ type fakeRuntime struct {
 	execFunc func(id string, cmd []string) int
 	execs    []string // "id: cmd" of each Exec
 	stops    []string // ids, in Stop order
+	// stopGate, when set, holds every Stop of a running container until it
+	// is closed (or the caller's ctx ends): a container slow to stop.
+	stopGate chan struct{}
+	// overlaps lists the ids started while an instance of the same
+	// container of the same Pod was still running.
+	overlaps []string
 }
 
 type fakeCtr struct {
@@ -91,6 +97,12 @@ func (f *fakeRuntime) Start(ctx context.Context, id string) error {
 	}
 	if c.info.State != runtimes.StateCreated {
 		return fmt.Errorf("start %q: %w", id, runtimes.ErrInvalidState)
+	}
+	for _, o := range f.ctrs {
+		if o.info.State == runtimes.StateRunning && o.info.Labels["wharf.dev/pod-uid"] == c.info.Labels["wharf.dev/pod-uid"] &&
+			o.info.Labels["wharf.dev/container-name"] == c.info.Labels["wharf.dev/container-name"] {
+			f.overlaps = append(f.overlaps, id)
+		}
 	}
 	c.info.State = runtimes.StateRunning
 	c.info.StartedAt = time.Now()
@@ -151,6 +163,23 @@ func (f *fakeRuntime) Wait(ctx context.Context, id string) (runtimes.ExitStatus,
 func (f *fakeRuntime) Stop(ctx context.Context, id string, grace time.Duration) error {
 	f.mu.Lock()
 	c, ok := f.ctrs[id]
+	if gate := f.stopGate; ok && gate != nil && c.info.State == runtimes.StateRunning {
+		f.stops = append(f.stops, id)
+		f.mu.Unlock()
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		code := 0
+		if slices.Contains(f.args(c), "ignore-term") {
+			code = 137
+		}
+		f.exitLocked(c, code, "")
+		return nil
+	}
 	if ok && c.info.State == runtimes.StateRunning && slices.Contains(f.args(c), "ignore-term") {
 		// Ignores SIGTERM: ends only when killed after the grace period.
 		f.stops = append(f.stops, id)
@@ -240,6 +269,29 @@ func (f *fakeRuntime) Exec(ctx context.Context, id string, opts runtimes.ExecOpt
 		return 0, nil
 	}
 	return fn(id, opts.Command), nil
+}
+
+// podInstances returns how many instances the runtime holds for the Pod
+// named name, and how many of them run.
+func (f *fakeRuntime) podInstances(name string) (all, running int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.ctrs {
+		if c.info.Labels["wharf.dev/pod-name"] == name {
+			all++
+			if c.info.State == runtimes.StateRunning {
+				running++
+			}
+		}
+	}
+	return all, running
+}
+
+// stopCalls returns how many Stop calls the runtime has had.
+func (f *fakeRuntime) stopCalls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.stops)
 }
 
 // created returns how many containers of that name were created.

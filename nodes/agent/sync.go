@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,10 +42,16 @@ type podState struct {
 	// probe or a postStart hook: their exit counts as a failure whatever
 	// its code.
 	probeKilled map[string]bool
+	// stopping marks container IDs whose stop (stopAsync) is under way.
+	stopping map[string]bool
+	// replace marks container IDs stopped because the Pod's image changed:
+	// once exited, the next instance is started at once.
+	replace map[string]bool
 }
 
 func newPodState() *podState {
-	return &podState{waiting: map[string]*waitInfo{}, probeKilled: map[string]bool{}, messages: map[string]string{}}
+	return &podState{waiting: map[string]*waitInfo{}, probeKilled: map[string]bool{}, messages: map[string]string{},
+		stopping: map[string]bool{}, replace: map[string]bool{}}
 }
 
 // waitInfo is why a container is not running, and when to try again.
@@ -310,15 +317,15 @@ func (a *Agent) syncApps(ctx context.Context, ps *podSync, mine map[string][]*in
 			continue
 		}
 		latest := list[0]
+		if st.stopping[latest.info.ID] {
+			continue // stopAsync queues the Pod again once it has exited
+		}
 		if latest.info.State == runtimes.StateRunning && latest.podImage() != c.Image {
 			// The image was changed on the Pod (the one mutable field of a
-			// container): replace the container at once.
+			// container): replace the container as soon as it has exited.
 			a.events.normal(pod, c.Name, "Killing", fmt.Sprintf("Container %s definition changed, will be restarted", c.Name))
-			if err := latest.rt.Stop(ctx, latest.info.ID, a.grace(pod, c, "")); err != nil {
-				a.log.Warn("stop a changed container", "id", latest.info.ID, "err", err)
-			}
-			a.stopProbes(latest.info.ID)
-			a.startContainer(ctx, ps, c, false, latest.restart+1)
+			st.replace[latest.info.ID] = true
+			a.stopAsync(sdk.KeyFunc(pod), latest, st, a.grace(pod, c, ""), "stop a changed container")
 			continue
 		}
 		if latest.info.State == runtimes.StateRunning {
@@ -326,14 +333,17 @@ func (a *Agent) syncApps(ctx context.Context, ps *podSync, mine map[string][]*in
 			if !bad {
 				continue
 			}
-			a.killUnhealthy(ctx, pod, c, latest, kind)
+			a.events.normal(pod, c.Name, "Killing", fmt.Sprintf("Container %s failed %s probe, will be restarted", c.Name, strings.ToLower(string(kind))))
 			st.probeKilled[latest.info.ID] = true
-			info, err := latest.rt.Inspect(ctx, latest.info.ID)
-			if err != nil || info.State != runtimes.StateExited {
-				ps.plan.after(100 * time.Millisecond)
-				continue
-			}
-			latest.info = info
+			a.stopAsync(sdk.KeyFunc(pod), latest, st, a.grace(pod, c, kind), "stop unhealthy container")
+			continue
+		}
+		if latest.info.State == runtimes.StateExited && st.replace[latest.info.ID] {
+			// One immediate start, as before the stop went off the worker;
+			// a failure to start is then retried as any exit.
+			delete(st.replace, latest.info.ID)
+			a.startContainer(ctx, ps, c, false, latest.restart+1)
+			continue
 		}
 		switch latest.info.State {
 		case runtimes.StateCreated:
