@@ -4,8 +4,13 @@ import (
 	"errors"
 	"time"
 
+	"github.com/wharfhq/wharf/api/types"
 	"github.com/wharfhq/wharf/runtimes"
+	"github.com/wharfhq/wharf/sdk"
 )
+
+// stopRetry is how long after a failed stop its Pod is synced again.
+const stopRetry = 2 * time.Second
 
 // stopAsync stops one running container instance of a live Pod in a
 // goroutine of its own, as terminateAsync does for a Pod being deleted: a
@@ -37,15 +42,46 @@ func (a *Agent) stopAsync(key string, inst *instance, st *podState, grace time.D
 		err := inst.rt.Stop(ctx, id, grace)
 		// ErrNotFound: the Pod was deleted meanwhile, and terminate stopped
 		// and removed the container first; nothing went wrong.
-		if err != nil && !errors.Is(err, runtimes.ErrNotFound) && ctx.Err() == nil {
+		failed := err != nil && !errors.Is(err, runtimes.ErrNotFound) && ctx.Err() == nil
+		if failed {
 			a.log.Warn(what, "id", id, "err", err)
 		}
 		a.stopProbes(id)
 		st.mu.Lock()
 		delete(st.stopping, id)
 		st.mu.Unlock()
-		if ctx.Err() == nil {
+		switch {
+		case ctx.Err() != nil:
+		case failed:
+			// The next sync may stop it again: not in a tight loop.
+			a.queue.AddAfter(key, stopRetry)
+		default:
 			a.queue.Add(key)
 		}
 	}()
+}
+
+// stopFinished stops, each with stopAsync within the Pod's grace period,
+// the containers of a finished Pod that have not exited, and reports
+// whether any has not.
+func (a *Agent) stopFinished(pod *types.Pod, mine map[string][]*instance) bool {
+	st := a.state(pod.UID)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	key, grace := sdk.KeyFunc(pod), a.grace(pod, nil, "")
+	busy := false
+	for name, list := range mine {
+		for _, c := range list {
+			if c.info.State == runtimes.StateExited {
+				continue
+			}
+			busy = true
+			if st.stopping[c.info.ID] {
+				continue
+			}
+			a.events.normal(pod, name, "Killing", "Stopping container "+name)
+			a.stopAsync(key, c, st, grace, "stop container")
+		}
+	}
+	return busy
 }

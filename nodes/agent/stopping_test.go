@@ -14,6 +14,26 @@ import (
 	"github.com/wharfhq/wharf/runtimes"
 )
 
+// slowStops starts an agent over a fake runtime whose Stop calls wait
+// until gate is closed; exec answers its probes (nil: all pass).
+func slowStops(t *testing.T, exec func(id string, cmd []string) int, mod func(*agent.Config)) (e *env, rt *fakeRuntime, gate chan struct{}) {
+	t.Helper()
+	e, rt, gate = newEnv(t), newFake("container"), make(chan struct{})
+	rt.stopGate, rt.execFunc = gate, exec
+	e.startAgent(t, t.TempDir(), map[string]runtimes.Runtime{"container": rt}, mod)
+	return e, rt, gate
+}
+
+// getPod reads Pod name.
+func getPod(t *testing.T, e *env, name string) *types.Pod {
+	t.Helper()
+	p, err := e.pods.Get(t.Context(), name)
+	if err != nil {
+		t.Fatalf("get pod %q: %v", name, err)
+	}
+	return p
+}
+
 // startFresh creates n Pods named prefix-0..n-1 that run at once and waits
 // until each is reported Running.
 func startFresh(t *testing.T, e *env, prefix string, n int) {
@@ -47,18 +67,13 @@ func checkNoOverlap(t *testing.T, rt *fakeRuntime) {
 }
 
 func TestSlowProbeKillsDoNotHoldWorkers(t *testing.T) {
-	e := newEnv(t)
-	rt := newFake("container")
-	gate := make(chan struct{})
-	rt.stopGate = gate
 	var healthy atomic.Bool
-	rt.execFunc = func(id string, cmd []string) int {
+	e, rt, gate := slowStops(t, func(id string, cmd []string) int {
 		if healthy.Load() {
 			return 0
 		}
 		return 1
-	}
-	e.startAgent(t, t.TempDir(), map[string]runtimes.Runtime{"container": rt}, nil)
+	}, nil)
 	// As many unhealthy Pods as sync workers: stopped on the workers, their
 	// blocked stops would hold every one of them.
 	const n = agent.DefaultWorkers
@@ -95,18 +110,11 @@ func TestSlowProbeKillsDoNotHoldWorkers(t *testing.T) {
 }
 
 func TestSlowImageChangeStopsDoNotHoldWorkers(t *testing.T) {
-	e := newEnv(t)
-	rt := newFake("container")
-	gate := make(chan struct{})
-	rt.stopGate = gate
-	e.startAgent(t, t.TempDir(), map[string]runtimes.Runtime{"container": rt}, nil)
+	e, rt, gate := slowStops(t, nil, nil)
 	const n = agent.DefaultWorkers
 	startFresh(t, e, "img", n)
 	for i := range n {
-		p, err := e.pods.Get(t.Context(), fmt.Sprintf("img-%d", i))
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := getPod(t, e, fmt.Sprintf("img-%d", i))
 		p.Spec.Containers[0].Image = "example.com/app:v2"
 		if _, err := e.pods.Update(t.Context(), p); err != nil {
 			t.Fatal(err)
@@ -156,13 +164,8 @@ func (b *syncBuffer) String() string {
 }
 
 func TestDeleteWhileProbeKillStopping(t *testing.T) {
-	e := newEnv(t)
-	rt := newFake("container")
-	gate := make(chan struct{})
-	rt.stopGate = gate
-	rt.execFunc = func(id string, cmd []string) int { return 1 }
 	var logs syncBuffer
-	e.startAgent(t, t.TempDir(), map[string]runtimes.Runtime{"container": rt}, func(c *agent.Config) {
+	e, rt, gate := slowStops(t, func(id string, cmd []string) int { return 1 }, func(c *agent.Config) {
 		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	})
 	p := pod("doomed", types.RestartPolicyAlways, []string{"serve"})
@@ -183,5 +186,34 @@ func TestDeleteWhileProbeKillStopping(t *testing.T) {
 	}
 	if l := logs.String(); strings.Contains(l, "level=WARN") {
 		t.Errorf("warnings while terminating a Pod whose container was stopping:\n%s", l)
+	}
+}
+
+func TestSlowStopsOfFailedPodsDoNotHoldWorkers(t *testing.T) {
+	e, rt, gate := slowStops(t, nil, nil)
+	const n = agent.DefaultWorkers
+	startFresh(t, e, "lost", n)
+	for i := range n {
+		p := getPod(t, e, fmt.Sprintf("lost-%d", i))
+		// As the node lifecycle controller does for a lost node's Pods.
+		p.Status.Phase, p.Status.Reason = types.PodFailed, "NodeLost"
+		if _, err := e.pods.UpdateStatus(t.Context(), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "every failed Pod's container asked to stop", func() bool { return rt.stopCalls() >= n })
+
+	startFresh(t, e, "fresh", agent.DefaultWorkers+1)
+	if got := rt.stopCalls(); got != n {
+		t.Errorf("%d Stop calls while the %d stops are under way, want %d (no second stop)", got, n, n)
+	}
+	close(gate)
+	for i := range n {
+		name := fmt.Sprintf("lost-%d", i)
+		waitFor(t, name+"'s container stopped", func() bool { _, running := rt.podInstances(name); return running == 0 })
+		e.waitEvent(t, name, "Normal Killing: Stopping container c0")
+	}
+	if got, want := rt.created("c0"), n+agent.DefaultWorkers+1; got != want {
+		t.Errorf("c0 created %d times, want %d: a finished Pod must not be restarted", got, want)
 	}
 }

@@ -140,8 +140,11 @@ func (a *Agent) sync(ctx context.Context, key string) error {
 	if pod.Status.Phase == types.PodSucceeded || pod.Status.Phase == types.PodFailed {
 		// A finished Pod keeps its containers (for logs) but runs nothing;
 		// one marked finished by someone else (a lost node's Pods are
-		// failed by the node lifecycle controller) is stopped gracefully.
-		a.stopAll(ctx, pod, mine, a.grace(pod, nil, ""))
+		// failed by the node lifecycle controller) is stopped gracefully,
+		// off the worker; its network namespace goes once all have exited.
+		if a.stopFinished(pod, mine) {
+			return nil // queued again when the stops are done
+		}
 		if err := a.removeNetNS(pod.UID); err != nil {
 			a.log.Warn("remove network namespace", "pod", key, "err", err)
 		}
