@@ -45,6 +45,9 @@ type Function struct {
 	timeout time.Duration
 	log     *logs.Writer
 	logPath string
+	// slots holds one token per running instance; its capacity is the
+	// runtime's concurrency cap.
+	slots chan struct{}
 }
 
 var _ http.Handler = (*Function)(nil)
@@ -70,7 +73,7 @@ func (r *Runtime) HTTPHandler(ctx context.Context, spec *runtimes.Spec) (http.Ha
 		return nil, fmt.Errorf("wasm function %q: %w", spec.Image, err)
 	}
 	f := &Function{r: r, spec: cloneSpec(spec), ref: *ref, mod: mod, timeout: r.reqTimeout,
-		logPath: filepath.Join(dir, functionKey(spec)+".log")}
+		logPath: filepath.Join(dir, functionKey(spec)+".log"), slots: make(chan struct{}, r.maxReqs)}
 	if spec.Deadline > 0 {
 		f.timeout = spec.Deadline
 	}
@@ -106,7 +109,15 @@ func (f *Function) LogPath() string { return f.logPath }
 func (f *Function) Close() error { return f.log.Close() }
 
 // ServeHTTP runs one instance of the module for req.
+// A request over the concurrency cap waits for a slot up to the
+// runtime's queue wait, then is answered 503 with Retry-After.
 func (f *Function) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if !f.acquire(req.Context()) {
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "function busy: too many requests in flight", http.StatusServiceUnavailable)
+		return
+	}
+	defer func() { <-f.slots }()
 	ctx, cancel := context.WithTimeout(req.Context(), f.timeout)
 	defer cancel()
 	mem := newMemoryLimit(f.spec.Resources.MemoryLimitBytes)
@@ -131,6 +142,29 @@ func (f *Function) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if err := writeCGIResponse(w, out.Bytes()); err != nil {
 		fmt.Fprintf(stderr, "%s %s: %v\n", req.Method, req.URL.Path, err)
 		http.Error(w, "function returned a malformed response", http.StatusInternalServerError)
+	}
+}
+
+// acquire takes an instance slot, waiting up to the runtime's queue wait
+// (less if ctx ends first); it reports whether it got one.
+func (f *Function) acquire(ctx context.Context) bool {
+	select {
+	case f.slots <- struct{}{}:
+		return true
+	default:
+	}
+	if f.r.queueWait <= 0 {
+		return false
+	}
+	t := time.NewTimer(f.r.queueWait)
+	defer t.Stop()
+	select {
+	case f.slots <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	case <-ctx.Done():
+		return false
 	}
 }
 

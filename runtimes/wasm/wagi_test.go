@@ -190,3 +190,64 @@ func TestWAGIScriptName(t *testing.T) {
 		}
 	}
 }
+
+func TestWAGIConcurrencyCap(t *testing.T) {
+	tests := []struct {
+		name      string
+		queueWait time.Duration
+		cancel    bool // the waiting request's context is already done
+		want      int  // code of the second request while the first runs
+	}{
+		{"no wait: 503 at once", 0, false, http.StatusServiceUnavailable},
+		{"client gone while waiting: 503", time.Hour, true, http.StatusServiceUnavailable},
+		{"waits for the slot: 200", time.Hour, false, http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRuntime(t, WithMaxConcurrentRequests(1), WithQueueWait(tt.queueWait))
+			f := handler(t, r, &runtimes.Spec{Image: "file://" + goApp, Args: []string{"wagi"}})
+			// The first request's instance holds the only slot while it
+			// reads a body that does not end until pw is closed.
+			pr, pw := io.Pipe()
+			first := make(chan int, 1)
+			go func() {
+				rec := httptest.NewRecorder()
+				f.ServeHTTP(rec, httptest.NewRequest("POST", "/first", pr))
+				first <- rec.Code
+			}()
+			for len(f.slots) == 0 {
+				time.Sleep(time.Millisecond)
+			}
+			req := httptest.NewRequest("GET", "/second", nil)
+			if tt.cancel {
+				ctx, cancel := context.WithCancel(req.Context())
+				cancel()
+				req = req.WithContext(ctx)
+			}
+			second := make(chan *httptest.ResponseRecorder, 1)
+			go func() {
+				rec := httptest.NewRecorder()
+				f.ServeHTTP(rec, req)
+				second <- rec
+			}()
+			if tt.want == http.StatusServiceUnavailable {
+				rec := <-second
+				if rec.Code != tt.want || rec.Header().Get("Retry-After") == "" {
+					t.Errorf("second request: %d, Retry-After %q, want %d with Retry-After", rec.Code, rec.Header().Get("Retry-After"), tt.want)
+				}
+			}
+			pw.Close()
+			if code := <-first; code != http.StatusOK {
+				t.Errorf("first request: %d, want 200", code)
+			}
+			if tt.want == http.StatusOK {
+				if rec := <-second; rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "PATH_INFO=/second\n") {
+					t.Errorf("second request: %d %q, want 200 after the first", rec.Code, rec.Body.String())
+				}
+			}
+			if n := len(f.slots); n != 0 {
+				t.Errorf("%d slots still held after both requests", n)
+			}
+		})
+	}
+}

@@ -79,6 +79,8 @@ type Runtime struct {
 	ownCache   bool
 	wz         wazero.Runtime
 	reqTimeout time.Duration
+	maxReqs    int
+	queueWait  time.Duration
 	now        func() time.Time
 
 	// compiles counts module compilations in this process (for tests and
@@ -123,6 +125,38 @@ func WithCompilationCache(c wazero.CompilationCache) Option {
 // Deadline (default 30s).
 func WithRequestTimeout(d time.Duration) Option { return func(r *Runtime) { r.reqTimeout = d } }
 
+// DefaultMaxConcurrentRequests is how many instances one HTTP function
+// runs at once unless [WithMaxConcurrentRequests] says otherwise.
+const DefaultMaxConcurrentRequests = 64
+
+// DefaultQueueWait is how long a request over the cap waits for an
+// instance slot before it is answered 503, unless [WithQueueWait] says
+// otherwise.
+const DefaultQueueWait = time.Second
+
+// WithMaxConcurrentRequests caps the instances one HTTP function runs at
+// once (default [DefaultMaxConcurrentRequests]; n < 1 means the default),
+// so that a flood of requests cannot exhaust memory: requests over the
+// cap wait (see [WithQueueWait]) and are then answered 503 with
+// Retry-After.
+func WithMaxConcurrentRequests(n int) Option {
+	return func(r *Runtime) {
+		if n > 0 {
+			r.maxReqs = n
+		}
+	}
+}
+
+// WithQueueWait is how long a request over the concurrency cap waits for
+// a slot before a 503 (default [DefaultQueueWait]; 0 answers at once).
+func WithQueueWait(d time.Duration) Option {
+	return func(r *Runtime) {
+		if d >= 0 {
+			r.queueWait = d
+		}
+	}
+}
+
 // New opens (creating if needed) a Wasm runtime under root. Containers
 // recorded there by an earlier process are listed again; those that were
 // running are reported as exited with reason Unknown, since their
@@ -132,6 +166,8 @@ func New(root string, opts ...Option) (*Runtime, error) {
 		root:       root,
 		httpClient: http.DefaultClient,
 		reqTimeout: 30 * time.Second,
+		maxReqs:    DefaultMaxConcurrentRequests,
+		queueWait:  DefaultQueueWait,
 		now:        time.Now,
 		containers: map[string]*container{},
 		compiled:   map[string]*compiledModule{},
