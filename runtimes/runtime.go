@@ -255,7 +255,19 @@ type ExecOptions struct {
 	Stdin   io.Reader
 	Stdout  io.Writer
 	Stderr  io.Writer
-	TTY     bool
+	// TTY asks for a terminal: the command's stdin, stdout and stderr are
+	// one terminal, so its stderr arrives on Stdout. Runtimes that have
+	// no terminal to give return an error rather than ignore it.
+	TTY bool
+	// Resize, with TTY, carries the terminal sizes to apply while the
+	// command runs (nil: the size stays the runtime's default).
+	Resize <-chan TerminalSize
+}
+
+// TerminalSize is a terminal's size in character cells.
+type TerminalSize struct {
+	Width  uint16
+	Height uint16
 }
 
 // Execer is implemented by runtimes that can run a command inside a

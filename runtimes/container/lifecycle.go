@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -489,48 +488,4 @@ func (r *Runtime) Stats(ctx context.Context, id string) (runtimes.Stats, error) 
 		out.MemoryBytes = mem
 	}
 	return out, nil
-}
-
-// Exec runs a command in the running container (joining its namespaces
-// and cgroup, as its user, in its working dir, with its environment plus
-// opts.Env) and returns its exit code. TTY is not supported: the command
-// gets plain pipes.
-func (r *Runtime) Exec(ctx context.Context, id string, opts runtimes.ExecOptions) (int, error) {
-	c, err := r.get(id)
-	if err != nil {
-		return -1, err
-	}
-	if len(opts.Command) == 0 {
-		return -1, errors.New("exec: no command")
-	}
-	c.mu.Lock()
-	if c.rec.State != runtimes.StateRunning {
-		c.mu.Unlock()
-		return -1, fmt.Errorf("container %q is %s: %w", id, c.rec.State, runtimes.ErrInvalidState)
-	}
-	tmpl := c.rec.Exec
-	c.mu.Unlock()
-	tmpl.Env = mergeEnv(tmpl.Env, opts.Env)
-	cfg := c.lc.Config()
-	p := processFor(&cfg, tmpl, opts.Command)
-	p.Stdin, p.Stdout, p.Stderr = opts.Stdin, opts.Stdout, opts.Stderr
-	if p.Stdout == nil {
-		p.Stdout = io.Discard
-	}
-	if p.Stderr == nil {
-		p.Stderr = io.Discard
-	}
-	if err := c.lc.Run(p); err != nil {
-		return -1, fmt.Errorf("container %q: exec %q: %w", id, opts.Command[0], err)
-	}
-	stop := context.AfterFunc(ctx, func() { _ = p.Signal(killSignal) })
-	defer stop()
-	ps, err := p.Wait()
-	if ps == nil {
-		return -1, fmt.Errorf("container %q: exec %q: %w", id, opts.Command[0], err)
-	}
-	if ctx.Err() != nil {
-		return exitCode(ps), ctx.Err()
-	}
-	return exitCode(ps), nil
 }

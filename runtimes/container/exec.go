@@ -1,0 +1,202 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/utils"
+	"golang.org/x/sys/unix"
+
+	"github.com/wharfhq/wharf/runtimes"
+)
+
+// Exec runs a command in the running container (joining its namespaces
+// and cgroup, as its user, in its working dir, with its environment plus
+// opts.Env) and returns its exit code. With opts.TTY the command gets a
+// terminal of the container's own devpts (as runc exec -t: a new session
+// whose controlling terminal it is), stderr merged into opts.Stdout, and
+// the sizes received on opts.Resize are applied to it.
+func (r *Runtime) Exec(ctx context.Context, id string, opts runtimes.ExecOptions) (int, error) {
+	c, err := r.get(id)
+	if err != nil {
+		return -1, err
+	}
+	if len(opts.Command) == 0 {
+		return -1, errors.New("exec: no command")
+	}
+	c.mu.Lock()
+	if c.rec.State != runtimes.StateRunning {
+		c.mu.Unlock()
+		return -1, fmt.Errorf("container %q is %s: %w", id, c.rec.State, runtimes.ErrInvalidState)
+	}
+	tmpl := c.rec.Exec
+	c.mu.Unlock()
+	tmpl.Env = mergeEnv(tmpl.Env, opts.Env)
+	cfg := c.lc.Config()
+	p := processFor(&cfg, tmpl, opts.Command)
+	var term *terminal
+	if opts.TTY {
+		if term, err = startTerminal(c.lc, p, opts); err != nil {
+			return -1, fmt.Errorf("container %q: exec %q: %w", id, opts.Command[0], err)
+		}
+		defer term.close()
+	} else {
+		p.Stdin, p.Stdout, p.Stderr = opts.Stdin, opts.Stdout, opts.Stderr
+		if p.Stdout == nil {
+			p.Stdout = io.Discard
+		}
+		if p.Stderr == nil {
+			p.Stderr = io.Discard
+		}
+		if err := c.lc.Run(p); err != nil {
+			return -1, fmt.Errorf("container %q: exec %q: %w", id, opts.Command[0], err)
+		}
+	}
+	stop := context.AfterFunc(ctx, func() { _ = p.Signal(killSignal) })
+	defer stop()
+	ps, err := p.Wait()
+	if term != nil {
+		term.drain()
+	}
+	if ps == nil {
+		return -1, fmt.Errorf("container %q: exec %q: %w", id, opts.Command[0], err)
+	}
+	if ctx.Err() != nil {
+		return exitCode(ps), ctx.Err()
+	}
+	return exitCode(ps), nil
+}
+
+// terminal is the master side of an exec's terminal and the goroutines
+// copying to and from it.
+type terminal struct {
+	master *os.File
+	out    sync.WaitGroup // the master → stdout copy
+	done   chan struct{}  // closed by close: stops the resize loop
+}
+
+// startTerminal runs p in c with a terminal that libcontainer's init
+// allocates inside the container and sends back over a socket pair, and
+// starts copying between it and opts' streams.
+func startTerminal(c *libcontainer.Container, p *libcontainer.Process, opts runtimes.ExecOptions) (*terminal, error) {
+	parent, child, err := utils.NewSockPair("console")
+	if err != nil {
+		return nil, fmt.Errorf("console socket: %w", err)
+	}
+	defer parent.Close()
+	p.ConsoleSocket = child
+	p.ConsoleWidth, p.ConsoleHeight = 80, 24
+	err = c.Run(p)
+	_ = child.Close()
+	if err != nil {
+		return nil, err
+	}
+	master, err := recvFile(parent)
+	if err != nil {
+		_ = p.Signal(killSignal)
+		_, _ = p.Wait()
+		return nil, fmt.Errorf("receive terminal: %w", err)
+	}
+	t := &terminal{master: master, done: make(chan struct{})}
+	stdout := opts.Stdout
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	t.out.Add(1)
+	go func() {
+		defer t.out.Done()
+		// Reading ends with EIO once every holder of the terminal's
+		// other side has closed it (the command has exited).
+		_, _ = io.Copy(stdout, master)
+	}()
+	if opts.Stdin != nil {
+		go func() { _, _ = io.Copy(master, opts.Stdin) }()
+	}
+	if opts.Resize != nil {
+		go func() {
+			for {
+				select {
+				case <-t.done:
+					return
+				case sz, ok := <-opts.Resize:
+					if !ok {
+						return
+					}
+					_ = setSize(master, sz)
+				}
+			}
+		}()
+	}
+	return t, nil
+}
+
+// drain waits until the command's output has been copied out.
+func (t *terminal) drain() { t.out.Wait() }
+
+// close releases the terminal and stops the resize loop.
+func (t *terminal) close() {
+	close(t.done)
+	_ = t.master.Close()
+}
+
+// setSize applies sz to the terminal (TIOCSWINSZ; the command gets a
+// SIGWINCH).
+func setSize(f *os.File, sz runtimes.TerminalSize) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ioErr error
+	if err := rc.Control(func(fd uintptr) {
+		ioErr = unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, &unix.Winsize{Row: sz.Height, Col: sz.Width})
+	}); err != nil {
+		return err
+	}
+	return ioErr
+}
+
+// recvFile receives one file descriptor sent over the AF_UNIX socket, as
+// libcontainer's init sends the terminal's master. Written here because
+// runc's utils.RecvFile is deprecated (moved to an internal package).
+func recvFile(socket *os.File) (*os.File, error) {
+	name := make([]byte, 4096)
+	oob := make([]byte, unix.CmsgSpace(4))
+	rc, err := socket.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var n, oobn int
+	var recvErr error
+	if err := rc.Read(func(fd uintptr) bool {
+		n, oobn, _, _, recvErr = unix.Recvmsg(int(fd), name, oob, unix.MSG_CMSG_CLOEXEC)
+		return recvErr != unix.EAGAIN
+	}); err != nil {
+		return nil, err
+	}
+	if recvErr != nil {
+		return nil, recvErr
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil {
+		return nil, err
+	}
+	if len(msgs) != 1 {
+		return nil, fmt.Errorf("%d control messages, want 1", len(msgs))
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil {
+		return nil, err
+	}
+	if len(fds) != 1 {
+		for _, fd := range fds {
+			_ = unix.Close(fd)
+		}
+		return nil, fmt.Errorf("%d file descriptors, want 1", len(fds))
+	}
+	return os.NewFile(uintptr(fds[0]), string(name[:n])), nil
+}
