@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/wharfhq/wharf/runtimes"
@@ -42,5 +43,50 @@ func TestExecTTY(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// readyWriter collects output and closes ready once it holds "ready".
+type readyWriter struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	ready chan struct{}
+}
+
+func (w *readyWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	had := strings.Contains(w.buf.String(), "ready")
+	w.buf.Write(p)
+	if !had && strings.Contains(w.buf.String(), "ready") {
+		close(w.ready)
+	}
+	return len(p), nil
+}
+
+func (w *readyWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+func TestExecTTYResize(t *testing.T) {
+	e := newEnv(t)
+	e.startSleeper(t, "exec-resize", nil)
+	out := &readyWriter{ready: make(chan struct{})}
+	resize := make(chan runtimes.TerminalSize)
+	go func() {
+		<-out.ready
+		resize <- runtimes.TerminalSize{Width: 132, Height: 43}
+	}()
+	code, err := e.rt.Exec(context.Background(), "exec-resize", runtimes.ExecOptions{
+		Command: []string{"/app", "winsize"}, Stdout: out, TTY: true, Resize: resize})
+	if err != nil || code != 0 {
+		t.Fatalf("Exec: exit %d, %v (output %q)", code, err, out.String())
+	}
+	// 80x24 is the size a terminal starts with; the resize message set
+	// the second and delivered SIGWINCH.
+	if want := "size 80x24\r\nready\r\nsize 132x43\r\n"; out.String() != want {
+		t.Fatalf("output %q, want %q", out.String(), want)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 func main() {
@@ -64,6 +65,13 @@ func main() {
 		<-c
 		fmt.Println("got SIGTERM")
 		os.Exit(0)
+	case "winsize": // print stdin's terminal size, then again after SIGWINCH
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, syscall.SIGWINCH)
+		fmt.Println(winsize())
+		fmt.Println("ready")
+		<-c
+		fmt.Println(winsize())
 	case "ignore": // ignore SIGTERM and sleep
 		signal.Ignore(syscall.SIGTERM)
 		fmt.Println("ready")
@@ -110,4 +118,13 @@ func main() {
 func groups() []int {
 	g, _ := os.Getgroups()
 	return g
+}
+
+// winsize reports stdin's terminal size, or that stdin is no terminal.
+func winsize() string {
+	var ws struct{ Row, Col, X, Y uint16 }
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, 0, syscall.TIOCGWINSZ, uintptr(unsafe.Pointer(&ws))); e != 0 {
+		return "not a terminal: " + e.Error()
+	}
+	return fmt.Sprintf("size %dx%d", ws.Col, ws.Row)
 }
