@@ -6,6 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -184,4 +187,66 @@ func processCPU(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkWasmSleepingFootprint starts 1,000 sleeping Go wasip1 modules
+// (as 1,000 Wasm Pod replicas) and reports the OS threads and resident
+// memory they add to the process: each running module holds one locked
+// OS thread (see threadcpu.go).
+func BenchmarkWasmSleepingFootprint(b *testing.B) {
+	const n = 1000
+	r := newRuntime(b)
+	ctx := context.Background()
+	spec := &runtimes.Spec{Image: "file://" + goApp, Args: []string{"sleep"}}
+	round := 0
+	for b.Loop() {
+		threads0, rss0 := procStatus(b)
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = fmt.Sprintf("r%d-%d", round, i)
+			if err := r.Create(ctx, ids[i], spec); err != nil {
+				b.Fatal(err)
+			}
+			if err := r.Start(ctx, ids[i]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		round++
+		b.StopTimer()
+		time.Sleep(2 * time.Second) // every module is in its sleep
+		threads, rss := procStatus(b)
+		b.ReportMetric(float64(threads-threads0), "threads")
+		b.ReportMetric(float64(rss-rss0)/n/1024, "rss-MiB/instance")
+		for _, id := range ids {
+			if err := r.Stop(ctx, id, 0); err != nil {
+				b.Fatal(err)
+			}
+			if err := r.Remove(ctx, id); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+	}
+}
+
+// procStatus reads this process's thread count and resident set (KiB)
+// from /proc/self/status.
+func procStatus(b *testing.B) (threads, rssKiB int) {
+	s, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range strings.Lines(string(s)) {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		switch f[0] {
+		case "Threads:":
+			threads, _ = strconv.Atoi(f[1])
+		case "VmRSS:":
+			rssKiB, _ = strconv.Atoi(f[1])
+		}
+	}
+	return threads, rssKiB
 }
