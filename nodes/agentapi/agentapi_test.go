@@ -3,6 +3,7 @@ package agentapi
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -83,6 +84,17 @@ func (r *testRuntime) Exec(ctx context.Context, _ string, opts runtimes.ExecOpti
 	case "warn":
 		fmt.Fprintln(opts.Stderr, strings.Join(opts.Command[1:], " "))
 		return 0, nil
+	case "winsize": // with a terminal: print the first size received
+		if !opts.TTY || opts.Resize == nil {
+			return -1, errors.New("winsize: no terminal")
+		}
+		select {
+		case sz := <-opts.Resize:
+			fmt.Fprintf(opts.Stdout, "%dx%d\n", sz.Width, sz.Height)
+			return 0, nil
+		case <-ctx.Done():
+			return -1, ctx.Err()
+		}
 	}
 	return -1, fmt.Errorf("no such command %q", opts.Command[0])
 }

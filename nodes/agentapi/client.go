@@ -13,6 +13,7 @@ import (
 	"golang.org/x/net/websocket"
 
 	"github.com/wharfhq/wharf/api/types"
+	"github.com/wharfhq/wharf/runtimes"
 )
 
 // ExecRequest is one exec call made by Exec.
@@ -27,6 +28,9 @@ type ExecRequest struct {
 	// its end (the URL must then ask for stdin=true).
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
+	// Resize, with tty=true, carries terminal sizes to send (channel 4)
+	// until it is closed or the command ends.
+	Resize <-chan runtimes.TerminalSize
 }
 
 // Exec runs a command through the WebSocket channel protocol (v5, or v4)
@@ -65,6 +69,11 @@ func Exec(ctx context.Context, req ExecRequest) (int, error) {
 		<-ctx.Done()
 		_ = conn.Close()
 	}()
+	if req.Resize != nil {
+		done := make(chan struct{})
+		defer close(done)
+		go sendResizes(conn, &mu, req.Resize, done)
+	}
 	var status *types.Status
 	for {
 		var msg []byte

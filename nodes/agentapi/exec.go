@@ -160,6 +160,12 @@ func (s *Server) runExec(ctx context.Context, conn *websocket.Conn, execer runti
 		Stderr:  &channelWriter{mu: &mu, conn: conn, ch: ChannelStderr},
 		TTY:     tty,
 	}
+	var resize chan runtimes.TerminalSize
+	if tty {
+		// Only a terminal consumes sizes; sends give up when the exec ends.
+		resize = make(chan runtimes.TerminalSize, 1)
+		opts.Resize = resize
+	}
 	var stdinW *io.PipeWriter
 	if withStdin {
 		var pr *io.PipeReader
@@ -190,6 +196,13 @@ func (s *Server) runExec(ctx context.Context, conn *websocket.Conn, execer runti
 						stdinW = nil
 					}
 				}
+			case ChannelResize:
+				if sz, ok := parseResize(msg[1:]); ok && resize != nil {
+					select {
+					case resize <- sz:
+					case <-ctx.Done():
+					}
+				}
 			case ChannelClose:
 				if v5 && len(msg) > 1 && msg[1] == ChannelStdin && stdinW != nil {
 					_ = stdinW.Close()
@@ -204,4 +217,31 @@ func (s *Server) runExec(ctx context.Context, conn *websocket.Conn, execer runti
 	b, _ := json.Marshal(ExecStatus(command, code, err))
 	_, _ = (&channelWriter{mu: &mu, conn: conn, ch: ChannelError}).Write(b)
 	_ = conn.Close()
+}
+
+// parseResize decodes a resize message, JSON {"Width":W,"Height":H} as
+// kubectl sends it; a malformed or empty size is dropped.
+func parseResize(b []byte) (runtimes.TerminalSize, bool) {
+	var sz struct{ Width, Height uint16 }
+	if err := json.Unmarshal(b, &sz); err != nil || sz.Width == 0 || sz.Height == 0 {
+		return runtimes.TerminalSize{}, false
+	}
+	return runtimes.TerminalSize{Width: sz.Width, Height: sz.Height}, true
+}
+
+// sendResizes sends each size from sizes as a resize message (channel 4,
+// JSON as kubectl sends it) until sizes is closed or done.
+func sendResizes(conn *websocket.Conn, mu *sync.Mutex, sizes <-chan runtimes.TerminalSize, done <-chan struct{}) {
+	for {
+		select {
+		case <-done:
+			return
+		case sz, ok := <-sizes:
+			if !ok {
+				return
+			}
+			b, _ := json.Marshal(struct{ Width, Height uint16 }{sz.Width, sz.Height})
+			_, _ = (&channelWriter{mu: mu, conn: conn, ch: ChannelResize}).Write(b)
+		}
+	}
 }
