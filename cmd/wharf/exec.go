@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 
 	"github.com/spf13/cobra"
@@ -30,13 +31,19 @@ func newExecCmd(a *app) *cobra.Command {
 		Use:   "exec POD [-c CONTAINER] [-i] -- COMMAND [ARG...]",
 		Short: "Run a command in a running container of a Pod",
 		Long: `Run a command in a running container of a Pod, with its stdout and
-stderr here and, with -i, this terminal's stdin. wharf exits with the
-command's exit code. Containers can exec; Wasm modules cannot.`,
+stderr here and, with -i, this terminal's stdin. With -t (and a terminal
+here) the command gets a terminal: its stderr comes on stdout, this
+terminal is in raw mode while it runs (with -i) and its size follows this
+one's. wharf exits with the command's exit code. Containers can exec;
+Wasm modules cannot.`,
 		Example: `  # List the root directory of pod web's only container
   wharf exec web -- ls /
 
   # Feed stdin to a command in container app
-  echo hello | wharf exec -i web -c app -- cat`,
+  echo hello | wharf exec -i web -c app -- cat
+
+  # A shell with a terminal
+  wharf exec -it web -- sh`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.ArgsLenAtDash() != 1 {
@@ -48,7 +55,7 @@ command's exit code. Containers can exec; Wasm modules cannot.`,
 	f := cmd.Flags()
 	f.StringVarP(&o.container, "container", "c", "", "container name (default: the Pod's only container)")
 	f.BoolVarP(&o.stdin, "stdin", "i", false, "pass stdin to the command")
-	f.BoolVarP(&o.tty, "tty", "t", false, "ask for a terminal (the runtime may not provide one)")
+	f.BoolVarP(&o.tty, "tty", "t", false, "give the command a terminal (needs a terminal here; Wasm modules have none)")
 	return cmd
 }
 
@@ -66,8 +73,18 @@ func runExec(ctx context.Context, a *app, o *execOptions, pod string, command []
 	if o.stdin {
 		q.Set("stdin", "true")
 	}
+	var lt *localTerminal
 	if o.tty {
-		q.Set("tty", "true")
+		var err error
+		if lt, err = openLocalTerminal(a.in, o.stdin); err != nil {
+			return err
+		}
+		if lt == nil {
+			fmt.Fprintln(a.errOut, errNoTTY)
+		} else {
+			q.Set("tty", "true")
+			defer func() { _ = lt.close() }()
+		}
 	}
 	u, err := podURL(a, pod, "exec", q)
 	if err != nil {
@@ -76,6 +93,9 @@ func runExec(ctx context.Context, a *app, o *execOptions, pod string, command []
 	req := agentapi.ExecRequest{URL: u, Header: authHeader(a), Stdout: a.out, Stderr: a.errOut}
 	if o.stdin {
 		req.Stdin = a.in
+	}
+	if lt != nil {
+		req.Resize = lt.sizes
 	}
 	code, err := agentapi.Exec(ctx, req)
 	if err != nil {
