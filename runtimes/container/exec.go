@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/utils"
@@ -135,8 +136,17 @@ func startTerminal(c *libcontainer.Container, p *libcontainer.Process, opts runt
 	return t, nil
 }
 
-// drain waits until the command's output has been copied out.
-func (t *terminal) drain() { t.out.Wait() }
+// drainGrace bounds how long output is still copied after the command
+// exited: a background process it left holding the terminal would
+// otherwise keep the exec open forever.
+const drainGrace = 2 * time.Second
+
+// drain waits until the command's output has been copied out (the read
+// ends with EIO once no process holds the terminal), or drainGrace.
+func (t *terminal) drain() {
+	_ = t.master.SetReadDeadline(time.Now().Add(drainGrace))
+	t.out.Wait()
+}
 
 // close releases the terminal and stops the resize loop.
 func (t *terminal) close() {
@@ -197,6 +207,12 @@ func recvFile(socket *os.File) (*os.File, error) {
 			_ = unix.Close(fd)
 		}
 		return nil, fmt.Errorf("%d file descriptors, want 1", len(fds))
+	}
+	// Non-blocking, the file is served by the runtime poller: a read
+	// deadline can end the output copy (see drain).
+	if err := unix.SetNonblock(fds[0], true); err != nil {
+		_ = unix.Close(fds[0])
+		return nil, err
 	}
 	return os.NewFile(uintptr(fds[0]), string(name[:n])), nil
 }
