@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/api/types"
-	"github.com/wharfhq/wharf/nodes/agent"
 	"github.com/wharfhq/wharf/jobs/hpa"
+	"github.com/wharfhq/wharf/nodes/agent"
 	"github.com/wharfhq/wharf/runtimes"
 	"github.com/wharfhq/wharf/runtimes/wasm/wasmtest"
 )
