@@ -124,14 +124,18 @@ func NewWithOptions(cc *controller.Context, opts Options) (*Controller, error) {
 }
 
 // history returns the remembered state of key (reset when the HPA was
-// re-created). The queue never syncs one key on two workers at once, so
+// re-created). A history begins with one recommendation, the target's
+// current replicas at now, as in Kubernetes: an autoscaler seen for the
+// first time (a new one, or any after a restart, since the history is in
+// memory) does not scale down before its scale-down stabilization window
+// has passed. The queue never syncs one key on two workers at once, so
 // only the map needs the lock.
-func (c *Controller) history(key, uid string) *history {
+func (c *Controller) history(key, uid string, current int32, now time.Time) *history {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	h, ok := c.state[key]
 	if !ok || h.uid != uid {
-		h = &history{uid: uid}
+		h = &history{uid: uid, recs: []recommendation{{at: now, replicas: current}}}
 		c.state[key] = h
 	}
 	return h
@@ -202,7 +206,7 @@ func (c *Controller) evaluate(ctx context.Context, key string, hpa *types.Horizo
 	}
 	maxR := hpa.Spec.MaxReplicas
 
-	h := c.history(key, hpa.UID)
+	h := c.history(key, hpa.UID, current, now)
 	if h.lastScale != nil && (st.LastScaleTime == nil || st.LastScaleTime.Before(h.lastScale.Time)) {
 		st.LastScaleTime = h.lastScale
 	}

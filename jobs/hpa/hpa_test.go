@@ -265,3 +265,108 @@ func TestScalesAStatefulSet(t *testing.T) {
 		return *s.Spec.Replicas == 3, fmt.Errorf("replicas %d", *s.Spec.Replicas)
 	})
 }
+
+// waitEvaluated keeps the Pods' usage at cpu=<milli>m until the
+// autoscaler has reported that utilization (so it evaluated at the
+// clock's current time) and returns the target's replicas then.
+func waitEvaluated(t *testing.T, env *controllertest.Env, rs string, milli int) int32 {
+	t.Helper()
+	var replicas int32
+	env.Eventually(fmt.Sprintf("%s evaluated at %dm", rs, milli), func() (bool, error) {
+		setUsage(t, env, "app="+rs, fmt.Sprintf("cpu=%dm", milli))
+		h := getHPA(t, env, rs)
+		r, err := sdk.Typed[*types.ReplicaSet](env.Client).Namespace(ns).Get(context.Background(), rs)
+		if err != nil {
+			return false, err
+		}
+		replicas = *r.Spec.Replicas
+		m := h.Status.CurrentMetrics
+		// usage of 100m requests: utilization in percent = milli.
+		return len(m) == 1 && m[0].Resource.Current.AverageUtilization != nil && int(*m[0].Resource.Current.AverageUtilization) == milli,
+			fmt.Errorf("hpa status %+v", h.Status)
+	})
+	return replicas
+}
+
+// A new autoscaler on an idle target of 10 keeps the 10 for its
+// scale-down stabilization window (the history is seeded with the
+// current count, as in Kubernetes), then drops to minReplicas; a restart
+// of the controller seeds the window again.
+func TestNewAutoscalerWaitsForTheScaleDownWindow(t *testing.T) {
+	for _, restart := range []bool{false, true} {
+		t.Run(fmt.Sprintf("restart=%v", restart), func(t *testing.T) {
+			env := controllertest.NewEnv(t)
+			clk := controllertest.NewClock(time.Now())
+			running := env.Start(controllertest.Builds(controllertest.Controller(replicaset.New), autoscaler(clk)))
+			ctx := context.Background()
+			if _, err := sdk.Typed[*types.ReplicaSet](env.Client).Namespace(ns).Create(ctx,
+				newRS("idle", 10, types.ResourceList{types.ResourceCPU: types.MustParse("100m")})); err != nil {
+				t.Fatal(err)
+			}
+			// Every Pod is ready with its usage before the autoscaler sees
+			// them: its first proposal is then the idle one, not one held
+			// up by Pods without metrics.
+			env.Eventually("10 idle pods", func() (bool, error) {
+				n := setUsage(t, env, "app=idle", "cpu=1m")
+				return n == 10, fmt.Errorf("%d pods", n)
+			})
+			if _, err := sdk.Typed[*types.HorizontalPodAutoscaler](env.Client).Namespace(ns).Create(ctx,
+				newHPA("idle", "idle", ptr(int32(2)), 20, cpuUtilization(50))); err != nil {
+				t.Fatal(err)
+			}
+			// 1% against 50%: the metrics alone ask for ceil(0.02×10) = 1.
+			if n := waitEvaluated(t, env, "idle", 1); n != 10 {
+				t.Fatalf("first sync of a new autoscaler: %d replicas, want 10", n)
+			}
+			if restart {
+				clk.Add(200 * time.Second)
+				running.Stop()
+				env.Start(controllertest.Builds(controllertest.Controller(replicaset.New), autoscaler(clk)))
+				if n := waitEvaluated(t, env, "idle", 2); n != 10 {
+					t.Fatalf("first sync after a restart: %d replicas, want 10", n)
+				}
+			}
+			// 299 s after it was (last) first seen: still inside the window.
+			clk.Add(299 * time.Second)
+			if n := waitEvaluated(t, env, "idle", 3); n != 10 {
+				t.Fatalf("299s after first sight: %d replicas, want 10", n)
+			}
+			clk.Add(2 * time.Second)
+			h := waitReplicas(t, env, "idle", "idle", "cpu=3m", 2, func(h *types.HorizontalPodAutoscaler) bool {
+				return h.Status.DesiredReplicas == 2
+			})
+			if c := condition(h, types.ScalingLimited); c.Reason != "TooFewReplicas" {
+				t.Errorf("ScalingLimited %+v, want reason TooFewReplicas", c)
+			}
+		})
+	}
+}
+
+// A new autoscaler scales up at its first sync: the default scale-up
+// window is 0, so the seeded history does not hold it back.
+func TestNewAutoscalerScalesUpAtOnce(t *testing.T) {
+	env := controllertest.NewEnv(t)
+	clk := controllertest.NewClock(time.Now())
+	start(env, clk)
+	ctx := context.Background()
+	if _, err := sdk.Typed[*types.ReplicaSet](env.Client).Namespace(ns).Create(ctx,
+		newRS("busy", 2, types.ResourceList{types.ResourceCPU: types.MustParse("100m")})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sdk.Typed[*types.HorizontalPodAutoscaler](env.Client).Namespace(ns).Create(ctx,
+		newHPA("busy", "busy", nil, 20, cpuUtilization(50))); err != nil {
+		t.Fatal(err)
+	}
+	// 100% against 50%: 4 replicas, with the clock never moved. Only the
+	// first two Pods report usage: the new ones count as idle, so the
+	// count stays at 4.
+	env.Eventually("2 busy pods", func() (bool, error) { return setUsage(t, env, "app=busy", "cpu=100m") == 2, nil })
+	env.Eventually("4 replicas", func() (bool, error) {
+		r, err := sdk.Typed[*types.ReplicaSet](env.Client).Namespace(ns).Get(ctx, "busy")
+		if err != nil {
+			return false, err
+		}
+		h := getHPA(t, env, "busy")
+		return *r.Spec.Replicas == 4 && h.Status.DesiredReplicas == 4, fmt.Errorf("replicas %d, desired %d", *r.Spec.Replicas, h.Status.DesiredReplicas)
+	})
+}
