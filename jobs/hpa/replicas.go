@@ -162,21 +162,17 @@ func stabilize(current, proposal int32, recs []recommendation, upWindow, downWin
 	return out
 }
 
-// changeIn sums the changes of events in the direction of up within
-// period before now.
-func changeIn(events []scaleEvent, up bool, period time.Duration, now time.Time) int32 {
-	var n int32
+// periodStart is the replicas at the start of period before now: current
+// less the changes of events in the period. As in Kubernetes, changes in
+// both directions count, so a rate limit is one on the net change.
+func periodStart(current int32, events []scaleEvent, period time.Duration, now time.Time) int32 {
+	start := current
 	for _, e := range events {
-		if !e.at.After(now.Add(-period)) {
-			continue
-		}
-		if up && e.delta > 0 {
-			n += e.delta
-		} else if !up && e.delta < 0 {
-			n -= e.delta
+		if e.at.After(now.Add(-period)) {
+			start -= e.delta
 		}
 	}
-	return n
+	return start
 }
 
 // scaleUpLimit is the most replicas the scale-up policies allow now.
@@ -190,7 +186,7 @@ func scaleUpLimit(current int32, events []scaleEvent, r types.HPAScalingRules, n
 		limit = math.MaxInt32
 	}
 	for _, p := range r.Policies {
-		start := current - changeIn(events, true, time.Duration(p.PeriodSeconds)*time.Second, now)
+		start := periodStart(current, events, time.Duration(p.PeriodSeconds)*time.Second, now)
 		var proposed int32
 		if p.Type == types.PodsScalingPolicy {
 			proposed = start + p.Value
@@ -217,7 +213,7 @@ func scaleDownLimit(current int32, events []scaleEvent, r types.HPAScalingRules,
 		limit = math.MinInt32
 	}
 	for _, p := range r.Policies {
-		start := current + changeIn(events, false, time.Duration(p.PeriodSeconds)*time.Second, now)
+		start := periodStart(current, events, time.Duration(p.PeriodSeconds)*time.Second, now)
 		var proposed int32
 		if p.Type == types.PodsScalingPolicy {
 			proposed = start - p.Value

@@ -85,6 +85,10 @@ func TestScalingPolicies(t *testing.T) {
 		{"up disabled", true, 4, nil, types.HPAScalingRules{SelectPolicy: ptr(types.DisabledPolicySelect), Policies: []types.HPAScalingPolicy{pods4}}, 4},
 		{"down percent", false, 10, nil, types.HPAScalingRules{SelectPolicy: &maxSel, Policies: []types.HPAScalingPolicy{pct50}}, 5},
 		{"down counts removals in the period", false, 5, []scaleEvent{{now.Add(-10 * time.Second), -5}}, types.HPAScalingRules{SelectPolicy: &maxSel, Policies: []types.HPAScalingPolicy{pct50}}, 5},
+		{"up counts removals in the period too", true, 5, []scaleEvent{{now.Add(-10 * time.Second), -5}}, types.HPAScalingRules{SelectPolicy: &maxSel, Policies: []types.HPAScalingPolicy{pct100}}, 20},
+		{"down counts additions in the period too", false, 8, []scaleEvent{{now.Add(-10 * time.Second), 4}}, types.HPAScalingRules{SelectPolicy: &maxSel, Policies: []types.HPAScalingPolicy{pct50}}, 2},
+		{"down pods policy min of two", false, 10, nil, types.HPAScalingRules{SelectPolicy: &minSel, Policies: []types.HPAScalingPolicy{{Type: types.PodsScalingPolicy, Value: 1, PeriodSeconds: 60}, pct50}}, 9},
+		{"down disabled", false, 10, nil, types.HPAScalingRules{SelectPolicy: ptr(types.DisabledPolicySelect), Policies: []types.HPAScalingPolicy{pct50}}, 10},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
