@@ -106,13 +106,17 @@ func Read(ctx context.Context, path string, opts runtimes.LogOptions, w io.Write
 // ReadFrom is Read starting at byte offset of the file (an offset a
 // previous ReadFrom returned, or 0). It returns the offset just past the
 // last entry consumed, from which a later call resumes without repeating
-// or losing an entry.
+// or losing an entry, unless the log was rotated in between: the offset
+// is one in the file that was current when ReadFrom returned.
+//
+// Only the current file is read, as `kubectl logs` does; a follower whose
+// file is rotated drains it and goes on with the next one.
 func ReadFrom(ctx context.Context, path string, offset int64, opts runtimes.LogOptions, w io.Writer) (int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return offset, fmt.Errorf("read log: %w", err)
 	}
-	defer f.Close()
+	defer func() { f.Close() }() // f changes as the follower moves on
 	out := &formatter{w: w, timestamps: opts.Timestamps}
 
 	if opts.TailLines > 0 {
@@ -152,24 +156,43 @@ func ReadFrom(ctx context.Context, path string, offset int64, opts runtimes.LogO
 	if !opts.Follow {
 		return offset, nil
 	}
+	emit := func(e Entry) error {
+		if keep(e, opts) {
+			return out.write(e)
+		}
+		return nil
+	}
 	timer := time.NewTimer(PollInterval)
 	defer timer.Stop()
 	for {
 		// The marker is checked before reading: if it was there, every
 		// entry was written before this pass began.
 		done := IsDone(path)
-		next, err := scan(f, offset, func(e Entry) error {
-			if keep(e, opts) {
-				return out.write(e)
-			}
-			return nil
-		})
+		next, err := scan(f, offset, emit)
 		if err != nil {
 			return next, err
 		}
 		progressed := next != offset
 		offset = next
 		if progressed {
+			continue
+		}
+		if replaced(path, f) {
+			// Rotated: every write to f came before the log's name
+			// went to another file, so f is complete once read to
+			// its end. Then on to the file written after it.
+			if offset, err = scan(f, offset, emit); err != nil {
+				return offset, err
+			}
+			nf, err := openNext(path, f)
+			if err != nil {
+				return offset, err
+			}
+			if nf == nil {
+				return offset, nil // the log was removed
+			}
+			f.Close()
+			f, offset = nf, 0
 			continue
 		}
 		if done {
@@ -187,6 +210,59 @@ func ReadFrom(ctx context.Context, path string, offset int64, opts runtimes.LogO
 		case <-timer.C:
 		}
 	}
+}
+
+// replaced says whether the log's name now leads to a file other than f
+// (false if it leads nowhere).
+func replaced(path string, f *os.File) bool {
+	cur, err := os.Stat(path)
+	if err != nil {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && !os.SameFile(cur, st)
+}
+
+// openNext opens the file written after f, which has been rotated: the
+// rotated file that follows f's rotated name if there is one, else the
+// current log. If f's rotated file has already been deleted, so have all
+// older ones, and the oldest rotated file left follows it. A file deleted
+// before it could be opened is passed over (its lines are lost to this
+// reader, as they are to the disk). It returns nil, nil when the log has
+// been removed.
+func openNext(path string, f *os.File) (*os.File, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read log: %w", err)
+	}
+	rotated, err := RotatedFiles(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	for i, name := range rotated {
+		if fi, err := os.Stat(name); err == nil && os.SameFile(fi, st) {
+			rotated = rotated[i+1:]
+			break
+		}
+	}
+	for _, name := range append(rotated, path) {
+		nf, err := os.Open(name)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read log: %w", err)
+		}
+		if fi, err := nf.Stat(); err == nil && os.SameFile(fi, st) {
+			nf.Close() // cannot happen: f is no longer the current file
+			continue
+		}
+		return nf, nil
+	}
+	return nil, nil
 }
 
 func keep(e Entry, opts runtimes.LogOptions) bool {

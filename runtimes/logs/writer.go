@@ -8,8 +8,11 @@
 // read them back with the filters of runtimes.LogOptions and can follow a
 // live file. When the writer is closed for good it leaves a "done" marker
 // beside the file, so a follower knows the container has exited and stops
-// once it has drained the file. Both runtimes use this package; the files
-// are plain files under the runtime's root and survive an agent restart.
+// once it has drained the file. With [WithRotation] the writer rotates the
+// file as the kubelet does (see [Rotation]), and a follower goes on from a
+// rotated file into the next one. Both runtimes use this package; the
+// files are plain files under the runtime's root and survive an agent
+// restart.
 package logs
 
 import (
@@ -52,6 +55,12 @@ type Writer struct {
 	bufs   [2][]byte
 	closed bool
 	buf    []byte // scratch for one entry
+
+	rot     Rotation // MaxSize 0: no rotation
+	rotSet  bool     // WithRotation was given
+	size    int64    // of the current file
+	open    [2]bool  // per stream: its last entry was partial
+	retryAt int64    // after a failed rotation, the size at which to try again
 }
 
 // WriterOption configures a Writer.
@@ -79,6 +88,21 @@ func NewWriter(path string, opts ...WriterOption) (*Writer, error) {
 	for _, o := range opts {
 		o(w)
 	}
+	if w.rotSet {
+		if err := w.rot.Validate(); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("log %q: %w", path, err)
+		}
+		w.rot = w.rot.WithDefaults()
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open log %q: %w", path, err)
+	}
+	w.size = st.Size()
+	// Left by a writer that stopped in the middle of a rotation.
+	_ = os.Remove(path + nextSuffix)
 	return w, nil
 }
 
@@ -132,7 +156,8 @@ func (w *Writer) write(stream int, p []byte) (int, error) {
 }
 
 // emit writes one entry with a single write, so that a reader never sees
-// half of it except at the very end of the file. Called with mu held.
+// half of it except at the very end of the file, rotating the file first
+// if the entry would take it past the rotation size. Called with mu held.
 func (w *Writer) emit(stream int, tag string, line []byte) error {
 	b := w.now().UTC().AppendFormat(w.buf[:0], timeFormat)
 	b = append(b, ' ')
@@ -143,9 +168,17 @@ func (w *Writer) emit(stream int, tag string, line []byte) error {
 	b = append(b, line...)
 	b = append(b, '\n')
 	w.buf = b
-	if _, err := w.f.Write(b); err != nil {
+	if w.needRotate(len(b)) {
+		// A failed rotation leaves the writer on the current file; the
+		// output goes on there.
+		_ = w.rotate()
+	}
+	n, err := w.f.Write(b)
+	w.size += int64(n)
+	if err != nil {
 		return fmt.Errorf("write log %q: %w", w.path, err)
 	}
+	w.open[stream] = tag == "P"
 	return nil
 }
 
@@ -205,11 +238,15 @@ func IsDone(path string) bool {
 	return err == nil
 }
 
-// Remove deletes the log at path and its done marker. A missing log is not
-// an error.
+// Remove deletes the log at path, its rotated files and its done marker.
+// A missing log is not an error.
 func Remove(path string) error {
 	var errs []error
-	for _, p := range []string{path, path + doneSuffix} {
+	rotated, err := RotatedFiles(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		errs = append(errs, err)
+	}
+	for _, p := range append(rotated, path, path+nextSuffix, path+doneSuffix) {
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}
