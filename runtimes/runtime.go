@@ -12,6 +12,7 @@ package runtimes
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -32,7 +33,29 @@ var (
 	// ErrInvalidState: the operation does not fit the container's state
 	// (Start on a running container, Remove on a running one, ...).
 	ErrInvalidState = errors.New("invalid container state")
+	// ErrImageNotLoaded: a local image (one `wharf image load` imports,
+	// named under the wharf.local registry) is not in the node's image
+	// store. Such images are never pulled from a registry. It is an
+	// ErrImagePull: errors.Is(err, ErrImagePull) holds too.
+	ErrImageNotLoaded = fmt.Errorf("%w: local image not loaded", ErrImagePull)
 )
+
+// Explain returns an error written for the user (what is wrong, what to
+// do) whose text is the formatted message alone, and which errors.Is
+// matches to kind, one of the sentinels above, as well as to any error
+// the format wraps with %w: the sentinel classifies the error without
+// cluttering the message with its own text.
+func Explain(kind error, format string, args ...any) error {
+	return &explained{kind: kind, err: fmt.Errorf(format, args...)}
+}
+
+// explained is the error Explain returns.
+type explained struct {
+	kind, err error
+}
+
+func (e *explained) Error() string   { return e.err.Error() }
+func (e *explained) Unwrap() []error { return []error{e.kind, e.err} }
 
 // Exit reasons, as Kubernetes reports them in a terminated container state.
 const (

@@ -42,7 +42,7 @@ func TestProtobufToJSON(t *testing.T) {
 			envelope("apps/v1", "Deployment", pb{}.bytes(1, pb{}.bytes(1, []byte("d"))).bytes(2, pb{}.varint(1, 0)))},
 		{"unknown non-zero field refused", "", "field number 40",
 			envelope("v1", "ConfigMap", pb{}.bytes(1, meta).bytes(40, []byte("data")))},
-		{"unknown kind refused", "", "v1 Pod is not decoded", envelope("v1", "Pod", nil)},
+		{"unknown kind refused", "", "v1 Node is not decoded", envelope("v1", "Node", nil)},
 		{"no magic", "", "prefix", []byte("{}")},
 		{"truncated", "", "bad length", append(envelope("v1", "ConfigMap", nil), 0x12, 0x7f)},
 	}

@@ -124,3 +124,63 @@ func LookupResource(s string) (*Resource, bool) {
 	}
 	return nil, false
 }
+
+// Conversion serves a resource in a version other than the one it is
+// stored in, as Kubernetes serves autoscaling/v1 and autoscaling/v2
+// HorizontalPodAutoscalers from one storage: objects of Version are
+// converted to the stored version on the way in and back on the way out.
+// The Resource of the stored version stays the one registered (Resources,
+// ResourceFor and storage keys know only it); conversions are found with
+// ConversionFor and ConversionsOf.
+type Conversion struct {
+	// Version is the served version ("v1").
+	Version string
+	// New returns an empty object of the version.
+	New func() Object
+	// NewList returns an empty list of the version.
+	NewList func() ObjectList
+	// ToStored converts an object of the version to the stored version
+	// (an object of the Resource's New type), sharing nothing with it.
+	ToStored func(Object) (Object, error)
+	// FromStored converts an object of the stored version to the
+	// version, sharing nothing with it.
+	FromStored func(Object) (Object, error)
+}
+
+var conversions = map[[2]string][]*Conversion{}
+
+// RegisterConversion adds a served version to the resource of group and
+// plural name (which may be registered before or after). It is called from
+// init functions of this package; a version registered twice panics (a
+// programming error, not input).
+func RegisterConversion(group, name string, c *Conversion) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	k := [2]string{group, name}
+	for _, e := range conversions[k] {
+		if e.Version == c.Version {
+			panic(fmt.Sprintf("types: conversion %s/%s %s registered twice", group, name, c.Version))
+		}
+	}
+	conversions[k] = append(conversions[k], c)
+}
+
+// ConversionFor returns the conversion serving r in version, if any (none
+// for r's own version).
+func ConversionFor(r *Resource, version string) (*Conversion, bool) {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	for _, c := range conversions[[2]string{r.Group, r.Name}] {
+		if c.Version == version && version != r.Version {
+			return c, true
+		}
+	}
+	return nil, false
+}
+
+// ConversionsOf returns the other versions r is served in.
+func ConversionsOf(r *Resource) []*Conversion {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	return append([]*Conversion(nil), conversions[[2]string{r.Group, r.Name}]...)
+}

@@ -100,6 +100,11 @@ type Config struct {
 	// termination message files (DataDir/pods/<uid>/termination).
 	// Required.
 	DataDir string
+	// NodeDataDir is the node's data directory as given to `wharf up` or
+	// `wharf agent` (--data-dir), named in the hint for a local image that
+	// is not loaded (`wharf image load --data-dir DIR FILE`). When empty,
+	// the parent of DataDir, as cmd/wharf lays them out (DIR/agent).
+	NodeDataDir string
 	// Logger gets the agent's messages; slog.Default() when nil.
 	Logger *slog.Logger
 	// Now returns the current time; time.Now when nil.
@@ -198,6 +203,9 @@ func New(cfg Config) (*Agent, error) {
 		return nil, fmt.Errorf("%w: DataDir %s: %v", ErrConfig, cfg.DataDir, err)
 	}
 	cfg.DataDir = dataDir
+	if cfg.NodeDataDir == "" {
+		cfg.NodeDataDir = filepath.Dir(dataDir)
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}

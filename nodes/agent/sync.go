@@ -397,10 +397,19 @@ func (a *Agent) restartAfterBackoff(ctx context.Context, ps *podSync, c *types.C
 // failure is recorded as the container's waiting reason and retried later.
 func (a *Agent) startContainer(ctx context.Context, ps *podSync, c *types.Container, init bool, restart int32) {
 	pod, rt, st, p, now := ps.pod, ps.rt, ps.st, ps.plan, ps.now
-	if w := st.waiting[c.Name]; w != nil && (w.reason == ReasonImagePullBackOff || w.reason == ReasonErrImagePull) && now.Before(w.retryAt) {
-		w.reason = ReasonImagePullBackOff
-		p.after(w.retryAt.Sub(now))
-		return
+	if w := st.waiting[c.Name]; w != nil && now.Before(w.retryAt) {
+		switch w.reason {
+		case ReasonImagePullBackOff, ReasonErrImagePull:
+			w.reason = ReasonImagePullBackOff
+			p.after(w.retryAt.Sub(now))
+			return
+		case ReasonCreateContainer:
+			// An image with the wrong content (a Wasm Pod given a
+			// container image) may be pushed again under the same tag:
+			// retried, but with back-off, as a pull is.
+			p.after(w.retryAt.Sub(now))
+			return
+		}
 	}
 	spec, err := a.buildSpec(pod, c, init, restart, ps.mounts, ps.netns)
 	if err != nil {
@@ -428,17 +437,30 @@ func (a *Agent) startContainer(ctx context.Context, ps *podSync, c *types.Contai
 		}
 	}
 	err = rt.Pull(ctx, spec, progress)
+	notLoaded := errors.Is(err, runtimes.ErrImageNotLoaded)
 	pullMu.Lock()
-	if !present && !pulling {
+	if !present && !pulling && !notLoaded {
 		a.events.normal(pod, c.Name, "Pulling", fmt.Sprintf("Pulling image %q", c.Image))
 	}
 	pullMu.Unlock()
-	if err != nil {
-		if errors.Is(err, runtimes.ErrImagePull) || errors.Is(err, runtimes.ErrInvalidImage) {
-			a.setWaiting(pod, c, st, p, now, ReasonErrImagePull, err.Error(), "Failed",
-				fmt.Sprintf("Failed to pull image %q: %v", c.Image, err))
-			return
-		}
+	switch {
+	case err == nil:
+	case notLoaded:
+		// A local image: only `wharf image load` on this node brings it.
+		msg := fmt.Sprintf("image %s is not loaded on node %s; load it with `wharf image load --data-dir %s FILE` on that node (local images are not pulled from a registry)",
+			c.Image, a.cfg.NodeName, a.cfg.NodeDataDir)
+		a.setWaiting(pod, c, st, p, now, ReasonErrImagePull, msg, "Failed", fmt.Sprintf("Failed to pull image %q: %s", c.Image, msg))
+		return
+	case errors.Is(err, runtimes.ErrInvalidImage):
+		// The fetch worked (or was not needed) but what it brought cannot
+		// run here: not a pull failure, which would suggest the registry.
+		a.setWaiting(pod, c, st, p, now, ReasonCreateContainer, err.Error(), "Failed", "Error: "+err.Error())
+		return
+	case errors.Is(err, runtimes.ErrImagePull):
+		a.setWaiting(pod, c, st, p, now, ReasonErrImagePull, err.Error(), "Failed",
+			fmt.Sprintf("Failed to pull image %q: %v", c.Image, err))
+		return
+	default:
 		a.setWaiting(pod, c, st, p, now, ReasonErrImagePull, err.Error(), "Failed", "Error: "+err.Error())
 		return
 	}
@@ -452,11 +474,7 @@ func (a *Agent) startContainer(ctx context.Context, ps *podSync, c *types.Contai
 		if errors.Is(err, runtimes.ErrExists) {
 			return // created by an earlier sync that lost its answer; the next sync starts it
 		}
-		reason := ReasonCreateContainer
-		if errors.Is(err, runtimes.ErrInvalidImage) {
-			reason = ReasonErrImagePull
-		}
-		a.setWaiting(pod, c, st, p, now, reason, err.Error(), "Failed", "Error: "+err.Error())
+		a.setWaiting(pod, c, st, p, now, ReasonCreateContainer, err.Error(), "Failed", "Error: "+err.Error())
 		return
 	}
 	a.events.normal(pod, c.Name, "Created", "Created container "+c.Name)

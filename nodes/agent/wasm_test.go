@@ -3,11 +3,16 @@ package agent_test
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/wharfhq/wharf/api/types"
+	"github.com/wharfhq/wharf/nodes/agent"
 	"github.com/wharfhq/wharf/runtimes"
+	"github.com/wharfhq/wharf/runtimes/image/imagetest"
 	"github.com/wharfhq/wharf/runtimes/wasm"
 	"github.com/wharfhq/wharf/runtimes/wasm/wasmtest"
 )
@@ -107,4 +112,93 @@ func TestWasmPods(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestWasmPodWrongImage: a Wasm Pod given an ordinary container image
+// (the pull works; the content is an ELF executable) waits as
+// CreateContainerError, never as an image pull failure, with a message
+// that says what the image holds and what to do, in its status and in a
+// Failed event; it is retried (the image may be pushed again).
+func TestWasmPodWrongImage(t *testing.T) {
+	bin, err := appBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := imagetest.Registry(t)
+	ref := host + "/hello:v1"
+	cfg := v1.ConfigFile{OS: "linux", Architecture: runtime.GOARCH, Config: v1.Config{Entrypoint: []string{"/app"}}}
+	imagetest.Push(t, ref, imagetest.Image(t, cfg, imagetest.Layer(t, imagetest.File("app", string(bin), 0o755))))
+	w := newWasmEnv(t)
+	e := newEnv(t)
+	e.startAgent(t, dataDir(t), map[string]runtimes.Runtime{"wasm": w.rt}, nil)
+
+	e.create(t, wasmPod("elf", types.RestartPolicyAlways, ref))
+	want := "image " + ref + " has no Wasm module: its entrypoint /app is an ELF " + runtime.GOARCH + " executable; " +
+		`a Wasm image is FROM scratch with COPY app.wasm / and ENTRYPOINT ["/app.wasm"], or drop runtimeClassName: wasm to run it as a container`
+	var reasons []string
+	e.waitPod(t, "elf", "CreateContainerError with the hint", func(p *types.Pod) bool {
+		if p == nil || len(p.Status.ContainerStatuses) == 0 {
+			return false
+		}
+		st := p.Status.ContainerStatuses[0].State.Waiting
+		if st == nil {
+			return false
+		}
+		reasons = append(reasons, st.Reason)
+		return st.Reason == "CreateContainerError" && st.Message == want
+	})
+	e.waitEvent(t, "elf", "Warning Failed: Error: "+want)
+	// Retried with back-off: the same event again.
+	waitFor(t, "the start retried", func() bool {
+		for _, ev := range e.events(t, "elf") {
+			if strings.Contains(ev, want) && !strings.HasSuffix(ev, "(x1)") {
+				return true
+			}
+		}
+		return false
+	})
+	p, err := e.pods.Get(t.Context(), "elf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := p.Status.ContainerStatuses[0].State.Waiting; st == nil || st.Reason != "CreateContainerError" {
+		t.Errorf("after retries: %+v", p.Status.ContainerStatuses[0].State)
+	}
+	for _, r := range reasons {
+		if r == "ErrImagePull" || r == "ImagePullBackOff" {
+			t.Errorf("shown as %s: the pull worked", r)
+		}
+	}
+	for _, ev := range e.events(t, "elf") {
+		if strings.Contains(ev, "BackOff") && strings.Contains(ev, "pulling") {
+			t.Errorf("event %q: the pull worked", ev)
+		}
+	}
+}
+
+// TestLocalImageNotLoaded: a wharf.local image that is not in the node's
+// store waits as ErrImagePull with the load hint naming the node and its
+// data directory; no registry is tried (no Pulling event, no lookup).
+func TestLocalImageNotLoaded(t *testing.T) {
+	w := newWasmEnv(t)
+	e := newEnv(t)
+	dir := dataDir(t)
+	e.startAgent(t, dir, map[string]runtimes.Runtime{"wasm": w.rt}, func(c *agent.Config) { c.NodeDataDir = "/var/lib/wharf-node" })
+
+	e.create(t, wasmPod("local", types.RestartPolicyAlways, "wharf.local/examples/absent:v1"))
+	want := "image wharf.local/examples/absent:v1 is not loaded on node " + nodeName +
+		"; load it with `wharf image load --data-dir /var/lib/wharf-node FILE` on that node (local images are not pulled from a registry)"
+	e.waitPod(t, "local", "ErrImagePull with the load hint", func(p *types.Pod) bool {
+		if p == nil || len(p.Status.ContainerStatuses) == 0 {
+			return false
+		}
+		st := p.Status.ContainerStatuses[0].State.Waiting
+		return st != nil && (st.Reason == "ErrImagePull" || st.Reason == "ImagePullBackOff") && st.Message == want
+	})
+	e.waitEvent(t, "local", `Warning Failed: Failed to pull image "wharf.local/examples/absent:v1": `+want)
+	for _, ev := range e.events(t, "local") {
+		if strings.Contains(ev, "Pulling") || strings.Contains(ev, "lookup") || strings.Contains(ev, "dial") {
+			t.Errorf("event %q: a local image is not pulled", ev)
+		}
+	}
 }

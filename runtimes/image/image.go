@@ -25,6 +25,12 @@ const (
 	MediaTypeWasm      = "application/wasm"
 )
 
+// LocalRegistry is the registry name of local images: an image named
+// wharf.local/NAME:TAG is one that `wharf image load` imports into a
+// node's store (examples/build writes wharf.local/examples/hello:v1). No
+// registry answers to that name, so Pull never tries the network for it.
+const LocalRegistry = "wharf.local"
+
 // Image is a locally present image: its reference, manifest digest, config
 // and layers.
 type Image struct {

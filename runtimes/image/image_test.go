@@ -388,3 +388,41 @@ func TestUnpackRefusesEscapes(t *testing.T) {
 		})
 	}
 }
+
+// TestLocalImages: a wharf.local image is served from the store whatever
+// the pull policy, and one not loaded is ErrImageNotLoaded with the load
+// hint; no registry is asked (none answers to that name).
+func TestLocalImages(t *testing.T) {
+	img := imagetest.Image(t, nodeConfig(), imagetest.Layer(t, imagetest.File("hello", "hi", 0o644)))
+	archive := filepath.Join(t.TempDir(), "local.tar")
+	tag, _ := name.NewTag(image.LocalRegistry + "/team/app:v1")
+	if err := tarball.WriteToFile(archive, tag, img); err != nil {
+		t.Fatal(err)
+	}
+	s := newStore(t)
+	if _, err := s.Load(t.Context(), archive); err != nil {
+		t.Fatal(err)
+	}
+	for _, policy := range []string{image.PullAlways, image.PullIfNotPresent, image.PullNever, ""} {
+		t.Run("loaded, policy "+policy, func(t *testing.T) {
+			present := false
+			got, err := s.Pull(t.Context(), "wharf.local/team/app:v1", policy, func(p runtimes.PullProgress) { present = p.AlreadyPresent })
+			if err != nil {
+				t.Fatalf("Pull: %v", err)
+			}
+			if got.Ref != "wharf.local/team/app:v1" || !present {
+				t.Errorf("ref %q, already present %v", got.Ref, present)
+			}
+		})
+		t.Run("not loaded, policy "+policy, func(t *testing.T) {
+			_, err := s.Pull(t.Context(), "wharf.local/team/other:v1", policy, nil)
+			if !errors.Is(err, runtimes.ErrImageNotLoaded) || !errors.Is(err, runtimes.ErrImagePull) {
+				t.Fatalf("Pull: %v, want ErrImageNotLoaded (an ErrImagePull)", err)
+			}
+			want := "image wharf.local/team/other:v1 is not loaded on this node; load it with `wharf image load FILE` on this node (wharf.local images are not pulled from a registry)"
+			if err.Error() != want {
+				t.Errorf("message:\n%s\nwant:\n%s", err, want)
+			}
+		})
+	}
+}

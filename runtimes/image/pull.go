@@ -21,7 +21,9 @@ const (
 )
 
 // Pull makes ref present locally according to policy (Always,
-// IfNotPresent, or Never; empty means IfNotPresent) and returns it. From an
+// IfNotPresent, or Never; empty means IfNotPresent) and returns it. A
+// local image (under [LocalRegistry]) is never fetched: when it has not
+// been loaded the error is runtimes.ErrImageNotLoaded. From an
 // index it selects the manifest for this node's platform. progress, which
 // may be nil, is called as layers download. Errors wrap
 // runtimes.ErrImagePull (unknown image, unreachable registry, digest
@@ -35,18 +37,21 @@ func (s *Store) Pull(ctx context.Context, ref, policy string, progress func(runt
 	if err != nil {
 		return nil, err
 	}
+	if r.Context().RegistryStr() == LocalRegistry {
+		// Whatever the policy: no registry answers to that name.
+		img, err := s.present(ref, progress)
+		if errors.Is(err, ErrNotPresent) {
+			return nil, runtimes.Explain(runtimes.ErrImageNotLoaded,
+				"image %s is not loaded on this node; load it with `wharf image load FILE` on this node (%s images are not pulled from a registry)",
+				ref, LocalRegistry)
+		}
+		return img, err
+	}
 	switch policy {
 	case PullNever, PullIfNotPresent, "":
-		img, err := s.Get(ref)
-		if err == nil {
-			if err := s.checkPlatform(ref, img); err != nil {
-				return nil, err
-			}
-			progress(runtimes.PullProgress{Ref: ref, AlreadyPresent: true, LayersDone: len(img.Layers), LayersTotal: len(img.Layers)})
-			return img, nil
-		}
-		if !errors.Is(err, ErrNotPresent) {
-			return nil, err
+		img, err := s.present(ref, progress)
+		if err == nil || !errors.Is(err, ErrNotPresent) {
+			return img, err
 		}
 		if policy == PullNever {
 			return nil, fmt.Errorf("image %q is not present on this node and its pull policy is Never: %w", ref, err)
@@ -56,6 +61,20 @@ func (s *Store) Pull(ctx context.Context, ref, policy string, progress func(runt
 		return nil, fmt.Errorf("image %q: unknown pull policy %q (want Always, IfNotPresent or Never): %w", ref, policy, runtimes.ErrImagePull)
 	}
 	return s.fetch(ctx, r, ref, progress)
+}
+
+// present returns ref from the store, for this node's platform, telling
+// progress it was already present; a missing image is ErrNotPresent.
+func (s *Store) present(ref string, progress func(runtimes.PullProgress)) (*Image, error) {
+	img, err := s.Get(ref)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkPlatform(ref, img); err != nil {
+		return nil, err
+	}
+	progress(runtimes.PullProgress{Ref: ref, AlreadyPresent: true, LayersDone: len(img.Layers), LayersTotal: len(img.Layers)})
+	return img, nil
 }
 
 // fetch resolves r on its registry and downloads what is missing.

@@ -18,6 +18,10 @@ import (
 	"github.com/wharfhq/wharf/runtimes/image"
 )
 
+// errNotInImage: the file looked for is not in the image's filesystem.
+// findInLayers returns it with runtimes.ErrInvalidImage.
+var errNotInImage = errors.New("file not in the image")
+
 // maxLinkHops bounds the symbolic links followed to find a module.
 const maxLinkHops = 8
 
@@ -60,7 +64,7 @@ func findInLayers(img *image.Image, open func(digest string) (*os.File, error), 
 			}
 		}
 		if link == "" {
-			return fmt.Errorf("%w: %q is not in the image (the entrypoint must name the .wasm file)", runtimes.ErrInvalidImage, p)
+			return runtimes.Explain(errNotInImage, "%w: %q is not in the image (the entrypoint must name the .wasm file)", runtimes.ErrInvalidImage, p)
 		}
 		target = link
 	}

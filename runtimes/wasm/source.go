@@ -1,8 +1,11 @@
 package wasm
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"debug/elf"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -72,7 +75,9 @@ func (r *Runtime) resolve(ctx context.Context, spec *runtimes.Spec, progress fun
 		policy = image.PullAlways
 	}
 	switch {
-	case policy == image.PullNever && !present:
+	case policy == image.PullNever && !present && isURL(spec.Image):
+		// (An image reference goes on to the image store, which may hold
+		// it loaded or pulled for a container, and which applies Never.)
 		return nil, fmt.Errorf("module %q: %w: not present and pull policy is Never", spec.Image, runtimes.ErrImagePull)
 	case present && (policy != image.PullAlways || !forPull):
 		if progress != nil {
@@ -91,12 +96,16 @@ func (r *Runtime) resolve(ctx context.Context, spec *runtimes.Spec, progress fun
 }
 
 func (r *Runtime) fetch(ctx context.Context, img, policy string, progress func(runtimes.PullProgress)) (*moduleRef, error) {
-	switch {
-	case strings.HasPrefix(img, "file://"), strings.HasPrefix(img, "http://"), strings.HasPrefix(img, "https://"):
+	if isURL(img) {
 		return r.fetchURL(ctx, img, progress)
-	default:
-		return r.fetchOCI(ctx, img, policy, progress)
 	}
+	return r.fetchOCI(ctx, img, policy, progress)
+}
+
+// isURL reports whether img is a file://, http:// or https:// URL rather
+// than an image reference.
+func isURL(img string) bool {
+	return strings.HasPrefix(img, "file://") || strings.HasPrefix(img, "http://") || strings.HasPrefix(img, "https://")
 }
 
 // fetchURL fetches a file:// or http(s):// module, checking the
@@ -157,6 +166,14 @@ func (r *Runtime) fetchURL(ctx context.Context, raw string, progress func(runtim
 	if want != "" && digest != want {
 		return nil, fmt.Errorf("module %q: %w: digest mismatch: got %s, want %s", raw, runtimes.ErrImagePull, digest, want)
 	}
+	if head, err := r.checkModule(digest); err != nil {
+		if isWasmBinary(head) {
+			return nil, fmt.Errorf("module %q: %w", raw, err)
+		}
+		return nil, runtimes.Explain(runtimes.ErrInvalidImage,
+			"module %s is not a WebAssembly module: it is %s; a file:// or https:// source must be a compiled .wasm file (one that starts with \\0asm)",
+			raw, describeContent(head))
+	}
 	return &moduleRef{Image: raw, Kind: kindURL, Digest: digest, Argv0: path.Base(u.Path)}, nil
 }
 
@@ -179,16 +196,187 @@ func (r *Runtime) fetchOCI(ctx context.Context, ref, policy string, progress fun
 		if mr.Digest, err = r.storeModule(f, nil); err != nil {
 			return nil, fmt.Errorf("module %q: %w", ref, err)
 		}
+		if head, err := r.checkModule(mr.Digest); err != nil {
+			if isWasmBinary(head) {
+				return nil, fmt.Errorf("module %q: Wasm layer: %w", ref, err)
+			}
+			return nil, runtimes.Explain(runtimes.ErrInvalidImage,
+				"image %s has no Wasm module: its Wasm layer (%s) is %s; push the compiled .wasm file as that layer",
+				ref, l.MediaType, describeContent(head))
+		}
 		return mr, nil
 	}
 	if len(img.Config.Entrypoint) == 0 {
-		return nil, fmt.Errorf("module %q: %w: neither a Wasm layer nor an entrypoint naming a .wasm file", ref, runtimes.ErrInvalidImage)
+		what := "it has no entrypoint and no Wasm layer"
+		if len(img.Config.Cmd) > 0 {
+			// Name what the image runs instead, as a container would.
+			what += fmt.Sprintf(", and its command %s %s", img.Config.Cmd[0], r.describeInRootfs(img, img.Config.Cmd[0]))
+		}
+		return nil, notWasmImage(ref, what)
 	}
 	mr.Kind, mr.Path = kindRootfs, img.Config.Entrypoint[0]
 	if mr.Digest, err = r.moduleInRootfs(img, mr.Path); err != nil {
+		if errors.Is(err, errNotInImage) {
+			return nil, notWasmImage(ref, fmt.Sprintf("its entrypoint %s is not in the image", mr.Path))
+		}
 		return nil, fmt.Errorf("module %q: %w", ref, err)
 	}
+	if head, err := r.checkModule(mr.Digest); err != nil {
+		if isWasmBinary(head) {
+			return nil, fmt.Errorf("module %q: entrypoint %s: %w", ref, mr.Path, err)
+		}
+		return nil, notWasmImage(ref, fmt.Sprintf("its entrypoint %s is %s", mr.Path, describeContent(head)))
+	}
 	return mr, nil
+}
+
+// notWasmImage is the error for an image that holds no Wasm module
+// (typically an ordinary container image given runtimeClassName: wasm),
+// saying what it holds instead (what) and how a Wasm image is made.
+func notWasmImage(ref, what string) error {
+	return runtimes.Explain(runtimes.ErrInvalidImage,
+		"image %s has no Wasm module: %s; a Wasm image is FROM scratch with COPY app.wasm / and ENTRYPOINT [\"/app.wasm\"], "+
+			"or drop runtimeClassName: wasm to run it as a container", ref, what)
+}
+
+// describeInRootfs says what the file at p in img is ("is an ELF amd64
+// executable", "is not in the image"), for a message.
+func (r *Runtime) describeInRootfs(img *image.Image, p string) string {
+	var head []byte
+	err := findInLayers(img, r.images.OpenBlob, p, func(rd io.Reader) error {
+		var err error
+		head, err = readHead(rd)
+		return err
+	})
+	switch {
+	case errors.Is(err, errNotInImage):
+		return "is not in the image"
+	case err != nil:
+		return "cannot be read (" + err.Error() + ")"
+	case isWasmBinary(head):
+		return fmt.Sprintf("is a WebAssembly module: set ENTRYPOINT [%q]", p)
+	}
+	return "is " + describeContent(head)
+}
+
+// sniffLen is how much of a file describeContent looks at (as much as
+// http.DetectContentType reads).
+const sniffLen = 512
+
+// readHead reads the first sniffLen bytes of rd (fewer if it is shorter).
+func readHead(rd io.Reader) ([]byte, error) {
+	head := make([]byte, sniffLen)
+	n, err := io.ReadFull(rd, head)
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		err = nil
+	}
+	return head[:n], err
+}
+
+// checkModule checks that the stored module digest starts as a
+// WebAssembly module should (checkMagic), and removes it when it does not:
+// it returns the module's first bytes either way, for a message.
+func (r *Runtime) checkModule(digest string) ([]byte, error) {
+	p, err := r.modulePath(digest)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("module %s: %w", digest, err)
+	}
+	head, err := readHead(f)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("module %s: %w", digest, err)
+	}
+	if err := checkMagic(head); err != nil {
+		_ = os.Remove(p) // nothing will run it; the source may be fixed and fetched again
+		return head, err
+	}
+	return head, nil
+}
+
+// isWasmBinary reports whether b starts with the WebAssembly magic (of any
+// version: a component has it too).
+func isWasmBinary(b []byte) bool { return bytes.HasPrefix(b, []byte("\x00asm")) }
+
+// describeContent says what a file whose first bytes are b is, for a
+// message about a module that is not one: "an ELF amd64 executable", "a
+// script (#!/bin/sh)", "an HTML document", ...
+func describeContent(b []byte) string {
+	switch {
+	case len(b) == 0:
+		return "an empty file"
+	case bytes.HasPrefix(b, []byte("\x7fELF")):
+		return describeELF(b)
+	case bytes.HasPrefix(b, []byte("#!")):
+		line, _, _ := bytes.Cut(b[2:], []byte("\n"))
+		line = bytes.TrimSpace(line)
+		if len(line) > 60 {
+			line = line[:60]
+		}
+		return fmt.Sprintf("a script (#!%s)", line)
+	case isWasmBinary(b):
+		return "a truncated WebAssembly module"
+	case bytes.HasPrefix(bytes.TrimSpace(b), []byte("(module")), bytes.HasPrefix(bytes.TrimSpace(b), []byte("(component")):
+		return "WebAssembly text (.wat): compile it to a binary .wasm first (wat2wasm, or wasm-tools parse)"
+	}
+	switch ct := http.DetectContentType(b); {
+	case strings.HasPrefix(ct, "text/html"):
+		return "an HTML document (a web page, not the module)"
+	case strings.HasPrefix(ct, "text/plain"):
+		return "a text file"
+	case ct == "application/octet-stream":
+		return fmt.Sprintf("a file of unknown format (it starts with % x)", b[:min(len(b), 4)])
+	default:
+		return "a file of type " + ct
+	}
+}
+
+// describeELF says what kind of ELF file b starts: "an ELF amd64
+// executable". Architectures are named as GOARCH names them.
+func describeELF(b []byte) string {
+	if len(b) < 20 {
+		return "a truncated ELF file"
+	}
+	var bo binary.ByteOrder = binary.LittleEndian
+	if elf.Data(b[elf.EI_DATA]) == elf.ELFDATA2MSB {
+		bo = binary.BigEndian
+	}
+	m := elf.Machine(bo.Uint16(b[18:]))
+	arch := strings.TrimPrefix(m.String(), "EM_")
+	switch m {
+	case elf.EM_X86_64:
+		arch = "amd64"
+	case elf.EM_386:
+		arch = "386"
+	case elf.EM_AARCH64:
+		arch = "arm64"
+	case elf.EM_ARM:
+		arch = "arm"
+	case elf.EM_RISCV:
+		arch = "riscv64"
+	case elf.EM_PPC64:
+		arch = "ppc64"
+		if bo == binary.LittleEndian {
+			arch = "ppc64le"
+		}
+	case elf.EM_S390:
+		arch = "s390x"
+	case elf.EM_LOONGARCH:
+		arch = "loong64"
+	}
+	kind := "file"
+	switch elf.Type(bo.Uint16(b[16:])) {
+	case elf.ET_EXEC, elf.ET_DYN: // ET_DYN: a position-independent executable, or a shared library
+		kind = "executable"
+	case elf.ET_REL:
+		kind = "object file"
+	case elf.ET_CORE:
+		kind = "core dump"
+	}
+	return fmt.Sprintf("an ELF %s %s", arch, kind)
 }
 
 // moduleInRootfs finds the file at p in img's layers, read top-down with

@@ -3,9 +3,12 @@ package wasm
 import (
 	"context"
 	"crypto/sha256"
+	"debug/elf"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,6 +17,8 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -219,5 +224,150 @@ func TestFileSourceReloadedOnPull(t *testing.T) {
 	never := &runtimes.Spec{Image: spec.Image, PullPolicy: "Never"}
 	if err := r.Pull(ctx, never, nil); err != nil {
 		t.Fatalf("Never with the module present: %v", err)
+	}
+}
+
+// elfHeader is the start of an ELF executable for machine m, little-endian,
+// as far as describeContent reads it.
+func elfHeader(m elf.Machine) string {
+	b := make([]byte, 64)
+	copy(b, "\x7fELF")
+	b[elf.EI_CLASS], b[elf.EI_DATA], b[elf.EI_VERSION] = byte(elf.ELFCLASS64), byte(elf.ELFDATA2LSB), 1
+	binary.LittleEndian.PutUint16(b[16:], uint16(elf.ET_EXEC))
+	binary.LittleEndian.PutUint16(b[18:], uint16(m))
+	return string(b)
+}
+
+// TestNotWasmImages: an image that holds no Wasm module (an ordinary
+// container image, a wrong layer, a script) fails Pull as ErrInvalidImage
+// (the pull itself worked), with a message that says what the image holds
+// and how a Wasm image is made; nothing is kept as a module.
+func TestNotWasmImages(t *testing.T) {
+	host := imagetest.Registry(t)
+	bin := imagetest.Layer(t,
+		imagetest.File("hello", elfHeader(elf.EM_X86_64), 0o755),
+		imagetest.File("arm", elfHeader(elf.EM_AARCH64), 0o755),
+		imagetest.File("run.sh", "#!/bin/sh\nexec /hello\n", 0o755),
+		imagetest.File("app.wat", "(module (func (export \"_start\")))\n", 0o644),
+		imagetest.File("app.wasm", string(wasmtest.Exit(0)), 0o755),
+	)
+	push := func(tag string, cfg v1.Config) string {
+		return imagetest.Push(t, host+"/notwasm:"+tag, imagetest.Image(t, v1.ConfigFile{Config: cfg}, bin))
+	}
+	htmlLayer := static.NewLayer([]byte("<!DOCTYPE html><html><body>login</body></html>"), image.MediaTypeWasmLayer)
+	artifact := imagetest.Push(t, host+"/artifact:html", appendLayer(t, imagetest.Image(t, wasmPlatform(v1.ConfigFile{})), htmlLayer))
+	tests := []struct {
+		name, ref string
+		want      []string
+	}{
+		{"ELF entrypoint", push("elf", v1.Config{Entrypoint: []string{"/hello"}}),
+			[]string{"has no Wasm module: its entrypoint /hello is an ELF amd64 executable", "FROM scratch", `ENTRYPOINT ["/app.wasm"]`, "drop runtimeClassName: wasm"}},
+		{"arm64 ELF entrypoint", push("arm", v1.Config{Entrypoint: []string{"/arm"}}), []string{"its entrypoint /arm is an ELF arm64 executable"}},
+		{"script entrypoint", push("sh", v1.Config{Entrypoint: []string{"/run.sh"}}), []string{"its entrypoint /run.sh is a script (#!/bin/sh)"}},
+		{"text format", push("wat", v1.Config{Entrypoint: []string{"/app.wat"}}), []string{"WebAssembly text (.wat)"}},
+		{"missing entrypoint", push("missing", v1.Config{Entrypoint: []string{"/nowhere"}}), []string{"its entrypoint /nowhere is not in the image"}},
+		{"command only, ELF", push("cmd", v1.Config{Cmd: []string{"/hello"}}),
+			[]string{"it has no entrypoint and no Wasm layer, and its command /hello is an ELF amd64 executable"}},
+		{"command only, Wasm", push("cmdwasm", v1.Config{Cmd: []string{"/app.wasm"}}), []string{`its command /app.wasm is a WebAssembly module: set ENTRYPOINT ["/app.wasm"]`}},
+		{"Wasm layer holds HTML", artifact, []string{"its Wasm layer", "is an HTML document"}},
+	}
+	r := newRuntime(t)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := r.Pull(t.Context(), &runtimes.Spec{Image: tc.ref}, nil)
+			if !errors.Is(err, runtimes.ErrInvalidImage) || errors.Is(err, runtimes.ErrImagePull) {
+				t.Fatalf("pull: %v, want ErrInvalidImage and not ErrImagePull", err)
+			}
+			if !strings.HasPrefix(err.Error(), "image "+tc.ref+" has no Wasm module: ") {
+				t.Errorf("message %q does not start with what is wrong", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("message %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+	mods, err := os.ReadDir(r.root + "/modules/sha256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mods) != 0 {
+		t.Errorf("%d modules kept from images that hold none", len(mods))
+	}
+}
+
+// TestNotWasmURLs: a file:// or https:// source that is not a module is
+// ErrInvalidImage, saying what it is.
+func TestNotWasmURLs(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, "<html><head><title>Sign in</title></head></html>")
+	}))
+	t.Cleanup(srv.Close)
+	tests := []struct {
+		name, src, want string
+	}{
+		{"web page", srv.URL + "/app.wasm", "it is an HTML document"},
+		{"ELF file", writeModule(t, []byte(elfHeader(elf.EM_X86_64))), "it is an ELF amd64 executable"},
+		{"script", writeModule(t, []byte("#!/usr/bin/env python3\nprint(1)\n")), "it is a script (#!/usr/bin/env python3)"},
+		{"empty", writeModule(t, nil), "it is an empty file"},
+		{"unknown", writeModule(t, []byte{1, 2, 3, 4, 5, 6, 7, 8, 9}), "a file of unknown format (it starts with 01 02 03 04)"},
+	}
+	r := newRuntime(t)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := r.Pull(t.Context(), &runtimes.Spec{Image: tc.src}, nil)
+			if !errors.Is(err, runtimes.ErrInvalidImage) || errors.Is(err, runtimes.ErrImagePull) {
+				t.Fatalf("pull: %v, want ErrInvalidImage and not ErrImagePull", err)
+			}
+			for _, w := range []string{"module " + tc.src + " is not a WebAssembly module", tc.want, "compiled .wasm file"} {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("message %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// TestLocalImageNeverPulled: a wharf.local image is taken from the image
+// store whatever the pull policy (a loaded image runs under Never too),
+// and one not loaded is ErrImageNotLoaded, without a registry lookup.
+func TestLocalImageNeverPulled(t *testing.T) {
+	store, err := image.NewStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRuntime(t, WithImageStore(store))
+	// Loaded as `wharf image load` would: an OCI layout naming the image.
+	cfg := wasmPlatform(v1.ConfigFile{Config: v1.Config{Entrypoint: []string{"/app.wasm"}}})
+	img := imagetest.Image(t, cfg, imagetest.Layer(t, imagetest.File("app.wasm", string(wasmtest.Exit(4)), 0o755)))
+	dir := t.TempDir()
+	lp, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lp.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": "wharf.local/apps/exit4:v1"})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Load(t.Context(), dir); err != nil {
+		t.Fatal(err)
+	}
+	for i, policy := range []string{"", image.PullNever, image.PullAlways} {
+		if st, _ := run(t, r, fmt.Sprint("local", i), &runtimes.Spec{Image: "wharf.local/apps/exit4:v1", PullPolicy: policy}); st.ExitCode != 4 {
+			t.Fatalf("policy %q: exit %+v, want 4", policy, st)
+		}
+	}
+	err = r.Pull(t.Context(), &runtimes.Spec{Image: "wharf.local/apps/absent:v1", PullPolicy: image.PullAlways}, nil)
+	if !errors.Is(err, runtimes.ErrImageNotLoaded) || !errors.Is(err, runtimes.ErrImagePull) {
+		t.Fatalf("pull of an image not loaded: %v, want ErrImageNotLoaded", err)
+	}
+	for _, w := range []string{"wharf.local/apps/absent:v1 is not loaded on this node", "wharf image load"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("message %q lacks %q", err, w)
+		}
+	}
+	if strings.Contains(err.Error(), "lookup") || strings.Contains(err.Error(), "dial") {
+		t.Errorf("message %q shows a network attempt", err)
 	}
 }

@@ -59,6 +59,7 @@ import (
 
 	"github.com/wharfhq/wharf/runtimes"
 	"github.com/wharfhq/wharf/runtimes/image"
+	"github.com/wharfhq/wharf/runtimes/logs"
 )
 
 // Name is the runtime's name in the wharf.dev/runtimes node label.
@@ -82,6 +83,7 @@ type Runtime struct {
 	maxReqs    int
 	queueWait  time.Duration
 	now        func() time.Time
+	logRot     logs.Rotation // of container and function logs
 
 	// compiles counts module compilations in this process (for tests and
 	// metrics): a module already compiled is not compiled again.
@@ -157,6 +159,11 @@ func WithQueueWait(d time.Duration) Option {
 	}
 }
 
+// WithLogRotation sets how container and function logs are rotated (see
+// logs.Rotation; zero fields, and the default, mean the kubelet's 10Mi
+// and 5 files); New refuses settings that logs.Rotation.Validate refuses.
+func WithLogRotation(rot logs.Rotation) Option { return func(r *Runtime) { r.logRot = rot } }
+
 // New opens (creating if needed) a Wasm runtime under root. Containers
 // recorded there by an earlier process are listed again; those that were
 // running are reported as exited with reason Unknown, since their
@@ -174,6 +181,9 @@ func New(root string, opts ...Option) (*Runtime, error) {
 	}
 	for _, o := range opts {
 		o(r)
+	}
+	if err := r.logRot.Validate(); err != nil {
+		return nil, fmt.Errorf("wasm runtime: %w", err)
 	}
 	for _, d := range []string{"modules/sha256", "refs", "containers", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o700); err != nil {
@@ -282,9 +292,11 @@ func (r *Runtime) compile(ctx context.Context, digest string) (wazero.CompiledMo
 
 // checkMagic rejects bytes that are not a WebAssembly binary module of
 // version 1, before wazero sees them, with a message a user understands.
+// It looks at the first bytes only, so the start of a file is enough;
+// when they are not Wasm, the error says what they are (describeContent).
 func checkMagic(b []byte) error {
 	if len(b) < 8 || string(b[:4]) != "\x00asm" {
-		return fmt.Errorf("%w: not a WebAssembly module (no \\0asm magic)", runtimes.ErrInvalidImage)
+		return fmt.Errorf("%w: not a WebAssembly module (no \\0asm magic): it is %s", runtimes.ErrInvalidImage, describeContent(b))
 	}
 	if string(b[4:8]) != "\x01\x00\x00\x00" {
 		return fmt.Errorf("%w: WebAssembly binary version %x is not 1 (a component, or a newer format?)", runtimes.ErrInvalidImage, b[4:8])
