@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wharfhq/wharf/api/types"
+	"github.com/wharfhq/wharf/sched/framework"
 )
 
 // ErrQueueClosed: Pop on a closed queue.
@@ -23,6 +24,14 @@ const unschedulableTimeout = 60 * time.Second
 // unschedulableScan is how often the unschedulable set is scanned for
 // Pods past unschedulableTimeout.
 const unschedulableScan = 5 * time.Second
+
+// backoffWindow is the granularity of back-off ends after an unschedulable
+// attempt: ends are rounded up to it, so that the Pods whose back-off ends
+// in the same window leave it together and in the active heap's order
+// (priority, then age), and a Pop from the back-off heap (when there is
+// nothing active) also takes them in that order, as Kubernetes' backoffQ
+// ordering window does.
+const backoffWindow = time.Second
 
 // QueuedPod is a Pod waiting in (or popped from) the scheduling queue.
 type QueuedPod struct {
@@ -41,7 +50,11 @@ type QueuedPod struct {
 	unschedSince time.Time
 	// cycle is the queue's move cycle when the Pod was popped: a cluster
 	// event after it means the attempt may have missed a change.
-	cycle   int64
+	cycle int64
+	// retryOn is what can cure the last failure (RequeueUnschedulable);
+	// errored says the last failure was an error, whose back-off is kept.
+	retryOn framework.ClusterEvent
+	errored bool
 	index   int // in the heap it is in, or -1
 	where   place
 	deleted bool // deleted while in flight
@@ -58,11 +71,19 @@ const (
 )
 
 // Queue holds the Pods waiting to be scheduled: an active heap ordered by
-// priority (spec.priority, higher first) then age, a back-off heap of Pods
-// that failed recently (exponential, initial..max per attempt), and the
-// unschedulable set of Pods that no node fitted, which a cluster event
-// (MoveAllToActive) sends back. A Pod is in at most one of them, or in
-// flight between Pop and Done or Requeue. It is safe for concurrent use.
+// priority (spec.priority, higher first) then age; two back-off heaps of
+// Pods that failed recently (exponential, initial..max per attempt), one
+// for Pods no node fitted and one for Pods whose attempt failed with an
+// error; and the unschedulable set of Pods that no node fitted, which a
+// cluster event that could cure their failure (MoveToActive) sends back.
+// A Pod is in at most one of them, or in flight between Pop and Done or
+// Requeue.
+//
+// When nothing is active, Pop takes a Pod from the unschedulable back-off
+// heap before its back-off ends (Kubernetes 1.33's SchedulerPopFromBackoffQ):
+// the back-off keeps a busy scheduler from retrying the same Pods, and an
+// idle one has nothing better to do. Pods that failed with an error wait
+// their back-off. It is safe for concurrent use.
 type Queue struct {
 	now                 func() time.Time
 	initial, maxBackoff time.Duration
@@ -70,13 +91,17 @@ type Queue struct {
 	mu            sync.Mutex
 	pods          map[string]*QueuedPod
 	active        podHeap
-	backoff       podHeap
+	backoff       podHeap // unschedulable attempts
+	errBackoff    podHeap // attempts that failed with an error
 	unschedulable map[string]*QueuedPod
 	moveCycle     int64
-	lastScan      time.Time // of the unschedulable set
-	seq           uint64
-	closed        bool
-	wake          chan struct{}
+	// eventCycle holds, for each kind of framework.ClusterEvent (by bit),
+	// the move cycle of its last occurrence.
+	eventCycle [framework.EventKinds]int64
+	lastScan   time.Time // of the unschedulable set
+	seq        uint64
+	closed     bool
+	wake       chan struct{}
 }
 
 // NewQueue returns an empty queue with the given back-off bounds; now is
@@ -89,6 +114,7 @@ func NewQueue(now func() time.Time, initialBackoff, maxBackoff time.Duration) *Q
 		pods:          map[string]*QueuedPod{},
 		active:        podHeap{less: activeLess},
 		backoff:       podHeap{less: backoffLess},
+		errBackoff:    podHeap{less: backoffLess},
 		unschedulable: map[string]*QueuedPod{},
 		wake:          make(chan struct{}, 1),
 	}
@@ -104,7 +130,15 @@ func activeLess(a, b *QueuedPod) bool {
 	return a.seq < b.seq
 }
 
-func backoffLess(a, b *QueuedPod) bool { return a.backoffUntil.Before(b.backoffUntil) }
+// backoffLess orders by the end of the back-off, then as the active heap
+// (back-off ends after an unschedulable attempt are rounded up to
+// backoffWindow, so Pods of one window are ordered by priority and age).
+func backoffLess(a, b *QueuedPod) bool {
+	if !a.backoffUntil.Equal(b.backoffUntil) {
+		return a.backoffUntil.Before(b.backoffUntil)
+	}
+	return activeLess(a, b)
+}
 
 func podKey(pod *types.Pod) string { return pod.Namespace + "/" + pod.Name }
 
@@ -169,8 +203,11 @@ func (q *Queue) updateLocked(qp *QueuedPod, pod *types.Pod) {
 	}
 	if p := priorityOf(pod); p != qp.priority {
 		qp.priority = p
-		if qp.where == placeActive {
+		switch qp.where {
+		case placeActive:
 			heap.Fix(&q.active, qp.index)
+		case placeBackoff:
+			heap.Fix(q.backoffHeap(qp), qp.index)
 		}
 	}
 	if qp.where == placeUnschedulable && schedulingRelevantChange(old, pod) {
@@ -202,7 +239,7 @@ func (q *Queue) Delete(key string) {
 	case placeActive:
 		heap.Remove(&q.active, qp.index)
 	case placeBackoff:
-		heap.Remove(&q.backoff, qp.index)
+		heap.Remove(q.backoffHeap(qp), qp.index)
 	case placeUnschedulable:
 		delete(q.unschedulable, key)
 	}
@@ -211,7 +248,9 @@ func (q *Queue) Delete(key string) {
 
 // Pop returns the next Pod to schedule, waiting until there is one or ctx
 // ends (then it returns ctx's error) or the queue is closed
-// (ErrQueueClosed). The Pod is in flight until Done or Requeue.
+// (ErrQueueClosed). The next Pod is the first of the active heap or, when
+// that is empty, the first of the unschedulable back-off heap, whose
+// back-off is cut short. The Pod is in flight until Done or Requeue.
 func (q *Queue) Pop(ctx context.Context) (*QueuedPod, error) {
 	for {
 		q.mu.Lock()
@@ -220,8 +259,15 @@ func (q *Queue) Pop(ctx context.Context) (*QueuedPod, error) {
 			return nil, ErrQueueClosed
 		}
 		wait := q.flushLocked()
-		if q.active.Len() > 0 {
-			qp := heap.Pop(&q.active).(*QueuedPod)
+		var from *podHeap
+		switch {
+		case q.active.Len() > 0:
+			from = &q.active
+		case q.backoff.Len() > 0:
+			from = &q.backoff
+		}
+		if from != nil {
+			qp := heap.Pop(from).(*QueuedPod)
 			qp.where = placeInFlight
 			qp.Attempts++
 			qp.cycle = q.moveCycle
@@ -254,9 +300,10 @@ func (q *Queue) Pop(ctx context.Context) (*QueuedPod, error) {
 // returns how long until the next back-off ends (0: none pending).
 func (q *Queue) flushLocked() time.Duration {
 	now := q.now()
-	for q.backoff.Len() > 0 && !q.backoff.items[0].backoffUntil.After(now) {
-		qp := heap.Pop(&q.backoff).(*QueuedPod)
-		q.pushActive(qp)
+	for _, h := range []*podHeap{&q.backoff, &q.errBackoff} {
+		for h.Len() > 0 && !h.items[0].backoffUntil.After(now) {
+			q.pushActive(heap.Pop(h).(*QueuedPod))
+		}
 	}
 	// The unschedulable set is scanned at most every unschedulableScan,
 	// not on every Pop: it can hold many Pods.
@@ -270,8 +317,12 @@ func (q *Queue) flushLocked() time.Duration {
 		}
 	}
 	var wait time.Duration
-	if q.backoff.Len() > 0 {
-		wait = q.backoff.items[0].backoffUntil.Sub(now)
+	for _, h := range []*podHeap{&q.backoff, &q.errBackoff} {
+		if h.Len() > 0 {
+			if d := h.items[0].backoffUntil.Sub(now); wait == 0 || d < wait {
+				wait = d
+			}
+		}
 	}
 	if len(q.unschedulable) > 0 && (wait == 0 || wait > unschedulableScan) {
 		wait = unschedulableScan
@@ -285,16 +336,28 @@ func (q *Queue) pushActive(qp *QueuedPod) {
 	q.signal()
 }
 
-// requeueLocked sends qp to the back-off heap if its back-off is still
+// requeueLocked sends qp to its back-off heap if its back-off is still
 // running, else to the active heap.
 func (q *Queue) requeueLocked(qp *QueuedPod) {
 	if qp.backoffUntil.After(q.now()) {
-		qp.where = placeBackoff
-		heap.Push(&q.backoff, qp)
-		q.signal() // Pop recomputes its wake-up time
+		q.pushBackoff(qp)
 		return
 	}
 	q.pushActive(qp)
+}
+
+// backoffHeap returns the back-off heap qp belongs in.
+func (q *Queue) backoffHeap(qp *QueuedPod) *podHeap {
+	if qp.errored {
+		return &q.errBackoff
+	}
+	return &q.backoff
+}
+
+func (q *Queue) pushBackoff(qp *QueuedPod) {
+	qp.where = placeBackoff
+	heap.Push(q.backoffHeap(qp), qp)
+	q.signal() // Pop recomputes its wake-up time, or pops it
 }
 
 // backoffFor returns the back-off after attempts failed attempts.
@@ -316,9 +379,27 @@ func (q *Queue) Done(key string) {
 }
 
 // Requeue puts back a popped Pod whose attempt failed, after its back-off.
-// unschedulable says no node fitted: the Pod then waits for a cluster
-// event (MoveAllToActive) unless one already happened during the attempt.
+// unschedulable says no node fitted, for a reason any cluster event could
+// cure (RequeueUnschedulable with framework.AllEvents); otherwise the
+// attempt failed with an error, and the Pod waits its whole back-off.
 func (q *Queue) Requeue(qp *QueuedPod, unschedulable bool) {
+	if unschedulable {
+		q.RequeueUnschedulable(qp, framework.AllEvents)
+		return
+	}
+	q.requeue(qp, true, 0)
+}
+
+// RequeueUnschedulable puts back a popped Pod that no node fitted; retryOn
+// is the cluster events that could cure that (framework.Profile's
+// RetryEvents). The Pod waits in the unschedulable set for one of them
+// (MoveToActive), unless one already happened during the attempt: then it
+// goes to back-off at once.
+func (q *Queue) RequeueUnschedulable(qp *QueuedPod, retryOn framework.ClusterEvent) {
+	q.requeue(qp, false, retryOn)
+}
+
+func (q *Queue) requeue(qp *QueuedPod, errored bool, retryOn framework.ClusterEvent) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.pods[qp.Key] != qp || qp.where != placeInFlight {
@@ -329,29 +410,64 @@ func (q *Queue) Requeue(qp *QueuedPod, unschedulable bool) {
 		return
 	}
 	now := q.now()
+	qp.errored, qp.retryOn = errored, retryOn
 	qp.backoffUntil = now.Add(q.backoffFor(qp.Attempts))
-	if unschedulable && q.moveCycle <= qp.cycle {
+	if errored {
+		q.pushBackoff(qp)
+		return
+	}
+	qp.backoffUntil = alignUp(qp.backoffUntil, backoffWindow)
+	if !q.happenedSinceLocked(retryOn, qp.cycle) {
 		qp.where = placeUnschedulable
 		qp.unschedSince = now
 		q.unschedulable[qp.Key] = qp
 		return
 	}
-	qp.where = placeBackoff
-	heap.Push(&q.backoff, qp)
-	q.signal()
+	q.pushBackoff(qp)
 }
 
-// MoveAllToActive is called on a cluster event that could make
-// unschedulable Pods fit (a node added or changed, a Pod deleted or
-// finished, labels changed): they go back to the active heap, or to the
-// back-off heap while their back-off runs.
-func (q *Queue) MoveAllToActive() {
+// alignUp rounds t up to a multiple of d.
+func alignUp(t time.Time, d time.Duration) time.Time {
+	if a := t.Truncate(d); a.Before(t) {
+		return a.Add(d)
+	}
+	return t
+}
+
+// happenedSinceLocked reports whether an event of a kind in ev happened
+// after move cycle cycle.
+func (q *Queue) happenedSinceLocked(ev framework.ClusterEvent, cycle int64) bool {
+	for i := range framework.EventKinds {
+		if ev&(1<<i) != 0 && q.eventCycle[i] > cycle {
+			return true
+		}
+	}
+	return false
+}
+
+// MoveAllToActive is MoveToActive(framework.AllEvents): every
+// unschedulable Pod is tried again.
+func (q *Queue) MoveAllToActive() { q.MoveToActive(framework.AllEvents) }
+
+// MoveToActive is called on a cluster event ev (one or more kinds) that
+// could make unschedulable Pods fit: those whose failure ev could cure go
+// back to the active heap, or to the back-off heap while their back-off
+// runs; the others stay (until an event that concerns them, or
+// unschedulableTimeout).
+func (q *Queue) MoveToActive(ev framework.ClusterEvent) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.moveCycle++
+	for i := range framework.EventKinds {
+		if ev&(1<<i) != 0 {
+			q.eventCycle[i] = q.moveCycle
+		}
+	}
 	for key, qp := range q.unschedulable {
-		delete(q.unschedulable, key)
-		q.requeueLocked(qp)
+		if qp.retryOn&ev != 0 {
+			delete(q.unschedulable, key)
+			q.requeueLocked(qp)
+		}
 	}
 }
 
@@ -367,14 +483,18 @@ func (q *Queue) Close() {
 
 // QueueLengths are the sizes of the queue's parts.
 type QueueLengths struct {
+	// Backoff counts both back-off heaps; ErrorBackoff, of those, the
+	// Pods whose last attempt failed with an error.
 	Active, Backoff, Unschedulable, InFlight int
+	ErrorBackoff                             int
 }
 
 // Lengths returns the sizes of the queue's parts.
 func (q *Queue) Lengths() QueueLengths {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	l := QueueLengths{Active: q.active.Len(), Backoff: q.backoff.Len(), Unschedulable: len(q.unschedulable)}
+	l := QueueLengths{Active: q.active.Len(), Backoff: q.backoff.Len() + q.errBackoff.Len(),
+		Unschedulable: len(q.unschedulable), ErrorBackoff: q.errBackoff.Len()}
 	l.InFlight = len(q.pods) - l.Active - l.Backoff - l.Unschedulable
 	return l
 }

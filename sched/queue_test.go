@@ -3,10 +3,13 @@ package sched
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/wharfhq/wharf/api/types"
+	"github.com/wharfhq/wharf/sched/framework"
 	. "github.com/wharfhq/wharf/sched/internal/schedtest"
 )
 
@@ -198,5 +201,174 @@ func TestQueuePopWaitsAndCloses(t *testing.T) {
 	q2 := NewQueue(time.Now, time.Second, time.Second)
 	if _, err := q2.Pop(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("Pop with a cancelled context: %v", err)
+	}
+}
+
+// tryPop pops what Pop would return at once, or nil when it would wait.
+func tryPop(t *testing.T, q *Queue) *QueuedPod {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	qp, err := q.Pop(ctx)
+	if err != nil {
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Pop: %v", err)
+		}
+		return nil
+	}
+	return qp
+}
+
+// capacity is what a "Too many pods" or "Insufficient cpu" refusal waits
+// for (NodeResourcesFit's events).
+const capacity = framework.NodeEvents | framework.AssignedPodDelete
+
+func TestQueueRetryAfterCapacityFrees(t *testing.T) {
+	tests := []struct {
+		name string
+		// failure requeues the popped Pod "p" as its attempt failed.
+		failure func(q *Queue, qp *QueuedPod)
+		// event happens after the failure.
+		event framework.ClusterEvent
+		// busy adds Pods created after "p" to the active heap.
+		busy int
+		// want are the names Pop returns at once, in order, before
+		// the clock moves ("" ends the list: Pop would wait).
+		want []string
+		// then is what Pop returns once the back-off is over.
+		then []string
+	}{
+		{
+			name:    "capacity freed, nothing active: retried at once",
+			failure: func(q *Queue, qp *QueuedPod) { q.RequeueUnschedulable(qp, capacity) },
+			event:   framework.AssignedPodDelete,
+			want:    []string{"p", ""},
+		},
+		{
+			name:    "capacity freed, busy active queue: the active Pods first, then it",
+			failure: func(q *Queue, qp *QueuedPod) { q.RequeueUnschedulable(qp, capacity) },
+			event:   framework.AssignedPodDelete,
+			busy:    2,
+			want:    []string{"busy-0", "busy-1", "p", ""},
+		},
+		{
+			name:    "a Pod added cannot free capacity: stays unschedulable",
+			failure: func(q *Queue, qp *QueuedPod) { q.RequeueUnschedulable(qp, capacity) },
+			event:   framework.AssignedPodAdd | framework.AssignedPodUpdate,
+			want:    []string{""},
+			then:    []string{""},
+		},
+		{
+			name:    "a node change can cure anything",
+			failure: func(q *Queue, qp *QueuedPod) { q.RequeueUnschedulable(qp, framework.NodeEvents) },
+			event:   framework.NodeUpdate,
+			want:    []string{"p", ""},
+		},
+		{
+			name:    "an unknown cause waits for any event",
+			failure: func(q *Queue, qp *QueuedPod) { q.Requeue(qp, true) },
+			event:   framework.AssignedPodAdd,
+			want:    []string{"p", ""},
+		},
+		{
+			name:    "an error keeps its back-off even when idle",
+			failure: func(q *Queue, qp *QueuedPod) { q.Requeue(qp, false) },
+			event:   framework.AssignedPodDelete,
+			want:    []string{""},
+			then:    []string{"p", ""},
+		},
+		{
+			name:    "an error keeps its back-off behind a busy queue",
+			failure: func(q *Queue, qp *QueuedPod) { q.Requeue(qp, false) },
+			event:   framework.AllEvents,
+			busy:    1,
+			want:    []string{"busy-0", ""},
+			then:    []string{"p", ""},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newFakeClock()
+			q := NewQueue(c.now, 10*time.Second, 10*time.Second)
+			q.Add(created(Pod("p").Obj(), 1))
+			qp := popNow(t, q)
+			tt.failure(q, qp)
+			for i := range tt.busy {
+				q.Add(created(Pod(fmt.Sprintf("busy-%d", i)).Obj(), 10+i))
+			}
+			q.MoveToActive(tt.event)
+			pop := func(want []string) {
+				t.Helper()
+				var got []string
+				for {
+					qp := tryPop(t, q)
+					if qp == nil {
+						got = append(got, "")
+						break
+					}
+					got = append(got, qp.Pod.Name)
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("popped %q, want %q", got, want)
+				}
+			}
+			pop(tt.want)
+			if tt.then != nil {
+				c.step(10 * time.Second)
+				pop(tt.then)
+			}
+		})
+	}
+}
+
+func TestQueueEventDuringAttempt(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		event framework.ClusterEvent
+		want  QueueLengths
+	}{
+		{"an event that could cure it: back-off, not the unschedulable set", framework.AssignedPodDelete, QueueLengths{Backoff: 1}},
+		{"an event that could not: the unschedulable set", framework.AssignedPodAdd, QueueLengths{Unschedulable: 1}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newFakeClock()
+			q := NewQueue(c.now, time.Second, 10*time.Second)
+			q.Add(Pod("p").Obj())
+			qp := popNow(t, q)
+			q.MoveToActive(tt.event)
+			q.RequeueUnschedulable(qp, capacity)
+			if l := q.Lengths(); l != tt.want {
+				t.Errorf("lengths %+v, want %+v", l, tt.want)
+			}
+		})
+	}
+}
+
+// TestQueueBackoffOrder: the Pods whose back-off ends in the same window
+// leave it by priority and age; an earlier window goes first.
+func TestQueueBackoffOrder(t *testing.T) {
+	c := newFakeClock()
+	q := NewQueue(c.now, time.Second, 10*time.Second)
+	c.step(100 * time.Millisecond)
+	for _, p := range []*types.Pod{
+		created(Pod("young-low").Obj(), 3),
+		created(Pod("old-low").Obj(), 1),
+		created(Pod("high").Priority(10).Obj(), 5),
+	} {
+		q.Add(p)
+		q.RequeueUnschedulable(popNow(t, q), capacity) // back-off until 00:00:02
+	}
+	c.step(time.Second) // 00:00:01.1
+	q.Add(created(Pod("later-window").Priority(100).Obj(), 0))
+	q.RequeueUnschedulable(popNow(t, q), capacity) // until 00:00:03
+	q.MoveToActive(framework.AssignedPodDelete)
+	want := []string{"high", "old-low", "young-low", "later-window"}
+	for i, name := range want {
+		if i == 2 {
+			c.step(time.Second) // the first window ends: the rest is active
+		}
+		if qp := tryPop(t, q); qp == nil || qp.Pod.Name != name {
+			t.Fatalf("pop %d: %v, want %s", i, qp, name)
+		}
 	}
 }

@@ -245,6 +245,7 @@ func (s *Scheduler) onPodAdd(obj types.Object) {
 	case pod.Spec.NodeName != "":
 		if !framework.IsTerminal(pod) {
 			s.cache.AddPod(pod)
+			s.queue.MoveToActive(framework.AssignedPodAdd) // affinity and spreading may change
 		}
 		s.taints.podChanged(pod)
 	case s.pending(pod):
@@ -278,13 +279,20 @@ func (s *Scheduler) onPodUpdate(oldObj, newObj types.Object) {
 		if framework.IsTerminal(pod) {
 			s.cache.RemovePod(pod)
 			if !framework.IsTerminal(old) {
-				s.queue.MoveAllToActive() // its resources are free
+				s.queue.MoveToActive(framework.AssignedPodDelete) // its resources are free
 			}
 			return
 		}
 		s.cache.UpdatePod(old, pod)
+		var ev framework.ClusterEvent
+		if old.Spec.NodeName == "" {
+			ev |= framework.AssignedPodAdd
+		}
 		if !maps.Equal(old.Labels, pod.Labels) {
-			s.queue.MoveAllToActive() // affinity and spreading may change
+			ev |= framework.AssignedPodUpdate
+		}
+		if ev != 0 {
+			s.queue.MoveToActive(ev) // affinity and spreading may change
 		}
 		s.taints.podChanged(pod)
 	case s.pending(pod):
@@ -301,14 +309,14 @@ func (s *Scheduler) onPodDelete(obj types.Object) {
 	s.recorder.forget(key)
 	if pod.Spec.NodeName != "" || s.cache.IsAssumed(key) {
 		s.cache.RemovePod(pod)
-		s.queue.MoveAllToActive()
+		s.queue.MoveToActive(framework.AssignedPodDelete)
 	}
 }
 
 func (s *Scheduler) onNodeAdd(obj types.Object) {
 	node := obj.(*types.Node)
 	s.cache.AddNode(node)
-	s.queue.MoveAllToActive()
+	s.queue.MoveToActive(framework.NodeAdd)
 	s.taints.nodeChanged(node)
 }
 
@@ -318,7 +326,7 @@ func (s *Scheduler) onNodeUpdate(oldObj, newObj types.Object) {
 		return // a heartbeat: nothing the plugins look at
 	}
 	s.cache.UpdateNode(node)
-	s.queue.MoveAllToActive()
+	s.queue.MoveToActive(framework.NodeUpdate)
 	s.taints.nodeChanged(node)
 }
 
@@ -369,10 +377,10 @@ func (s *Scheduler) scheduleOne(ctx context.Context) error {
 		var fe *framework.FitError
 		switch {
 		case errors.As(err, &fe):
-			s.queue.Requeue(qp, true)
+			s.queue.RequeueUnschedulable(qp, s.profile.RetryEvents(fe))
 			s.recorder.failed(pod, ConditionReasonUnschedulable, fe.Error())
 		case errors.Is(err, framework.ErrNoNodesAvailable):
-			s.queue.Requeue(qp, true)
+			s.queue.RequeueUnschedulable(qp, s.profile.RetryEvents(err))
 			s.recorder.failed(pod, ConditionReasonUnschedulable, "0/0 nodes are available: no nodes registered.")
 		default:
 			s.log.Warn("scheduling failed", "pod", qp.Key, "err", err)

@@ -300,3 +300,28 @@ plugins:
 		t.Errorf("message %q", c.Message)
 	}
 }
+
+// TestSchedulerRetriesWhenCapacityFrees: a Pod refused for "Too many pods"
+// is bound as soon as a Pod on the node is deleted, although its back-off
+// (100 s here) has far to run: the scheduler has nothing else to do.
+func TestSchedulerRetriesWhenCapacityFrees(t *testing.T) {
+	e := newEnv(t)
+	e.createNode(t, Node("n1").Capacity("4", "4Gi", "1").Obj())
+	e.createPod(t, Pod("old").On("n1").Obj())
+	cfg := sched.DefaultConfig()
+	cfg.PodInitialBackoffSeconds, cfg.PodMaxBackoffSeconds = 100, 100
+	s := e.start(t, cfg)
+	e.createPod(t, Pod("new").Obj())
+	p := e.waitPod(t, "default", "new", "marked unschedulable", func(p *types.Pod) bool { return scheduledCondition(p) != nil })
+	if c := scheduledCondition(p); c.Message != "0/1 nodes are available: 1 Too many pods." {
+		t.Fatalf("condition %+v", c)
+	}
+	e.waitPod(t, "default", "new", "parked as unschedulable", func(*types.Pod) bool { return s.Queue().Lengths().Unschedulable == 1 })
+	now := int64(0)
+	if err := sdk.Typed[*types.Pod](e.client).Namespace("default").Delete(context.Background(), "old", types.DeleteOptions{GracePeriodSeconds: &now}); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.waitBound(t, "default", "new"); got != "n1" {
+		t.Errorf("bound to %q, want n1", got)
+	}
+}

@@ -60,6 +60,8 @@ type Profile struct {
 	preScores  []PreScorePlugin
 	scores     []scorePlugin
 	opts       ProfileOptions
+	// events holds what can cure each plugin's rejections, by name.
+	events map[string]ClusterEvent
 
 	mu        sync.Mutex
 	nextStart int
@@ -106,8 +108,9 @@ func NewProfileFromPlugins(plugins []Plugin, weights map[string]int64, opts Prof
 	if opts.Parallelism <= 0 {
 		opts.Parallelism = runtime.GOMAXPROCS(0)
 	}
-	p := &Profile{opts: opts}
+	p := &Profile{opts: opts, events: make(map[string]ClusterEvent, len(plugins))}
 	for _, pl := range plugins {
+		p.events[pl.Name()] = eventsOf(pl)
 		used := false
 		if f, ok := pl.(PreFilterPlugin); ok {
 			p.preFilters, used = append(p.preFilters, f), true
