@@ -10,10 +10,14 @@
 //
 //   - informers (package sdk) feed a framework.Cache with Nodes, bound Pods
 //     and Namespaces, and a Queue with pending Pods: an active heap by
-//     priority then age, a back-off heap (1s doubling to 10s by default),
+//     priority then age, back-off heaps (1s doubling to 10s by default),
 //     and an unschedulable set that a cluster event (a node added or
-//     changed, a Pod deleted or finished, a bound Pod's labels changed)
-//     sends back;
+//     changed, a Pod bound, deleted or finished, a bound Pod's labels
+//     changed) sends back when it could cure the Pod's refusal (each
+//     plugin registers the events that can: a Pod deleted frees room, a
+//     Pod added does not); when nothing is active, a Pod that no node
+//     fitted is taken from back-off early (a Pod whose attempt failed with
+//     an error waits its back-off);
 //   - one loop pops a Pod, takes a Snapshot of the Cache, runs the Profile,
 //     assumes the Pod onto the chosen node in the Cache and hands the
 //     binding (the pods/binding subresource, never a Pod PUT) to a pool of
