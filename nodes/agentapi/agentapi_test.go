@@ -27,7 +27,8 @@ import (
 
 // testRuntime is a runtime whose containers are log files written by the
 // test (read with the real runtimes/logs reader) and whose exec runs a few
-// built-in commands: "cat" copies stdin to stdout, "exit N" exits with N,
+// built-in commands: "cat" copies stdin to stdout, "head1" prints the first
+// byte of stdin, "exit N" exits with N,
 // "echo ARGS" prints to stdout and "warn ARGS" to stderr.
 type testRuntime struct {
 	dir string
@@ -78,6 +79,13 @@ func (r *testRuntime) Exec(ctx context.Context, _ string, opts runtimes.ExecOpti
 		return 0, err
 	case "exit":
 		return strconv.Atoi(opts.Command[1])
+	case "head1": // print the first byte of stdin, leave the rest unread
+		b := make([]byte, 1)
+		if _, err := io.ReadFull(opts.Stdin, b); err != nil {
+			return -1, err
+		}
+		_, err := opts.Stdout.Write(b)
+		return 0, err
 	case "echo":
 		fmt.Fprintln(opts.Stdout, strings.Join(opts.Command[1:], " "))
 		return 0, nil

@@ -25,7 +25,10 @@ type ExecRequest struct {
 	// Header is sent with the request (e.g. Authorization).
 	Header http.Header
 	// Stdin, when set, is copied to the command's stdin, which is closed at
-	// its end (the URL must then ask for stdin=true).
+	// its end (the URL must then ask for stdin=true). Exec returns when the
+	// command has exited, whether Stdin has ended or not; the goroutine
+	// copying it stops at its next read, so a caller whose Stdin can block
+	// and who outlives Exec closes it.
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	// Resize, with tty=true, carries terminal sizes to send (channel 4)
@@ -65,10 +68,7 @@ func Exec(ctx context.Context, req ExecRequest) (int, error) {
 			}
 		}()
 	}
-	go func() {
-		<-ctx.Done()
-		_ = conn.Close()
-	}()
+	defer context.AfterFunc(ctx, func() { _ = conn.Close() })()
 	if req.Resize != nil {
 		done := make(chan struct{})
 		defer close(done)

@@ -166,15 +166,21 @@ func (s *Server) runExec(ctx context.Context, conn *websocket.Conn, execer runti
 		resize = make(chan runtimes.TerminalSize, 1)
 		opts.Resize = resize
 	}
-	var stdinW *io.PipeWriter
+	var (
+		stdinR *io.PipeReader
+		stdinW *io.PipeWriter
+	)
 	if withStdin {
-		var pr *io.PipeReader
-		pr, stdinW = io.Pipe()
-		opts.Stdin = pr
+		stdinR, stdinW = io.Pipe()
+		opts.Stdin = stdinR
 	}
 	// The reader feeds stdin until the client closes it (v5) or the
-	// connection; a closed connection also ends the command.
+	// connection; a closed connection also ends the command. The command's
+	// end does not wait for it: the exec ends when the command does (as
+	// the kubelet's), stdin still open or not.
+	pumped := make(chan struct{})
 	go func() {
+		defer close(pumped)
 		defer func() {
 			if stdinW != nil {
 				_ = stdinW.Close()
@@ -211,12 +217,20 @@ func (s *Server) runExec(ctx context.Context, conn *websocket.Conn, execer runti
 		}
 	}()
 	code, err := execer.Exec(ctx, id, opts)
-	if err != nil && errors.Is(ctx.Err(), context.Canceled) {
-		return // the client went away
+	gone := errors.Is(ctx.Err(), context.Canceled) // the client went away
+	cancel()                                       // a resize waiting for the command gives up
+	if stdinR != nil {
+		// A stdin message the command did not read no longer blocks the
+		// reader, nor does the runtime still read from it.
+		_ = stdinR.Close()
 	}
-	b, _ := json.Marshal(ExecStatus(command, code, err))
-	_, _ = (&channelWriter{mu: &mu, conn: conn, ch: ChannelError}).Write(b)
+	if err == nil || !gone {
+		b, _ := json.Marshal(ExecStatus(command, code, err))
+		_, _ = (&channelWriter{mu: &mu, conn: conn, ch: ChannelError}).Write(b)
+	}
+	// Closing ends the client's session (and the reader's Receive).
 	_ = conn.Close()
+	<-pumped
 }
 
 // parseResize decodes a resize message, JSON {"Width":W,"Height":H} as

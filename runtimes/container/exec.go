@@ -22,6 +22,11 @@ import (
 // terminal of the container's own devpts (as runc exec -t: a new session
 // whose controlling terminal it is), stderr merged into opts.Stdout, and
 // the sizes received on opts.Resize are applied to it.
+//
+// Exec returns once the command has exited and its output has been copied
+// (at most drainGrace later), whether or not opts.Stdin has ended: the
+// goroutine feeding the command's stdin stops at its next read from
+// opts.Stdin, so a caller whose Stdin can block closes it after Exec.
 func (r *Runtime) Exec(ctx context.Context, id string, opts runtimes.ExecOptions) (int, error) {
 	c, err := r.get(id)
 	if err != nil {
@@ -40,29 +45,28 @@ func (r *Runtime) Exec(ctx context.Context, id string, opts runtimes.ExecOptions
 	tmpl.Env = mergeEnv(tmpl.Env, opts.Env)
 	cfg := c.lc.Config()
 	p := processFor(&cfg, tmpl, opts.Command)
-	var term *terminal
+	var (
+		term *terminal
+		pp   *pipes
+	)
 	if opts.TTY {
 		if term, err = startTerminal(c.lc, p, opts); err != nil {
 			return -1, fmt.Errorf("container %q: exec %q: %w", id, opts.Command[0], err)
 		}
 		defer term.close()
 	} else {
-		p.Stdin, p.Stdout, p.Stderr = opts.Stdin, opts.Stdout, opts.Stderr
-		if p.Stdout == nil {
-			p.Stdout = io.Discard
-		}
-		if p.Stderr == nil {
-			p.Stderr = io.Discard
-		}
-		if err := c.lc.Run(p); err != nil {
+		if pp, err = startPipes(c.lc, p, opts); err != nil {
 			return -1, fmt.Errorf("container %q: exec %q: %w", id, opts.Command[0], err)
 		}
+		defer pp.close()
 	}
 	stop := context.AfterFunc(ctx, func() { _ = p.Signal(killSignal) })
 	defer stop()
 	ps, err := p.Wait()
 	if term != nil {
 		term.drain()
+	} else {
+		pp.drain()
 	}
 	if ps == nil {
 		return -1, fmt.Errorf("container %q: exec %q: %w", id, opts.Command[0], err)
@@ -71,6 +75,109 @@ func (r *Runtime) Exec(ctx context.Context, id string, opts runtimes.ExecOptions
 		return exitCode(ps), ctx.Err()
 	}
 	return exitCode(ps), nil
+}
+
+// pipes are an exec's stdin, stdout and stderr without a terminal: OS
+// pipes given to the command, and the goroutines copying between them and
+// the caller's streams. libcontainer hands the streams to os/exec, which
+// for a stream that is no *os.File copies it itself and waits, after the
+// command exited, for that copy to end: until the caller's stdin ends, so
+// an open stdin (kubectl exec -i from a terminal) kept the exec open.
+type pipes struct {
+	stdin  *os.File       // write end; nil without opts.Stdin
+	out    []*os.File     // read ends of stdout and stderr
+	copies sync.WaitGroup // the out → caller copies
+	child  []*os.File     // the command's ends, closed here once it started
+}
+
+// startPipes runs p in c with pipes for the streams opts has (the others
+// are /dev/null) and starts copying.
+func startPipes(c *libcontainer.Container, p *libcontainer.Process, opts runtimes.ExecOptions) (_ *pipes, err error) {
+	pp := &pipes{}
+	var dst []io.Writer // where each of pp.out is copied
+	defer func() {
+		if err != nil {
+			pp.closeChild()
+			pp.close()
+		}
+	}()
+	for _, s := range []struct {
+		w    io.Writer
+		dest *io.Writer
+	}{{opts.Stdout, &p.Stdout}, {opts.Stderr, &p.Stderr}} {
+		if s.w == nil {
+			continue
+		}
+		r, w, err := os.Pipe()
+		if err != nil {
+			return nil, fmt.Errorf("output pipe: %w", err)
+		}
+		pp.out, dst = append(pp.out, r), append(dst, s.w)
+		pp.child = append(pp.child, w)
+		*s.dest = w
+	}
+	if opts.Stdin != nil {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return nil, fmt.Errorf("stdin pipe: %w", err)
+		}
+		pp.stdin = w
+		pp.child = append(pp.child, r)
+		p.Stdin = r
+	}
+	if err := c.Run(p); err != nil {
+		return nil, err
+	}
+	pp.closeChild()
+	for i, r := range pp.out {
+		w := dst[i]
+		pp.copies.Add(1)
+		go func() {
+			defer pp.copies.Done()
+			_, _ = io.Copy(w, r)
+		}()
+	}
+	if pp.stdin != nil {
+		go func() {
+			// Ends at the command's exit (the write fails once close
+			// closed the pipe) or at the end of opts.Stdin, whichever this
+			// goroutine sees first.
+			_, _ = io.Copy(pp.stdin, opts.Stdin)
+			_ = pp.stdin.Close()
+		}()
+	}
+	return pp, nil
+}
+
+// closeChild closes this process's copies of the command's ends: the
+// output copies then end when the command (and whatever it left running)
+// has closed its own.
+func (pp *pipes) closeChild() {
+	for _, f := range pp.child {
+		_ = f.Close()
+	}
+	pp.child = nil
+}
+
+// drain waits until the command's output has been copied out, or
+// drainGrace: a background process it left holding stdout would otherwise
+// keep the exec open forever.
+func (pp *pipes) drain() {
+	for _, r := range pp.out {
+		_ = r.SetReadDeadline(time.Now().Add(drainGrace))
+	}
+	pp.copies.Wait()
+}
+
+// close releases the pipes; the stdin copy, blocked writing or not, fails
+// its next write.
+func (pp *pipes) close() {
+	for _, r := range pp.out {
+		_ = r.Close()
+	}
+	if pp.stdin != nil {
+		_ = pp.stdin.Close()
+	}
 }
 
 // terminal is the master side of an exec's terminal and the goroutines

@@ -3,9 +3,11 @@ package container_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/wharfhq/wharf/runtimes"
 )
@@ -90,3 +92,56 @@ func TestExecTTYResize(t *testing.T) {
 		t.Fatalf("output %q, want %q", out.String(), want)
 	}
 }
+
+// TestExecStdinLeftOpen checks that Exec returns when the command exits
+// although its stdin never ends (kubectl exec -i from a terminal), with a
+// terminal or without, and that nothing is left reading stdin once the
+// caller closes it (TestMain's leak check).
+func TestExecStdinLeftOpen(t *testing.T) {
+	e := newEnv(t)
+	e.startSleeper(t, "exec-stdin", nil)
+	tests := []struct {
+		name string
+		tty  bool
+		cmd  []string
+		code int
+		want string
+	}{
+		{"echo", false, []string{"/app", "echo", "x"}, 0, "args: x\n"},
+		{"exit 3", false, []string{"/app", "exit", "3"}, 3, ""},
+		{"echo with a terminal", true, []string{"/app", "echo", "x"}, 0, "args: x\r\n"},
+		{"exit 3 with a terminal", true, []string{"/app", "exit", "3"}, 3, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdin, held := io.Pipe()
+			defer held.Close() // only now does stdin end
+			type result struct {
+				code int
+				err  error
+			}
+			out := &readyWriter{ready: make(chan struct{})} // a buffer safe to read while Exec writes
+			done := make(chan result, 1)
+			go func() {
+				code, err := e.rt.Exec(context.Background(), "exec-stdin", runtimes.ExecOptions{
+					Command: tt.cmd, Stdin: stdin, Stdout: out, Stderr: out, TTY: tt.tty})
+				done <- result{code, err}
+			}()
+			select {
+			case r := <-done:
+				if r.err != nil || r.code != tt.code {
+					t.Fatalf("Exec: exit %d, %v; want %d", r.code, r.err, tt.code)
+				}
+				if !strings.Contains(out.String(), tt.want) {
+					t.Fatalf("output %q lacks %q", out.String(), tt.want)
+				}
+			case <-time.After(execBound):
+				t.Fatalf("Exec still running %v after it started: waiting for stdin to end (output %q)", execBound, out.String())
+			}
+		})
+	}
+}
+
+// execBound is how long an exec may run before a test calls it hung: a
+// safety net far above its expected end, not a timed assertion.
+const execBound = 20 * time.Second
