@@ -83,5 +83,6 @@ require (
 	golang.org/x/term v0.46.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
+	k8s.io/client-go v0.32.13
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )

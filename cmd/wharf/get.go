@@ -14,7 +14,9 @@ import (
 )
 
 type getOptions struct {
-	output        string
+	output string
+	// template prints -o jsonpath= and custom-columns= (nil otherwise).
+	template      *templatePrinter
 	selector      string
 	fieldSelector string
 	allNamespaces bool
@@ -49,13 +51,20 @@ func newGetCmd(a *app) *cobra.Command {
   wharf get pods -L app --no-headers
 
   # The objects of manifests
-  wharf get -f examples/`,
+  wharf get -f examples/
+
+  # Fields picked by a JSONPath template (kubectl's syntax)
+  wharf get pods -o jsonpath='{.items[*].metadata.name}'
+  wharf get pod web -o jsonpath='{.status.podIP}{"\n"}'
+
+  # Columns of your own
+  wharf get pods -o custom-columns=NAME:.metadata.name,NODE:.spec.nodeName`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runGet(cmd.Context(), a, o, args)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.output, "output", "o", "", "output format: wide, yaml, json or name")
+	f.StringVarP(&o.output, "output", "o", "", "output format: wide, yaml, json, name, jsonpath=TEMPLATE, jsonpath-file=FILE, custom-columns=SPEC (HEADER:PATH,...) or custom-columns-file=FILE")
 	f.StringVarP(&o.selector, "selector", "l", "", "label selector (e.g. app=web,tier!=db)")
 	f.StringVar(&o.fieldSelector, "field-selector", "", "field selector (e.g. spec.nodeName=node-1)")
 	f.BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "list across all namespaces")
@@ -68,8 +77,14 @@ func newGetCmd(a *app) *cobra.Command {
 }
 
 func runGet(ctx context.Context, a *app, o *getOptions, args []string) error {
-	if err := checkOutput(o.output); err != nil {
+	tmpl, err := parseTemplateOutput(o.output, o.noHeaders)
+	if err != nil {
 		return err
+	}
+	if o.template = tmpl; tmpl == nil {
+		if err := checkOutput(o.output); err != nil {
+			return err
+		}
 	}
 	targets, err := targetsOf(a, args, &o.files)
 	if err != nil {
@@ -342,7 +357,7 @@ func getObjects(ctx context.Context, a *app, o *getOptions, c *sdk.Client, targe
 		// an empty one), then each change.
 		t := targets[0]
 		rc := c.Resource(t.res).Namespace(o.listNamespace(a, t))
-		dp := &docPrinter{w: a.out, res: t.res, output: o.output}
+		dp := &docPrinter{w: a.out, res: t.res, output: o.output, template: o.template}
 		for _, obj := range all {
 			if o.output != outputName { // names were printed above
 				if err := dp.print(obj); err != nil {
@@ -358,7 +373,13 @@ func getObjects(ctx context.Context, a *app, o *getOptions, c *sdk.Client, targe
 			noResources(a, targets[0].res, o.listNamespace(a, targets[0]))
 		}
 	case len(all) > 0 || named == 0:
-		if err := printObjects(a.out, targets[0].res, all, o.output, named == 1 && len(targets) == 1); err != nil {
+		single := named == 1 && len(targets) == 1
+		if o.template != nil {
+			err = o.template.print(a.out, all, single)
+		} else {
+			err = printObjects(a.out, targets[0].res, all, o.output, single)
+		}
+		if err != nil {
 			return false, err
 		}
 	}
@@ -366,15 +387,19 @@ func getObjects(ctx context.Context, a *app, o *getOptions, c *sdk.Client, targe
 }
 
 // docPrinter prints objects one by one as YAML documents (separated by
-// "---"), JSON values or names.
+// "---"), JSON values, names, or through a template.
 type docPrinter struct {
-	w       io.Writer
-	res     *types.Resource
-	output  string
-	printed bool
+	w        io.Writer
+	res      *types.Resource
+	output   string
+	template *templatePrinter
+	printed  bool
 }
 
 func (p *docPrinter) print(obj types.Object) error {
+	if p.template != nil {
+		return p.template.print(p.w, []types.Object{obj}, true)
+	}
 	if p.output == outputYAML && p.printed {
 		fmt.Fprintln(p.w, "---")
 	}

@@ -29,7 +29,7 @@ func checkOutput(o string) error {
 	case outputTable, outputWide, outputYAML, outputJSON, outputName:
 		return nil
 	}
-	return fmt.Errorf("unknown output format %q: use wide, yaml, json or name", o)
+	return fmt.Errorf("unknown output format %q: use wide, yaml, json, name, jsonpath=TEMPLATE, jsonpath-file=FILE, custom-columns=SPEC or custom-columns-file=FILE", o)
 }
 
 // newTabWriter aligns columns as kubectl does.
@@ -198,22 +198,25 @@ func printObjects(w io.Writer, res *types.Resource, objs []types.Object, output 
 		}
 		return nil
 	}
-	var v any
+	return writeValue(w, listOf(objs, single), output)
+}
+
+// listOf is what kubectl prints for objs: one named object as itself,
+// anything else as a v1 List.
+func listOf(objs []types.Object, single bool) any {
 	if single && len(objs) == 1 {
-		v = objs[0]
-	} else {
-		items := objs
-		if items == nil {
-			items = []types.Object{}
-		}
-		v = struct {
-			APIVersion string         `json:"apiVersion"`
-			Kind       string         `json:"kind"`
-			Items      []types.Object `json:"items"`
-			Metadata   map[string]any `json:"metadata"`
-		}{"v1", "List", items, map[string]any{"resourceVersion": ""}}
+		return objs[0]
 	}
-	return writeValue(w, v, output)
+	items := objs
+	if items == nil {
+		items = []types.Object{}
+	}
+	return struct {
+		APIVersion string         `json:"apiVersion"`
+		Kind       string         `json:"kind"`
+		Items      []types.Object `json:"items"`
+		Metadata   map[string]any `json:"metadata"`
+	}{"v1", "List", items, map[string]any{"resourceVersion": ""}}
 }
 
 // writeValue writes v as indented JSON or as YAML, keys sorted as kubectl
