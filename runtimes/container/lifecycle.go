@@ -143,7 +143,7 @@ func (r *Runtime) Create(ctx context.Context, id string, spec *runtimes.Spec) (r
 	if err := os.WriteFile(filepath.Join(dir, logFile), nil, 0o640); err != nil {
 		return fmt.Errorf("container %q: %w", id, err)
 	}
-	relay, outW, errW, err := startRelay(filepath.Join(dir, logFile))
+	relay, outW, errW, err := startRelay(filepath.Join(dir, logFile), r.logRot)
 	if err != nil {
 		return fmt.Errorf("container %q: log relay: %w", id, err)
 	}

@@ -2,12 +2,14 @@ package container
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -46,9 +48,10 @@ type relay struct {
 	done chan struct{} // closed when the relay has exited and been reaped
 }
 
-// startRelay starts a relay writing to logPath and returns it with the
-// write ends to hand to the container (the caller closes them after).
-func startRelay(logPath string) (relay, *os.File, *os.File, error) {
+// startRelay starts a relay writing to logPath, rotated as rot says, and
+// returns it with the write ends to hand to the container (the caller
+// closes them after).
+func startRelay(logPath string, rot logs.Rotation) (relay, *os.File, *os.File, error) {
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		return relay{}, nil, nil, err
@@ -59,7 +62,8 @@ func startRelay(logPath string) (relay, *os.File, *os.File, error) {
 		outW.Close()
 		return relay{}, nil, nil, err
 	}
-	cmd := exec.Command("/proc/self/exe", relayArg, logPath)
+	cmd := exec.Command("/proc/self/exe", relayArg, logPath,
+		strconv.FormatInt(rot.MaxSize, 10), strconv.Itoa(rot.MaxFiles))
 	cmd.Args[0] = os.Args[0]
 	cmd.ExtraFiles = []*os.File{outR, errR}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -80,14 +84,16 @@ func startRelay(logPath string) (relay, *os.File, *os.File, error) {
 }
 
 // runRelay is the relay process's main: fds 3 and 4 are the container's
-// stdout and stderr, args[0] the log path.
+// stdout and stderr, args the log path, the rotation size and the count
+// of files kept (see logs.Rotation).
 func runRelay(args []string) int {
-	if len(args) != 1 {
-		fmt.Fprintln(os.Stderr, "log relay: want one argument, the log path")
+	rot, err := parseRelayArgs(args)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "log relay:", err)
 		return 2
 	}
 	signal.Ignore(unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGPIPE)
-	w, err := logs.NewWriter(args[0])
+	w, err := logs.NewWriter(args[0], logs.WithRotation(rot))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "log relay:", err)
 		return 1
@@ -109,6 +115,23 @@ func runRelay(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// parseRelayArgs reads the rotation settings of a relay's arguments.
+func parseRelayArgs(args []string) (logs.Rotation, error) {
+	var rot logs.Rotation
+	if len(args) != 3 {
+		return rot, errors.New("want three arguments: the log path, the rotation size and the count of files")
+	}
+	size, err := strconv.ParseInt(args[1], 10, 64)
+	if err != nil {
+		return rot, fmt.Errorf("rotation size: %w", err)
+	}
+	files, err := strconv.Atoi(args[2])
+	if err != nil {
+		return rot, fmt.Errorf("count of files: %w", err)
+	}
+	return logs.Rotation{MaxSize: size, MaxFiles: files}, nil
 }
 
 // closeLog runs once the container's exit is recorded: it waits for the
@@ -186,5 +209,6 @@ func isRelay(pid int, logPath string) bool {
 		return false
 	}
 	args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
-	return len(args) == 3 && args[1] == relayArg && args[2] == logPath
+	// Relays of earlier versions had no rotation arguments.
+	return len(args) >= 3 && args[1] == relayArg && args[2] == logPath
 }

@@ -35,6 +35,7 @@ import (
 
 	"github.com/wharfhq/wharf/runtimes"
 	"github.com/wharfhq/wharf/runtimes/image"
+	"github.com/wharfhq/wharf/runtimes/logs"
 )
 
 // Compile-time interface guards.
@@ -53,6 +54,7 @@ type Runtime struct {
 	images       *image.Store
 	cgroupParent string
 	noOverlay    bool
+	logRot       logs.Rotation
 
 	mu   sync.Mutex
 	ctrs map[string]*ctr
@@ -68,6 +70,12 @@ func WithCgroupParent(p string) Option { return func(r *Runtime) { r.cgroupParen
 // WithoutOverlay makes every container's root a copy of its layers, as on
 // a kernel without overlayfs (used to test that fallback).
 func WithoutOverlay() Option { return func(r *Runtime) { r.noOverlay = true } }
+
+// WithLogRotation sets how container logs are rotated by their relays
+// (see logs.Rotation; zero fields, and the default, mean the kubelet's
+// 10Mi and 5 files); New refuses settings that logs.Rotation.Validate
+// refuses. A container keeps the settings it was started with.
+func WithLogRotation(rot logs.Rotation) Option { return func(r *Runtime) { r.logRot = rot } }
 
 // New opens the runtime rooted at root (created if needed), pulling and
 // unpacking images through images. Containers left by an earlier process
@@ -87,6 +95,9 @@ func New(root string, images *image.Store, opts ...Option) (*Runtime, error) {
 	}
 	for _, o := range opts {
 		o(r)
+	}
+	if err := r.logRot.Validate(); err != nil {
+		return nil, fmt.Errorf("container runtime %q: %w", root, err)
 	}
 	for _, d := range []string{r.stateRoot, filepath.Join(abs, "containers")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {

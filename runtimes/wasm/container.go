@@ -332,7 +332,7 @@ func (r *Runtime) Start(ctx context.Context, id string) error {
 		}
 		c.compile = mod
 	}
-	w, err := logs.NewWriter(c.logPath())
+	w, err := logs.NewWriter(c.logPath(), logs.WithRotation(r.logRot))
 	if err != nil {
 		return fmt.Errorf("wasm container %q: %w", id, err)
 	}

@@ -77,7 +77,7 @@ func (r *Runtime) HTTPHandler(ctx context.Context, spec *runtimes.Spec) (http.Ha
 	if spec.Deadline > 0 {
 		f.timeout = spec.Deadline
 	}
-	if f.log, err = logs.NewWriter(f.logPath); err != nil {
+	if f.log, err = logs.NewWriter(f.logPath, logs.WithRotation(r.logRot)); err != nil {
 		return nil, fmt.Errorf("wasm function %q: %w", spec.Image, err)
 	}
 	return f, nil
