@@ -31,6 +31,7 @@ import (
 	"github.com/wharfhq/wharf/runtimes"
 	"github.com/wharfhq/wharf/runtimes/container"
 	"github.com/wharfhq/wharf/runtimes/image"
+	"github.com/wharfhq/wharf/runtimes/logs"
 	"github.com/wharfhq/wharf/runtimes/wasm"
 	"github.com/wharfhq/wharf/sdk"
 )
@@ -69,6 +70,8 @@ type clusterOptions struct {
 	taints   string
 	runtimes string
 	maxPods  positiveInt
+	// logRotation is --container-log-max-size and --container-log-max-files.
+	logRotation logs.Rotation
 }
 
 // positiveInt is an int flag that refuses values below 1 when parsed.
@@ -100,7 +103,7 @@ func (o *clusterOptions) addServerFlags(cmd *cobra.Command, serfBind string) {
 	f.StringVar(&o.serfBind, "serf-bind", serfBind, "address for cluster gossip (serf), UDP and TCP (port 0 picks one)")
 	f.StringVar(&o.serfAdvertise, "serf-advertise", "", "gossip address other members reach this one at (default: from --serf-bind)")
 	f.StringSliceVar(&o.join, "join", nil, "HOST:PORT of a cluster member to join (repeatable)")
-	f.StringVar(&o.encrypt, "encrypt", "", "gossip encryption key, base64 of 32 bytes (the same on every member)")
+	f.Var(gossipKeyFlag{&o.encrypt}, "encrypt", "gossip encryption key, base64 of 16, 24 or 32 bytes (AES-128, AES-192 or AES-256), the same on every member")
 	f.DurationVar(&o.gracePeriod, "node-grace-period", lifecycle.DefaultGracePeriod, "how long a lost node keeps its Pods before they are replaced elsewhere")
 }
 
@@ -114,6 +117,11 @@ func (o *clusterOptions) addNodeFlags(cmd *cobra.Command, listenFlag, listen str
 	f.StringVar(&o.runtimes, "runtimes", "", "runtimes to offer, among wasm,container (default: what this machine can run)")
 	o.maxPods = nodeinfo.DefaultMaxPods
 	f.Var(&o.maxPods, "max-pods", "how many Pods the Node holds (its pods capacity and allocatable)")
+	o.logRotation = logs.Rotation{MaxSize: logs.DefaultMaxSize, MaxFiles: logs.DefaultMaxFiles}
+	f.Var(&logSizeFlag{bytes: &o.logRotation.MaxSize, text: "10Mi"}, "container-log-max-size",
+		"size at which a container's log file is rotated (a quantity: 10Mi, 500Ki), as the kubelet's containerLogMaxSize")
+	f.Var(&logFilesFlag{&o.logRotation.MaxFiles}, "container-log-max-files",
+		"how many log files are kept per container, the current one included (at least 2), as the kubelet's containerLogMaxFiles")
 }
 
 // Cluster is what the cluster wiring gives the components (Env.Cluster).
@@ -263,8 +271,9 @@ func moduleVersion(path string) string {
 }
 
 // buildRuntimes makes the runtimes named in want ("" = every runtime the
-// machine can run) over one image store under dir.
-func buildRuntimes(dir, want string, logger *slog.Logger) (map[string]runtimes.Runtime, map[string]string, error) {
+// machine can run) over one image store under dir, their containers' logs
+// rotated as rot says.
+func buildRuntimes(dir, want string, rot logs.Rotation, logger *slog.Logger) (map[string]runtimes.Runtime, map[string]string, error) {
 	okContainers, why := canRunContainers()
 	names := []string{"wasm"}
 	if want == "" {
@@ -302,13 +311,13 @@ func buildRuntimes(dir, want string, logger *slog.Logger) (map[string]runtimes.R
 	for _, n := range names {
 		switch n {
 		case "wasm":
-			r, err := wasm.New(filepath.Join(dir, "wasm"), wasm.WithImageStore(store))
+			r, err := wasm.New(filepath.Join(dir, "wasm"), wasm.WithImageStore(store), wasm.WithLogRotation(rot))
 			if err != nil {
 				return nil, nil, err
 			}
 			rts[n], versions[n] = r, "wazero-"+moduleVersion("github.com/tetratelabs/wazero")
 		case "container":
-			r, err := container.New(filepath.Join(dir, "container"), store)
+			r, err := container.New(filepath.Join(dir, "container"), store, container.WithLogRotation(rot))
 			if err != nil {
 				return nil, nil, err
 			}
@@ -369,7 +378,7 @@ func runNode(ctx context.Context, env *Env) error {
 	if err != nil {
 		return err
 	}
-	rts, versions, err := buildRuntimes(filepath.Join(env.DataDir, "runtimes"), o.runtimes, env.Logger)
+	rts, versions, err := buildRuntimes(filepath.Join(env.DataDir, "runtimes"), o.runtimes, o.logRotation, env.Logger)
 	if err != nil {
 		return err
 	}

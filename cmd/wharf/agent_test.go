@@ -10,6 +10,7 @@ import (
 
 	"github.com/wharfhq/wharf/api/types"
 	"github.com/wharfhq/wharf/nodes/nodeinfo"
+	"github.com/wharfhq/wharf/runtimes/logs"
 )
 
 func TestParseLabels(t *testing.T) {
@@ -67,14 +68,14 @@ func TestParseTaints(t *testing.T) {
 
 func TestBuildRuntimesRefusesUnknown(t *testing.T) {
 	for _, want := range []string{"docker", "wasm,nope", " , "} {
-		if _, _, err := buildRuntimes(t.TempDir(), want, nil); err == nil {
+		if _, _, err := buildRuntimes(t.TempDir(), want, logs.Rotation{}, nil); err == nil {
 			t.Errorf("--runtimes %q: want an error", want)
 		}
 	}
 }
 
 func TestBuildRuntimesWasmOnly(t *testing.T) {
-	rts, versions, err := buildRuntimes(t.TempDir(), "wasm", nil)
+	rts, versions, err := buildRuntimes(t.TempDir(), "wasm", logs.Rotation{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
