@@ -34,8 +34,9 @@ func newExecCmd(a *app) *cobra.Command {
 stderr here and, with -i, this terminal's stdin. With -t (and a terminal
 here) the command gets a terminal: its stderr comes on stdout, this
 terminal is in raw mode while it runs (with -i) and its size follows this
-one's. wharf exits with the command's exit code. Containers can exec;
-Wasm modules cannot.`,
+one's. wharf ends when the command exits (stdin still open or not) and
+exits with the command's exit code. Containers can exec; Wasm modules
+cannot.`,
 		Example: `  # List the root directory of pod web's only container
   wharf exec web -- ls /
 
@@ -83,7 +84,11 @@ func runExec(ctx context.Context, a *app, o *execOptions, pod string, command []
 			fmt.Fprintln(a.errOut, errNoTTY)
 		} else {
 			q.Set("tty", "true")
-			defer func() { _ = lt.close() }()
+			defer func() {
+				if lt != nil {
+					_ = lt.close()
+				}
+			}()
 		}
 	}
 	u, err := podURL(a, pod, "exec", q)
@@ -98,10 +103,15 @@ func runExec(ctx context.Context, a *app, o *execOptions, pod string, command []
 		req.Resize = lt.sizes
 	}
 	code, err := agentapi.Exec(ctx, req)
+	if lt != nil {
+		_ = lt.close() // out of raw mode before anything more is printed
+		lt = nil
+	}
 	if err != nil {
 		return err
 	}
 	if code != 0 {
+		fmt.Fprintf(a.errOut, "command terminated with exit code %d\n", code) // as kubectl
 		return exitCodeError{code: code}
 	}
 	return nil
