@@ -508,11 +508,10 @@ the serf snapshot in --data-dir.`,
 
 // runAgent runs `wharf agent` until ctx ends.
 func runAgent(ctx context.Context, a *app, o *agentOptions) error {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
-		return fmt.Errorf("--log-level %q: use debug, info, warn or error", o.logLevel)
+	logger, err := newLogger(a.errOut, o.logLevel)
+	if err != nil {
+		return err
 	}
-	logger := slog.New(slog.NewTextHandler(a.errOut, &slog.HandlerOptions{Level: level}))
 	if o.nodeName == "" {
 		h, err := os.Hostname()
 		if err != nil {

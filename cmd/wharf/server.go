@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -103,11 +102,10 @@ stops gracefully on SIGINT or SIGTERM.`,
 
 // serve runs the API server and the components of roles until ctx ends.
 func serve(ctx context.Context, a *app, o *serveOptions, roles ...Role) error {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
-		return fmt.Errorf("--log-level %q: use debug, info, warn or error", o.logLevel)
+	logger, err := newLogger(a.errOut, o.logLevel)
+	if err != nil {
+		return err
 	}
-	logger := slog.New(slog.NewTextHandler(a.errOut, &slog.HandlerOptions{Level: level}))
 	if o.nodeName == "" {
 		h, err := os.Hostname()
 		if err != nil {
