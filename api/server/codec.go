@@ -74,18 +74,28 @@ func checkObjectMedia(c echo.Context) error {
 }
 
 // readObjectBody reads an object body: JSON or YAML as sent, protobuf
-// turned into JSON.
+// turned into JSON; a body of a version other than the stored one is
+// converted to the stored version's JSON (versions.go).
 func (s *Server) readObjectBody(c echo.Context) ([]byte, error) {
 	body, err := s.readBody(c)
-	if err != nil || mediaType(c) != mediaProtobuf {
-		return body, err
-	}
-	j, err := protobufToJSON(body)
 	if err != nil {
-		return nil, newStatusError(http.StatusUnsupportedMediaType, types.StatusReasonUnsupportedMedia,
-			err.Error()+"; `kubectl create <kind> NAME ... --dry-run=client -o yaml | kubectl apply -f -` sends JSON", nil)
+		return nil, err
 	}
-	return j, nil
+	if mediaType(c) == mediaProtobuf {
+		if body, err = protobufToJSON(body); err != nil {
+			return nil, newStatusError(http.StatusUnsupportedMediaType, types.StatusReasonUnsupportedMedia,
+				err.Error()+"; `kubectl create <kind> NAME ... --dry-run=client -o yaml | kubectl apply -f -` sends JSON", nil)
+		}
+	}
+	if ri := requestInfoOf(c); ri != nil && ri.Conv != nil {
+		wo, err := parseWriteOptions(c.Request().URL.Query())
+		if err != nil {
+			return nil, err
+		}
+		wo.warn = warner(c)
+		return toStoredBody(ri, wo, body)
+	}
+	return body, nil
 }
 
 // decodeObject decodes a request body into obj strictly: unknown or

@@ -115,7 +115,7 @@ func (s *Server) deleteCollection(c echo.Context, ri *requestInfo) error {
 		}
 		deleted = append(deleted, d)
 	}
-	list, err := s.newList(ri.Resource, deleted, types.ListMeta{ResourceVersion: formatRV(s.store.Revision())})
+	list, err := s.listFor(ri, deleted, types.ListMeta{ResourceVersion: formatRV(s.store.Revision())})
 	if err != nil {
 		return err
 	}

@@ -68,20 +68,37 @@ var (
 	verbsReadOnly = []string{verbGet, verbPatch, verbUpdate}
 )
 
-// groupVersions returns the served group versions, core first.
+// groupVersions returns the served group versions (stored versions and
+// those served by conversion), core first.
 func groupVersions() map[string][]string {
 	out := map[string][]string{}
-	for _, r := range types.Resources() {
-		vs := out[r.Group]
+	add := func(group, version string) {
+		vs := out[group]
 		found := false
 		for _, v := range vs {
-			found = found || v == r.Version
+			found = found || v == version
 		}
 		if !found {
-			out[r.Group] = append(vs, r.Version)
+			out[group] = append(vs, version)
+		}
+	}
+	for _, r := range types.Resources() {
+		add(r.Group, r.Version)
+		for _, c := range types.ConversionsOf(r) {
+			add(r.Group, c.Version)
 		}
 	}
 	return out
+}
+
+// servedIn reports whether r is served in version: its stored version or
+// one served by conversion.
+func servedIn(r *types.Resource, version string) bool {
+	if r.Version == version {
+		return true
+	}
+	_, ok := types.ConversionFor(r, version)
+	return ok
 }
 
 func (s *Server) serveAPIVersions(c echo.Context) error {
@@ -148,7 +165,7 @@ func resourceList(group, version string) (apiResourceList, bool) {
 	list := apiResourceList{TypeMeta: types.TypeMeta{Kind: "APIResourceList", APIVersion: "v1"}, GroupVersion: gv}
 	found := false
 	for _, r := range types.Resources() {
-		if r.Group != group || r.Version != version {
+		if r.Group != group || !servedIn(r, version) {
 			continue
 		}
 		found = true

@@ -84,7 +84,7 @@ func (s *Server) serveOpenAPIGroupVersion(c echo.Context) error {
 		Components: map[string]map[string]any{"schemas": {}},
 	}
 	for _, r := range types.Resources() {
-		if r.Group != group || r.Version != version {
+		if r.Group != group || !servedIn(r, version) {
 			continue
 		}
 		path := "/" + strings.Join(parts, "/")
@@ -103,7 +103,7 @@ func (s *Server) serveOpenAPIGroupVersion(c echo.Context) error {
 		}
 		doc.Paths[path] = openAPIPathItem{Patch: &openAPIOperation{
 			OperationID: "patch" + r.Kind,
-			GVK:         map[string]string{"group": r.Group, "version": r.Version, "kind": r.Kind},
+			GVK:         map[string]string{"group": r.Group, "version": version, "kind": r.Kind},
 			Parameters:  params,
 			Responses:   map[string]map[string]any{"200": {"description": "OK"}},
 		}}

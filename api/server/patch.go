@@ -86,16 +86,16 @@ func (s *Server) patchMutation(c echo.Context, ri *requestInfo) (func(types.Obje
 	wo.warn = warner(c)
 	r := ri.Resource
 	return func(cur types.Object) (types.Object, error) {
-		doc, err := json.Marshal(cur)
+		doc, docType, err := patchDocument(ri, cur)
 		if err != nil {
 			return nil, err
 		}
-		patched, err := applyPatch(mt, doc, body, reflect.TypeOf(cur).Elem())
+		patched, err := applyPatch(mt, doc, body, docType)
 		if err != nil {
 			return nil, err
 		}
-		obj := r.New()
-		if err := decodeObjectAs(wo, patched, obj); err != nil {
+		obj, err := decodePatched(ri, wo, patched)
+		if err != nil {
 			return nil, err
 		}
 		if err := checkTypeMeta(obj, r); err != nil {

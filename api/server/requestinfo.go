@@ -30,6 +30,9 @@ type requestInfo struct {
 	Subresource string
 	// LegacyBinding marks POST /api/v1/namespaces/NS/bindings.
 	LegacyBinding bool
+	// Conv converts between Resource's stored version and the version of
+	// the path when they differ (nil when they do not): see versions.go.
+	Conv *types.Conversion
 }
 
 // resourceLabel names the resource in metrics ("pods", "deployments.apps",
@@ -93,7 +96,10 @@ func parseRequest(method, path string, query map[string][]string) (*requestInfo,
 		return ri, nil
 	}
 	res, ok := types.ResourceFor(ri.Group, parts[0])
-	if !ok || res.Version != ri.Version {
+	if ok && res.Version != ri.Version {
+		ri.Conv, ok = types.ConversionFor(res, ri.Version)
+	}
+	if !ok {
 		return nil, errNotFoundPath(path)
 	}
 	ri.Resource = res

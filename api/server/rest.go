@@ -72,6 +72,10 @@ func (s *Server) writeObject(c echo.Context, ri *requestInfo, code int, obj type
 		}
 		return writeJSON(c, code, t)
 	}
+	obj, err := toServed(ri, obj)
+	if err != nil {
+		return err
+	}
 	return writeFormatted(c, code, obj)
 }
 
@@ -248,7 +252,7 @@ func (s *Server) list(c echo.Context, ri *requestInfo) error {
 		}
 		return writeJSON(c, http.StatusOK, t)
 	}
-	list, err := s.newList(ri.Resource, res.objs, lm)
+	list, err := s.listFor(ri, res.objs, lm)
 	if err != nil {
 		return err
 	}

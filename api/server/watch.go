@@ -31,6 +31,8 @@ type watchStream struct {
 	// event; later events omit them, as Kubernetes does.
 	headerSent bool
 	includeObj string
+	// ri converts objects to the version of the request (versions.go).
+	ri *requestInfo
 }
 
 func (w *watchStream) send(typ string, obj types.Object) error {
@@ -47,6 +49,9 @@ func (w *watchStream) send(typ string, obj types.Object) error {
 		w.headerSent = true
 		raw, err = json.Marshal(t)
 	} else {
+		if obj, err = toServed(w.ri, obj); err != nil {
+			return err
+		}
 		raw, err = json.Marshal(obj)
 	}
 	if err != nil {
@@ -58,7 +63,8 @@ func (w *watchStream) send(typ string, obj types.Object) error {
 // sendEvent sends the event of store event ev; the JSON line of a plain
 // (not Table) stream is encoded once for all the watches (eventCache).
 func (w *watchStream) sendEvent(typ string, obj types.Object, ev storage.Event) error {
-	if w.table {
+	if w.table || w.ri.Conv != nil {
+		// Lines of another version than the stored one are not shared.
 		return w.send(typ, obj)
 	}
 	line, err := w.s.events.line(ev.KV.Key, ev.KV.ModRevision, typ, func() ([]byte, error) {
@@ -166,7 +172,7 @@ func (s *Server) watch(c echo.Context, ri *requestInfo) error {
 	}
 	w, err := s.store.Watch(ctx, storagePrefix(ri.Resource, ri.Namespace), start)
 	stream := &watchStream{c: c, r: ri.Resource, s: s, table: negotiate(c, true) == outputTable,
-		includeObj: q.Get("includeObject")}
+		includeObj: q.Get("includeObject"), ri: ri}
 	switch {
 	case errors.Is(err, storage.ErrCompacted):
 		// Kubernetes answers 200 and then one ERROR event with 410.
