@@ -129,6 +129,7 @@ func (w *Writer) rotate() error {
 	}
 	old := w.f
 	w.f, w.size, w.retryAt = nf, 0, 0
+	w.rotated++
 	var errs []error
 	if err := old.Close(); err != nil {
 		errs = append(errs, err)

@@ -61,6 +61,7 @@ type Writer struct {
 	size    int64    // of the current file
 	open    [2]bool  // per stream: its last entry was partial
 	retryAt int64    // after a failed rotation, the size at which to try again
+	rotated int      // rotations done (for the benchmark)
 }
 
 // WriterOption configures a Writer.
