@@ -170,6 +170,10 @@ type Agent struct {
 	failedOut map[string]bool
 	runCtx    context.Context
 	wg        sync.WaitGroup
+
+	// netnsMu orders the creation of a Pod network namespace's file with
+	// the removal of the node's emptied namespace directory (netns.go).
+	netnsMu sync.Mutex
 }
 
 // written remembers a status write so that a sync that runs before the
@@ -311,6 +315,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.runCtx = ctx
 	a.mu.Unlock()
+	// Last: the node's network namespace directory, if no Pod's is left.
+	defer a.removeNetNSDir()
 
 	enqueue := sdk.EnqueueHandler(a.queue)
 	a.pods.AddEventHandler(enqueue)

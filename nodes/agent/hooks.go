@@ -154,17 +154,6 @@ func (a *Agent) stopProbes(id string) {
 	a.mu.Unlock()
 }
 
-// killUnhealthy stops a container that failed its liveness (or startup)
-// probe; the restart policy then applies as to any exit.
-func (a *Agent) killUnhealthy(ctx context.Context, pod *types.Pod, c *types.Container, inst *instance, kind probe.Kind) {
-	a.events.normal(pod, c.Name, "Killing", fmt.Sprintf("Container %s failed %s probe, will be restarted", c.Name, strings.ToLower(string(kind))))
-	grace := a.grace(pod, c, kind)
-	if err := inst.rt.Stop(ctx, inst.info.ID, grace); err != nil {
-		a.log.Warn("stop unhealthy container", "id", inst.info.ID, "err", err)
-	}
-	a.stopProbes(inst.info.ID)
-}
-
 // grace is the termination grace period for stopping a container (c may
 // be nil for the whole Pod): a probe kill's own
 // terminationGracePeriodSeconds, else the Pod's (30s by default).
@@ -221,7 +210,7 @@ func (a *Agent) runPreStop(ctx context.Context, pod *types.Pod, mine map[string]
 
 // runPostStart runs a container's postStart hook right after it started;
 // a hook that fails kills the container (which is then restarted per the
-// restart policy), as in Kubernetes.
+// restart policy), as in Kubernetes. The caller holds st.mu.
 func (a *Agent) runPostStart(ctx context.Context, pod *types.Pod, c *types.Container, inst *instance, st *podState) {
 	if c.Lifecycle == nil || c.Lifecycle.PostStart == nil {
 		return
@@ -237,10 +226,10 @@ func (a *Agent) runPostStart(ctx context.Context, pod *types.Pod, c *types.Conta
 	}
 	a.events.warn(pod, c.Name, "FailedPostStartHook", "PostStartHook failed: "+out)
 	a.events.normal(pod, c.Name, "Killing", fmt.Sprintf("FailedPostStartHook: container %s will be killed", c.Name))
-	if err := inst.rt.Stop(ctx, inst.info.ID, grace); err != nil {
-		a.log.Warn("stop container after a failed postStart hook", "id", inst.info.ID, "err", err)
-	}
 	st.probeKilled[inst.info.ID] = true
+	// Off the sync worker, as a probe kill: the stop may take the whole
+	// grace period.
+	a.stopAsync(sdk.KeyFunc(pod), inst, st, grace, "stop container after a failed postStart hook")
 }
 
 // hookProbe runs a lifecycle hook as a one-off probe bounded by timeout;

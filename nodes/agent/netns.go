@@ -38,15 +38,10 @@ func (a *Agent) ensureNetNS(uid string) (string, error) {
 	if isNetNS(p) {
 		return p, nil
 	}
-	if err := os.MkdirAll(a.netnsDir(), 0o700); err != nil {
-		return "", fmt.Errorf("pod network namespace: %w", err)
-	}
 	_ = unix.Unmount(p, unix.MNT_DETACH) // a stale mount of a half-made one
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDONLY, 0o444)
-	if err != nil {
+	if err := a.createNetNSFile(p); err != nil {
 		return "", fmt.Errorf("pod network namespace: %w", err)
 	}
-	f.Close()
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
@@ -63,10 +58,57 @@ func (a *Agent) ensureNetNS(uid string) (string, error) {
 	}()
 	if err := <-errc; err != nil {
 		_ = unix.Unmount(p, unix.MNT_DETACH)
-		_ = os.Remove(p)
+		_ = a.removeNetNSFile(p)
 		return "", fmt.Errorf("pod network namespace: %w", err)
 	}
 	return p, nil
+}
+
+// createNetNSFile creates the file a Pod's namespace is mounted on, and
+// the node's directory for it. Under netnsMu, so that removeNetNSFile
+// cannot remove the directory between the two.
+func (a *Agent) createNetNSFile(p string) error {
+	a.netnsMu.Lock()
+	defer a.netnsMu.Unlock()
+	if err := os.MkdirAll(a.netnsDir(), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDONLY, 0o444)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// removeNetNSFile removes the (unmounted) file of a Pod's namespace, then
+// the node's directory if that was the last: nothing is left in /run once
+// a node runs no container Pods.
+func (a *Agent) removeNetNSFile(p string) error {
+	a.netnsMu.Lock()
+	defer a.netnsMu.Unlock()
+	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove %s: %w", p, err)
+	}
+	a.removeNetNSDirLocked()
+	return nil
+}
+
+// removeNetNSDir removes the node's namespace directory if it is empty
+// (the agent ends; Pods left running keep theirs, and it).
+func (a *Agent) removeNetNSDir() {
+	a.netnsMu.Lock()
+	defer a.netnsMu.Unlock()
+	a.removeNetNSDirLocked()
+}
+
+// removeNetNSDirLocked removes the node's namespace directory if it is
+// empty; the caller holds netnsMu.
+func (a *Agent) removeNetNSDirLocked() {
+	// rmdir: refused (ENOTEMPTY) while any Pod's namespace is in it.
+	err := os.Remove(a.netnsDir())
+	if err != nil && !errors.Is(err, os.ErrNotExist) && !errors.Is(err, unix.ENOTEMPTY) && !errors.Is(err, unix.EEXIST) {
+		a.log.Warn("remove network namespace directory", "dir", a.netnsDir(), "err", err)
+	}
 }
 
 // isNetNS reports whether p is a mounted network namespace.
@@ -105,10 +147,7 @@ func (a *Agent) removeNetNS(uid string) error {
 	if err := unix.Unmount(p, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
 		return fmt.Errorf("unmount %s: %w", p, err)
 	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("remove %s: %w", p, err)
-	}
-	return nil
+	return a.removeNetNSFile(p)
 }
 
 // netnsUIDs lists the Pods that have a network namespace.

@@ -217,3 +217,42 @@ func TestSlowStopsOfFailedPodsDoNotHoldWorkers(t *testing.T) {
 		t.Errorf("c0 created %d times, want %d: a finished Pod must not be restarted", got, want)
 	}
 }
+
+func TestSlowPostStartKillsDoNotHoldWorkers(t *testing.T) {
+	var hookPasses atomic.Bool
+	e, rt, gate := slowStops(t, func(id string, cmd []string) int {
+		if cmd[0] == "hook" && !hookPasses.Load() {
+			return 1
+		}
+		return 0
+	}, nil)
+	// As many Pods whose postStart hook fails as sync workers: killed on
+	// the workers, their blocked stops would hold every one of them.
+	const n = agent.DefaultWorkers
+	for i := range n {
+		p := pod(fmt.Sprintf("hook-%d", i), types.RestartPolicyAlways, []string{"serve"})
+		p.Spec.Containers[0].Lifecycle = &types.Lifecycle{PostStart: &types.LifecycleHandler{Exec: &types.ExecAction{Command: []string{"hook"}}}}
+		e.create(t, p)
+	}
+	waitFor(t, "every container whose hook failed asked to stop", func() bool { return rt.stopCalls() >= n })
+	hookPasses.Store(true) // the replacements' hooks pass
+
+	startFresh(t, e, "fresh", agent.DefaultWorkers+1)
+	for i := range n {
+		checkOneInstance(t, rt, fmt.Sprintf("hook-%d", i))
+	}
+	if got := rt.stopCalls(); got != n {
+		t.Errorf("%d Stop calls while the %d stops are under way, want %d (no second stop)", got, n, n)
+	}
+
+	close(gate)
+	for i := range n {
+		name := fmt.Sprintf("hook-%d", i)
+		e.waitPod(t, name, "restarted after the failed hook", func(p *types.Pod) bool {
+			return p != nil && len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].RestartCount == 1 &&
+				p.Status.ContainerStatuses[0].State.Running != nil
+		})
+		e.waitEvent(t, name, "Normal Killing: FailedPostStartHook: container c0 will be killed")
+	}
+	checkNoOverlap(t, rt)
+}
