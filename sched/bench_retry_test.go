@@ -32,16 +32,7 @@ func retryCluster(b *testing.B) (*env, *sdk.Watcher[*types.Pod]) {
 		_, err := pods.Create(context.Background(), p)
 		return err
 	})
-	list, err := pods.List(context.Background(), sdk.ListOptions{Limit: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	w, err := pods.Watch(context.Background(), sdk.ListOptions{ResourceVersion: list.ResourceVersion})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(w.Stop)
-	return e, w
+	return e, watchFromNow(b, pods)
 }
 
 // deleteOld deletes old-i at once (no grace: there is no agent).

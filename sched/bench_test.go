@@ -95,16 +95,23 @@ func benchCluster(b *testing.B, numNodes, numPods int) (*env, *sdk.Watcher[*type
 		_, err := pods.Create(ctx, p)
 		return err
 	})
-	list, err := pods.List(ctx, sdk.ListOptions{Limit: 1})
+	return e, watchFromNow(b, pods)
+}
+
+// watchFromNow starts a watch of pods from the current revision, stopped
+// when the benchmark ends.
+func watchFromNow(b *testing.B, pods *sdk.TypedClient[*types.Pod]) *sdk.Watcher[*types.Pod] {
+	b.Helper()
+	list, err := pods.List(context.Background(), sdk.ListOptions{Limit: 1})
 	if err != nil {
 		b.Fatal(err)
 	}
-	w, err := pods.Watch(ctx, sdk.ListOptions{ResourceVersion: list.ResourceVersion})
+	w, err := pods.Watch(context.Background(), sdk.ListOptions{ResourceVersion: list.ResourceVersion})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(w.Stop)
-	return e, w
+	return w
 }
 
 // waitAllBound reads w until it has seen numPods distinct Pods bound.
