@@ -292,3 +292,28 @@ func writeStatus(w http.ResponseWriter, code int, reason types.StatusReason, msg
 		Status:   "Failure", Message: msg, Reason: reason, Code: int32(code),
 	})
 }
+
+// namedExecer runs execs in one container of a Pod and words their errors
+// with the names the user gave (Pod and container), not the runtime's
+// internal container ID, which the runtimes put in their messages.
+type namedExecer struct {
+	runtimes.Execer
+	ns, pod, container string
+}
+
+// Exec runs the command in container id, renaming it in errors.
+func (n namedExecer) Exec(ctx context.Context, id string, opts runtimes.ExecOptions) (int, error) {
+	code, err := n.Execer.Exec(ctx, id, opts)
+	if err == nil {
+		return code, nil
+	}
+	what := fmt.Sprintf("container %q in pod %s/%s", n.container, n.ns, n.pod)
+	switch {
+	case errors.Is(err, runtimes.ErrNotFound):
+		return code, runtimes.Explain(err, "%s does not exist any more (removed after the exec found it; the Pod may be restarting or deleted)", what)
+	case errors.Is(err, runtimes.ErrInvalidState):
+		return code, runtimes.Explain(err, "%s is not running: cannot exec into it", what)
+	}
+	msg := strings.ReplaceAll(err.Error(), fmt.Sprintf("container %q: ", id), "")
+	return code, runtimes.Explain(err, "%s: %s", what, strings.ReplaceAll(msg, strconv.Quote(id), "the container"))
+}

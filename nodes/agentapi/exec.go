@@ -122,7 +122,7 @@ func (s *Server) serveExec(w http.ResponseWriter, r *http.Request) {
 			return fmt.Errorf("no supported subprotocol in %v", cfg.Protocol)
 		},
 		Handler: func(conn *websocket.Conn) {
-			s.runExec(r.Context(), conn, execer, inst.info.ID, command, withStdin, tty)
+			s.runExec(r.Context(), conn, namedExecer{execer, ns, pod, c}, inst.info.ID, command, withStdin, tty)
 		},
 	}
 	ws.ServeHTTP(w, r)
