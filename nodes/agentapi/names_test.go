@@ -13,7 +13,9 @@ import (
 // failingExecer fails every exec with err.
 type failingExecer struct{ err error }
 
-func (f failingExecer) Exec(context.Context, string, runtimes.ExecOptions) (int, error) { return -1, f.err }
+func (f failingExecer) Exec(context.Context, string, runtimes.ExecOptions) (int, error) {
+	return -1, f.err
+}
 
 // TestExecErrorsNameThePod: exec errors name the Pod and container the user
 // gave, never the runtime's internal container ID, and keep their kind.
