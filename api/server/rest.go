@@ -66,7 +66,7 @@ func (s *Server) serveResource(c echo.Context, ri *requestInfo) error {
 // writeObject answers one object in the negotiated format.
 func (s *Server) writeObject(c echo.Context, ri *requestInfo, code int, obj types.Object) error {
 	if negotiate(c, true) == outputTable && ri.Subresource == "" {
-		t, err := s.table(c, ri.Resource, []types.Object{obj}, types.ListMeta{})
+		t, err := s.table(c, ri, []types.Object{obj}, types.ListMeta{})
 		if err != nil {
 			return err
 		}
@@ -246,7 +246,7 @@ func (s *Server) list(c echo.Context, ri *requestInfo) error {
 	}
 	lm := types.ListMeta{ResourceVersion: formatRV(res.rev), Continue: res.continue_}
 	if negotiate(c, true) == outputTable {
-		t, err := s.table(c, ri.Resource, res.objs, lm)
+		t, err := s.table(c, ri, res.objs, lm)
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/wharfhq/wharf/api/tables"
 	"github.com/wharfhq/wharf/api/types"
 )
 
@@ -116,4 +117,20 @@ func decodePatched(ri *requestInfo, wo writeOptions, patched []byte) (types.Obje
 func requestInfoOf(c echo.Context) *requestInfo {
 	ri, _ := c.Get(ctxKeyRequestInfo).(*requestInfo)
 	return ri
+}
+
+// servedRowObjects replaces the whole objects of a Table's rows (one per
+// obj, in order) with their form in ri's version; the cells were printed
+// from the stored version.
+func servedRowObjects(ri *requestInfo, t *tables.Table, objs []types.Object) error {
+	for i, obj := range objs {
+		served, err := toServed(ri, obj)
+		if err != nil {
+			return err
+		}
+		if t.Rows[i].Object, err = json.Marshal(served); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"reflect"
 	"slices"
@@ -74,6 +75,24 @@ func TestHPAv1CreateStoresV2(t *testing.T) {
 	}
 	if got := getHPAv1(t, e, "web"); !reflect.DeepEqual(got.Spec, v1.Spec) || got.Annotations != nil {
 		t.Fatalf("v1 read %+v, want %+v", got, v1)
+	}
+
+	// A Table of v1 autoscalers prints from the stored object; whole
+	// objects in rows are in v1.
+	for _, path := range []string{hpaV1Path + "?includeObject=Object", hpaV1Path + "/web?includeObject=Object"} {
+		var table struct {
+			Rows []struct {
+				Cells  []any           `json:"cells"`
+				Object json.RawMessage `json:"object"`
+			} `json:"rows"`
+		}
+		e.send(t, req{method: http.MethodGet, path: path, accept: "application/json;as=Table;v=v1;g=meta.k8s.io"}).
+			must(t, http.StatusOK).into(t, &table)
+		var row types.HorizontalPodAutoscalerV1
+		if len(table.Rows) != 1 || types.UnmarshalStrict(table.Rows[0].Object, &row) != nil || row.APIVersion != "autoscaling/v1" ||
+			!strings.Contains(fmt.Sprint(table.Rows[0].Cells), "Deployment/web") {
+			t.Fatalf("%s: table %+v", path, table)
+		}
 	}
 
 	// A v1 autoscaler without a target gets Kubernetes' default (80%).

@@ -39,7 +39,7 @@ func (w *watchStream) send(typ string, obj types.Object) error {
 	var raw []byte
 	var err error
 	if w.table && typ != types.Bookmark && typ != types.Error {
-		t, terr := w.s.tableFor(w.r, []types.Object{obj}, types.ListMeta{ResourceVersion: obj.GetObjectMeta().ResourceVersion}, w.includeObj)
+		t, terr := w.s.tableFor(w.ri, []types.Object{obj}, types.ListMeta{ResourceVersion: obj.GetObjectMeta().ResourceVersion}, w.includeObj)
 		if terr != nil {
 			return terr
 		}
