@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -30,23 +31,29 @@ func newCreateJobCmd(a *app) *cobra.Command {
 
   # Run a job of one container
   wharf create job hello --image=busybox -- echo hello`,
-		Args: cobra.MinimumNArgs(1),
+		Args: createJobArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cmdArgs := args[1:]
-			if dash := cmd.ArgsLenAtDash(); dash >= 0 {
-				if dash != 1 {
-					return fmt.Errorf("create job takes one NAME before --, got %q", args[:dash])
-				}
-			} else if len(args) > 1 {
-				return fmt.Errorf("create job takes one NAME, got %q (put a command after --)", args)
-			}
-			return runCreateJob(cmd.Context(), a, o, args[0], cmdArgs)
+			return runCreateJob(cmd.Context(), a, o, args[0], args[1:])
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.from, "from", "", "the CronJob whose job template to run, as cronjob/NAME")
 	f.StringVar(&o.image, "image", "", "the image of the job's container")
 	return cmd
+}
+
+// createJobArgs checks for one NAME, then the command after -- if any.
+func createJobArgs(cmd *cobra.Command, args []string) error {
+	dash := cmd.ArgsLenAtDash()
+	switch {
+	case len(args) == 0 || dash == 0:
+		return errors.New("create job needs a NAME: wharf create job NAME --from=cronjob/CRONJOB, or wharf create job NAME --image=IMAGE [-- COMMAND]")
+	case dash > 1:
+		return fmt.Errorf("create job takes one NAME before --, got %q", args[:dash])
+	case dash < 0 && len(args) > 1:
+		return fmt.Errorf("create job takes one NAME, got %q (put a command after --)", args)
+	}
+	return nil
 }
 
 func runCreateJob(ctx context.Context, a *app, o *createJobOptions, name string, command []string) error {

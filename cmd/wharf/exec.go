@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 
@@ -60,11 +61,8 @@ cannot.`,
 	return cmd
 }
 
-type usageError string
-
-func (e usageError) Error() string { return string(e) }
-
-func errUsage(msg string) error { return usageError(msg) }
+// errUsage is a mistake in exec's command line (usage printed after it).
+func errUsage(msg string) error { return usageError{errors.New(msg)} }
 
 func runExec(ctx context.Context, a *app, o *execOptions, pod string, command []string) error {
 	q := url.Values{"command": command, "stdout": {"true"}, "stderr": {"true"}}

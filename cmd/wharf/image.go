@@ -23,6 +23,25 @@ func imagesDir(dataDir string) string {
 	return filepath.Join(dataDir, "runtimes", "images")
 }
 
+// openImageStore opens the image store of the node whose data directory
+// is dataDir. The store must exist (a node makes it when it starts): a
+// wrong --data-dir, or the default of wharf up where an agent was meant,
+// would otherwise fill a store no node reads. dataDirSet says whether
+// --data-dir was given, for the hint.
+func openImageStore(dataDir string, dataDirSet bool, opts ...image.Option) (*image.Store, error) {
+	dir := imagesDir(dataDir)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		hint := fmt.Sprintf("give --data-dir the data directory of the node: wharf up's is %s by default, wharf agent's %s", defaultDataDir, defaultAgentDataDir)
+		if _, err := os.Stat(imagesDir(defaultAgentDataDir)); err == nil && !dataDirSet {
+			hint = fmt.Sprintf("the node of wharf agent here keeps its images in %s: add --data-dir %s", defaultAgentDataDir, defaultAgentDataDir)
+		}
+		return nil, fmt.Errorf("no node image store in %s (a node makes it when it first starts): %s", dir, hint)
+	} else if err != nil {
+		return nil, fmt.Errorf("image store: %w", err)
+	}
+	return image.NewStore(dir, opts...)
+}
+
 // newImageCmd manages the image store of the node on this machine. Like
 // `ctr images import` it works on the local store directly (the node agent
 // need not run), so machines with no registry can run any image.
@@ -31,15 +50,18 @@ func newImageCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "image",
 		Short: "Load, pull and list the images of this machine's node",
-		Long: `Manage the image store of the node on this machine (the one "wharf up" or
-"wharf agent" runs with the same --data-dir). Pods find loaded images by the
-name recorded in the archive; give them imagePullPolicy: IfNotPresent or Never
-so the node does not try a registry.`,
+		Long: `Manage the image store of the node on this machine: the node that "wharf up"
+or "wharf agent" runs with the same --data-dir. Without --data-dir that is
+the node of "wharf up" (./wharf-data); for "wharf agent" give its --data-dir
+(./wharf-agent-data unless it was started with another). The node must have
+started once (it makes the store); it need not be running. Pods find loaded
+images by the name recorded in the archive; give them imagePullPolicy:
+IfNotPresent or Never so the node does not try a registry.`,
 		Example: `  # Import a docker save or OCI archive into the node of "wharf up"
   wharf image load app.tar
 
-  # ... into an agent's store
-  wharf image load --data-dir /var/lib/wharf-agent app.tar
+  # ... into the node of "wharf agent" started with its default --data-dir
+  wharf image load --data-dir ./wharf-agent-data app.tar
 
   # Pull from a registry ahead of time, with a progress line
   wharf image pull localhost:5000/team/app:v1
@@ -47,20 +69,24 @@ so the node does not try a registry.`,
   # List the images
   wharf image ls`,
 	}
-	cmd.PersistentFlags().StringVar(&dataDir, "data-dir", defaultDataDir, "data directory of the node (as given to wharf up or wharf agent)")
-	open := func() (*image.Store, error) {
-		return image.NewStore(imagesDir(dataDir))
+	cmd.PersistentFlags().StringVar(&dataDir, "data-dir", defaultDataDir, "data directory of the node, as given to wharf up (default) or wharf agent (whose default is "+defaultAgentDataDir+")")
+	open := func(cmd *cobra.Command, opts ...image.Option) (*image.Store, error) {
+		return openImageStore(dataDir, cmd.Flags().Changed("data-dir"), opts...)
 	}
 
 	load := &cobra.Command{
 		Use:   "load FILE...",
-		Short: "Import docker or OCI image archives (or OCI layout directories)",
+		Short: "Import docker or OCI image archives (or OCI layout directories) into the node of --data-dir",
+		Long: `Import docker or OCI image archives, or OCI layout directories, into the
+image store of this machine's node: by default the node of "wharf up"
+(--data-dir ./wharf-data); for the node of "wharf agent" give its --data-dir
+(./wharf-agent-data by default).`,
 		Example: `  # docker save, OCI archive, or an OCI layout directory
   wharf image load app.tar
   wharf image load ./oci-layout/`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := open()
+			s, err := open(cmd)
 			if err != nil {
 				return err
 			}
@@ -88,7 +114,7 @@ so the node does not try a registry.`,
   wharf image pull --insecure-registry reg.lan:5000 reg.lan:5000/app:v2`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := image.NewStore(imagesDir(dataDir), image.WithInsecureRegistries(insecure...))
+			s, err := open(cmd, image.WithInsecureRegistries(insecure...))
 			if err != nil {
 				return err
 			}
@@ -111,13 +137,7 @@ so the node does not try a registry.`,
 		Example: `  wharf image ls`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			// Listing must not create the store: a mistyped --data-dir (or
-			// the wrong working directory for ./wharf-data) would list as
-			// empty and leave a stray directory.
-			if _, err := os.Stat(dataDir); errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("no node data in %s: give the --data-dir of wharf up or wharf agent", dataDir)
-			}
-			s, err := open()
+			s, err := open(cmd)
 			if err != nil {
 				return err
 			}

@@ -12,6 +12,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/wharfhq/wharf/runtimes/image"
 	"github.com/wharfhq/wharf/runtimes/image/imagetest"
 )
 
@@ -20,6 +21,9 @@ import (
 // registry with a progress line, and both are listed.
 func TestImageLoadPullList(t *testing.T) {
 	dataDir := t.TempDir()
+	if _, err := image.NewStore(imagesDir(dataDir)); err != nil { // as a node's first start does
+		t.Fatal(err)
+	}
 	wharf := func(args ...string) (string, string, int) {
 		var out, errOut bytes.Buffer
 		code := run(t.Context(), append(args, "--data-dir", dataDir), strings.NewReader(""), &out, &errOut)
@@ -68,14 +72,18 @@ func TestImageLoadPullList(t *testing.T) {
 // TestImageListMissingOrEmpty: ls neither creates a missing data dir nor
 // prints a bare header for an empty store.
 func TestImageListMissingOrEmpty(t *testing.T) {
+	empty := t.TempDir()
+	if _, err := image.NewStore(imagesDir(empty)); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name     string
 		dataDir  string
 		wantCode int
 		wantErr  string
 	}{
-		{"missing data dir", filepath.Join(t.TempDir(), "typo"), 1, "no node data in"},
-		{"empty store", t.TempDir(), 0, "No images in"},
+		{"missing data dir", filepath.Join(t.TempDir(), "typo"), 1, "no node image store in"},
+		{"empty store", empty, 0, "No images in"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
@@ -87,5 +95,53 @@ func TestImageListMissingOrEmpty(t *testing.T) {
 				t.Errorf("image ls created %s", tc.dataDir)
 			}
 		})
+	}
+}
+
+// TestImageLoadNeedsANodeStore: load and pull go only into the store of a
+// node that has started, and the error says which --data-dir to give: the
+// defaults of wharf up and wharf agent, or the agent's store found here
+// when --data-dir was left to wharf up's default.
+func TestImageLoadNeedsANodeStore(t *testing.T) {
+	t.Chdir(t.TempDir())
+	archive := filepath.Join(t.TempDir(), "app.tar")
+	if err := os.WriteFile(archive, []byte("not read"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wharf := func(args ...string) (string, int) {
+		var out, errOut bytes.Buffer
+		code := run(t.Context(), args, strings.NewReader(""), &out, &errOut)
+		return errOut.String(), code
+	}
+	for _, args := range [][]string{
+		{"image", "load", archive},
+		{"image", "load", "--data-dir", "elsewhere", archive},
+		{"image", "pull", "--data-dir", "elsewhere", "localhost:1/app:v1"},
+	} {
+		errOut, code := wharf(args...)
+		if code != 1 || !strings.Contains(errOut, "no node image store in") ||
+			!strings.Contains(errOut, "wharf up's is ./wharf-data by default, wharf agent's ./wharf-agent-data") {
+			t.Errorf("%v: exit %d, err %q; want a hint at both nodes' --data-dir", args, code, errOut)
+		}
+	}
+	for _, dir := range []string{"wharf-data", "elsewhere"} {
+		if _, err := os.Stat(dir); err == nil {
+			t.Errorf("a failed load created %s", dir)
+		}
+	}
+
+	// An agent's node started here: without --data-dir, load points at it.
+	if _, err := image.NewStore(imagesDir(defaultAgentDataDir)); err != nil {
+		t.Fatal(err)
+	}
+	errOut, code := wharf("image", "load", archive)
+	if code != 1 || !strings.Contains(errOut, "add --data-dir ./wharf-agent-data") {
+		t.Errorf("load with only an agent's store here: exit %d, err %q; want the agent's --data-dir", code, errOut)
+	}
+
+	var help bytes.Buffer
+	if code := run(t.Context(), []string{"image", "load", "--help"}, strings.NewReader(""), &help, &help); code != 0 ||
+		!strings.Contains(help.String(), `by default the node of "wharf up"`) || !strings.Contains(help.String(), "./wharf-agent-data") {
+		t.Errorf("image load --help does not say which node it loads into:\n%s", help.String())
 	}
 }

@@ -80,7 +80,7 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 	root.SetIn(in)
 	root.SetOut(out)
 	root.SetErr(errOut)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return 0
 	}
@@ -92,7 +92,51 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 	if !errors.As(err, &quiet) {
 		fmt.Fprintln(errOut, "error: "+oneLine(explain(a, err).Error()))
 	}
+	if isUsageError(err) && cmd != nil {
+		fmt.Fprintf(errOut, "\n%s", cmd.UsageString())
+	}
 	return 1
+}
+
+// usageError is a mistake in the command line itself: an unknown flag, a
+// bad flag value, missing or extra arguments. The command's usage is
+// printed after it; an error of the command's run prints none (cobra's
+// SilenceUsage would print it for both or neither).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// isUsageError reports whether err is a mistake in the command line.
+func isUsageError(err error) bool {
+	var u usageError
+	// cobra's check of required flags has no hook: known by its text.
+	return errors.As(err, &u) || strings.HasPrefix(err.Error(), "required flag(s) ")
+}
+
+// markUsageErrors makes the flag and argument errors of root and its
+// subcommands usageErrors.
+func markUsageErrors(root *cobra.Command) {
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if check := c.Args; check != nil {
+			c.Args = func(cmd *cobra.Command, args []string) error {
+				err := check(cmd, args)
+				if err == nil {
+					return nil
+				}
+				if msg := err.Error(); strings.HasPrefix(msg, "requires ") || strings.HasPrefix(msg, "accepts ") {
+					err = fmt.Errorf("%s %w", cmd.CommandPath(), err) // cobra's own checks: say which command
+				}
+				return usageError{err}
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
 }
 
 // explain rewords errors whose cause the user can fix more plainly than
@@ -151,6 +195,7 @@ Start a single-machine cluster with "wharf up", then drive it with
 		root.AddCommand(v(a))
 	}
 	addBuiltinExamples(root)
+	markUsageErrors(root)
 	return root
 }
 
