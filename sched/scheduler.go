@@ -418,6 +418,9 @@ func (s *Scheduler) bind(ctx context.Context, t bindTask) {
 	}
 	if ferr := s.cache.ForgetPod(key); ferr != nil {
 		s.log.Debug("forget after failed binding", "pod", key, "err", ferr)
+	} else {
+		// The room it held is free again, as if a Pod had left the node.
+		s.queue.MoveToActive(framework.AssignedPodDelete)
 	}
 	switch {
 	case sdk.IsNotFound(err), sdk.IsConflict(err):
