@@ -136,7 +136,7 @@ func decodeObjectAs(wo writeOptions, data []byte, obj types.Object) error {
 	if fieldErr {
 		msg = "strict decoding error: " + fieldErrorMessage(err)
 	}
-	if r, ok := types.ResourceForObject(obj); ok {
+	if r, ok := servedResourceForObject(obj); ok {
 		msg = fmt.Sprintf("%s in version %q cannot be handled as a %s: %s", r.Kind, r.Version, r.Kind, msg)
 	}
 	return errBadRequest("%s", msg)

@@ -134,3 +134,20 @@ func servedRowObjects(ri *requestInfo, t *tables.Table, objs []types.Object) err
 	}
 	return nil
 }
+
+// servedResourceForObject finds the resource obj's Go type is served as,
+// with its version: a registered resource, or one served by conversion.
+func servedResourceForObject(obj types.Object) (*types.Resource, bool) {
+	if r, ok := types.ResourceForObject(obj); ok {
+		return r, true
+	}
+	t := reflect.TypeOf(obj)
+	for _, r := range types.Resources() {
+		for _, c := range types.ConversionsOf(r) {
+			if reflect.TypeOf(c.New()) == t {
+				return servedResource(&requestInfo{Resource: r, Conv: c}), true
+			}
+		}
+	}
+	return nil, false
+}

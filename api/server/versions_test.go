@@ -104,7 +104,7 @@ func TestHPAv1CreateStoresV2(t *testing.T) {
 	// Strict decoding names a field of v2 sent to v1.
 	st := e.post(t, hpaV1Path, `{"metadata":{"name":"bad"},"spec":{"scaleTargetRef":{"kind":"Deployment","name":"web"},"maxReplicas":3,"metrics":[]}}`).
 		status(t, http.StatusBadRequest, types.StatusReasonBadRequest)
-	if !strings.Contains(st.Message, `unknown field "spec.metrics"`) {
+	if !strings.Contains(st.Message, `HorizontalPodAutoscaler in version "v1" cannot be handled as a HorizontalPodAutoscaler: strict decoding error: unknown field "spec.metrics"`) {
 		t.Fatalf("message %q does not name spec.metrics", st.Message)
 	}
 	// The kind of another version is refused.
