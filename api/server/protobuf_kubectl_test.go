@@ -97,6 +97,13 @@ func newRecordingProxy(t *testing.T, target string) *recordingProxy {
 	return p
 }
 
+// recorded returns the POSTs so far.
+func (p *recordingProxy) recorded() []recordedPost {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]recordedPost(nil), p.posts...)
+}
+
 // TestKubectlCreateJobFromCronJob: `kubectl create job NAME
 // --from=cronjob/CJ` copies the CronJob's jobTemplate as the server
 // returned it (defaults included) and posts it as protobuf; the Job is
@@ -109,14 +116,15 @@ func TestKubectlCreateJobFromCronJob(t *testing.T) {
 	if _, err := viaProxy.kubectl(t, "create", "job", "manual", "--from=cronjob/rich"); err != nil {
 		t.Fatal(err)
 	}
+	posts := proxy.recorded()
 	var sent *recordedPost
-	for i, p := range proxy.posts {
+	for i, p := range posts {
 		if strings.HasSuffix(p.path, "/jobs") {
-			sent = &proxy.posts[i]
+			sent = &posts[i]
 		}
 	}
 	if sent == nil || sent.ctype != "application/vnd.kubernetes.protobuf" {
-		t.Fatalf("kubectl did not post the Job as protobuf: %+v", proxy.posts)
+		t.Fatalf("kubectl did not post the Job as protobuf: %+v", posts)
 	}
 
 	var cj, job map[string]any

@@ -263,8 +263,8 @@ func TestKubectlAutoscale(t *testing.T) {
 	if _, err := (&env{url: proxy.url}).kubectl(t, "autoscale", "deployment", "web", "--min=2", "--max=5", "--cpu-percent=50"); err != nil {
 		t.Fatal(err)
 	}
-	if len(proxy.posts) != 1 || proxy.posts[0].path != hpaV1Path || proxy.posts[0].ctype != "application/vnd.kubernetes.protobuf" {
-		t.Fatalf("kubectl autoscale posted %+v, want one autoscaling/v1 protobuf body", proxy.posts)
+	if posts := proxy.recorded(); len(posts) != 1 || posts[0].path != hpaV1Path || posts[0].ctype != "application/vnd.kubernetes.protobuf" {
+		t.Fatalf("kubectl autoscale posted %+v, want one autoscaling/v1 protobuf body", posts)
 	}
 	out, err := e.kubectl(t, "get", "hpa", "web", "-o", "json")
 	if err != nil {

@@ -3,7 +3,6 @@ package types
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 )
 
 // This file holds autoscaling/v1 HorizontalPodAutoscaler, which Wharf serves
@@ -16,11 +15,10 @@ import (
 // Annotations holding the v2 fields an autoscaling/v1 HorizontalPodAutoscaler
 // has no field for (Kubernetes' names). They appear only on v1 objects.
 const (
-	HPAMetricSpecsAnnotation     = "autoscaling.alpha.kubernetes.io/metrics"
-	HPAMetricStatusesAnnotation  = "autoscaling.alpha.kubernetes.io/current-metrics"
-	HPAConditionsAnnotation      = "autoscaling.alpha.kubernetes.io/conditions"
-	HPABehaviorSpecsAnnotation   = "autoscaling.alpha.kubernetes.io/behavior"
-	hpaRoundTripAnnotationPrefix = "autoscaling.alpha.kubernetes.io/"
+	HPAMetricSpecsAnnotation    = "autoscaling.alpha.kubernetes.io/metrics"
+	HPAMetricStatusesAnnotation = "autoscaling.alpha.kubernetes.io/current-metrics"
+	HPAConditionsAnnotation     = "autoscaling.alpha.kubernetes.io/conditions"
+	HPABehaviorSpecsAnnotation  = "autoscaling.alpha.kubernetes.io/behavior"
 )
 
 // HorizontalPodAutoscalerV1 is an autoscaling/v1 HorizontalPodAutoscaler.
@@ -106,8 +104,8 @@ func isCPUUtilization(m MetricSpec) bool {
 func dropHPARoundTripAnnotations(in map[string]string) map[string]string {
 	var out map[string]string
 	for k, v := range in {
-		if strings.HasPrefix(k, hpaRoundTripAnnotationPrefix) && (k == HPAMetricSpecsAnnotation ||
-			k == HPAMetricStatusesAnnotation || k == HPAConditionsAnnotation || k == HPABehaviorSpecsAnnotation) {
+		switch k {
+		case HPAMetricSpecsAnnotation, HPAMetricStatusesAnnotation, HPAConditionsAnnotation, HPABehaviorSpecsAnnotation:
 			continue
 		}
 		if out == nil {
