@@ -55,7 +55,7 @@ cannot.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.container, "container", "c", "", "container name (default: the Pod's only container)")
+	f.StringVarP(&o.container, "container", "c", "", "container name (default: the one the kubectl.kubernetes.io/default-container annotation names, else the first)")
 	f.BoolVarP(&o.stdin, "stdin", "i", false, "pass stdin to the command")
 	f.BoolVarP(&o.tty, "tty", "t", false, "give the command a terminal (needs a terminal here; Wasm modules have none)")
 	return cmd
@@ -66,9 +66,14 @@ func errUsage(msg string) error { return usageError{errors.New(msg)} }
 
 func runExec(ctx context.Context, a *app, o *execOptions, pod string, command []string) error {
 	q := url.Values{"command": command, "stdout": {"true"}, "stderr": {"true"}}
-	if o.container != "" {
-		q.Set("container", o.container)
+	container := o.container
+	if container == "" {
+		var err error
+		if container, err = defaultContainer(ctx, a, pod, a.errOut); err != nil {
+			return err
+		}
 	}
+	q.Set("container", container)
 	if o.stdin {
 		q.Set("stdin", "true")
 	}

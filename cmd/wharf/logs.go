@@ -42,10 +42,12 @@ func newLogsCmd(a *app) *cobra.Command {
 		Use:   "logs (POD | TYPE/NAME | -l SELECTOR)",
 		Short: "Print the logs of a container of a Pod",
 		Long: `Print the logs of a container of a Pod (its stdout and stderr, kept by the
-node). The API server fetches them from the agent of the Pod's node. A Pod
-with one container needs no -c. TYPE/NAME (deploy/web, job/count, ...)
-picks one of the object's Pods, a running one first; -l prints the logs of
-every Pod matching a label selector (followed together with -f).`,
+node). The API server fetches them from the agent of the Pod's node. Without
+-c, the container is the one the kubectl.kubernetes.io/default-container
+annotation names, else the first (said on stderr when there are others).
+TYPE/NAME (deploy/web, job/count, ...) picks one of the object's Pods, a
+running one first; -l prints the logs of every Pod matching a label
+selector (followed together with -f).`,
 		Example: `  # The logs of the only container of pod web
   wharf logs web
 
@@ -76,7 +78,7 @@ every Pod matching a label selector (followed together with -f).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.container, "container", "c", "", "container name (default: the Pod's only container)")
+	f.StringVarP(&o.container, "container", "c", "", "container name (default: the one the kubectl.kubernetes.io/default-container annotation names, else the first)")
 	f.BoolVarP(&o.follow, "follow", "f", false, "keep streaming new lines until the container ends")
 	f.Int64Var(&o.tail, "tail", -1, "lines from the end to show (-1: all)")
 	f.BoolVar(&o.timestamps, "timestamps", false, "prefix each line with its RFC 3339 timestamp")
@@ -109,9 +111,14 @@ func authHeader(a *app) http.Header {
 
 func runLogs(ctx context.Context, a *app, o *logsOptions, pod string, out io.Writer) error {
 	q := url.Values{}
-	if o.container != "" {
-		q.Set("container", o.container)
+	container := o.container
+	if container == "" {
+		var err error
+		if container, err = defaultContainer(ctx, a, pod, a.errOut); err != nil {
+			return err
+		}
 	}
+	q.Set("container", container)
 	if o.follow {
 		q.Set("follow", "true")
 	}
@@ -148,11 +155,7 @@ func runLogs(ctx context.Context, a *app, o *logsOptions, pod string, out io.Wri
 		return statusFromBody(resp)
 	}
 	if o.prefix {
-		c := o.container
-		if c == "" {
-			c = "-"
-		}
-		out = &prefixWriter{w: out, prefix: fmt.Sprintf("[pod/%s/%s] ", pod, c)}
+		out = &prefixWriter{w: out, prefix: fmt.Sprintf("[pod/%s/%s] ", pod, container)}
 	}
 	if _, err := io.Copy(out, resp.Body); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("reading the logs: %w", err)
