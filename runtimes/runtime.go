@@ -275,9 +275,12 @@ func LabelsMatch(have, want map[string]string) bool {
 type ExecOptions struct {
 	Command []string
 	Env     []EnvVar
-	Stdin   io.Reader
-	Stdout  io.Writer
-	Stderr  io.Writer
+	// Stdin, when set, is copied to the command. Exec returns when the
+	// command exits whether or not Stdin has ended; the copy stops at its
+	// next read, so a caller whose Stdin can block must close it.
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
 	// TTY asks for a terminal: the command's stdin, stdout and stderr are
 	// one terminal, so its stderr arrives on Stdout. Runtimes that have
 	// no terminal to give return an error rather than ignore it.
