@@ -118,6 +118,12 @@ func ReadFrom(ctx context.Context, path string, offset int64, opts runtimes.LogO
 	}
 	defer func() { f.Close() }() // f changes as the follower moves on
 	out := &formatter{w: w, timestamps: opts.Timestamps}
+	emit := func(e Entry) error {
+		if keep(e, opts) {
+			return out.write(e)
+		}
+		return nil
+	}
 
 	if opts.TailLines > 0 {
 		// Only the end of the file can hold the last lines: start
@@ -143,24 +149,13 @@ func ReadFrom(ctx context.Context, path string, offset int64, opts runtimes.LogO
 			}
 		}
 	} else {
-		offset, err = scan(f, offset, func(e Entry) error {
-			if keep(e, opts) {
-				return out.write(e)
-			}
-			return nil
-		})
+		offset, err = scan(f, offset, emit)
 		if err != nil {
 			return offset, err
 		}
 	}
 	if !opts.Follow {
 		return offset, nil
-	}
-	emit := func(e Entry) error {
-		if keep(e, opts) {
-			return out.write(e)
-		}
-		return nil
 	}
 	timer := time.NewTimer(PollInterval)
 	defer timer.Stop()
