@@ -65,9 +65,12 @@ func TestDefaultContainer(t *testing.T) {
 			t.Errorf("wharf %v: exit %d, err %q; want the defaulted container said first", verb, code, errOut.String())
 		}
 	}
-	var out, errOut bytes.Buffer
-	if code := run(ctx, []string{"--server", env.URL, "exec", "nope", "--", "ls"}, strings.NewReader(""), &out, &errOut); code != 1 ||
-		strings.TrimSpace(errOut.String()) != `error: pods "nope" not found` {
-		t.Errorf("exec into a missing pod: exit %d, err %q", code, errOut.String())
+	// A missing Pod is worded as by get, whichever verb asks.
+	for _, verb := range [][]string{{"exec", "nope", "--", "ls"}, {"logs", "nope"}, {"logs", "nope", "-c", "app"}, {"get", "pod", "nope"}} {
+		var out, errOut bytes.Buffer
+		if code := run(ctx, append([]string{"--server", env.URL}, verb...), strings.NewReader(""), &out, &errOut); code != 1 ||
+			errOut.String() != "error: pods \"nope\" not found\n" {
+			t.Errorf("wharf %v: exit %d, err %q", verb, code, errOut.String())
+		}
 	}
 }

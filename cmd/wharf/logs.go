@@ -163,13 +163,13 @@ func runLogs(ctx context.Context, a *app, o *logsOptions, pod string, out io.Wri
 	return nil
 }
 
-// statusFromBody turns an error answer into an error with its Status
-// message, as kubectl prints it.
+// statusFromBody turns an error answer into its Status, printed as its
+// message like every other answer of the server.
 func statusFromBody(resp *http.Response) error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	var st types.Status
 	if json.Unmarshal(b, &st) == nil && st.Message != "" {
-		return fmt.Errorf("%s (%s)", st.Message, st.Reason)
+		return &st
 	}
 	return fmt.Errorf("the server answered %s: %s", resp.Status, strings.TrimSpace(string(b)))
 }
