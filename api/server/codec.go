@@ -82,7 +82,10 @@ func (s *Server) readObjectBody(c echo.Context) ([]byte, error) {
 		return nil, err
 	}
 	if mediaType(c) == mediaProtobuf {
-		if body, err = protobufToJSON(body); err != nil {
+		if body, err = protobufToJSON(body); errors.Is(err, errProtobufUnsupported) {
+			return nil, errBadRequest("%v", err)
+		}
+		if err != nil {
 			return nil, newStatusError(http.StatusUnsupportedMediaType, types.StatusReasonUnsupportedMedia,
 				err.Error()+"; `kubectl create <kind> NAME ... --dry-run=client -o yaml | kubectl apply -f -` sends JSON", nil)
 		}

@@ -30,10 +30,12 @@ import (
 // field is added to the types without one.
 //
 // Kubernetes' generated marshallers write every non-pointer field, zero or
-// not; a field that is not in the tables is accepted only when it holds
-// nothing but zero values (then it is dropped, as JSON's omitempty would),
-// otherwise the request fails naming its number, never silently losing
-// data. Zero values of known fields are dropped too, except for pointer
+// not; a field Wharf does not model (marked fu in the tables) or that the
+// tables do not know is accepted only when it holds nothing but zero
+// values (then it is dropped, as JSON's omitempty would); otherwise the
+// request fails naming the field as strict JSON decoding does (400), or
+// its number if Kubernetes 1.32 has no such field (415), never silently
+// losing data. Zero values of known fields are dropped too, except for pointer
 // fields, marked keepZero (spec.replicas: 0 is not "unset", emptyDir: {}
 // is a volume source).
 // Responses are always JSON (kubectl accepts both).
@@ -56,6 +58,7 @@ const (
 	pQuantity                 // resource.Quantity {string}
 	pIntOrString              // intstr.IntOrString {type, intVal, strVal}
 	pSkip                     // accepted and dropped, whatever it holds
+	pUnsupported              // a Kubernetes field Wharf does not model: refused unless zero
 )
 
 // pfield is one field of a message.
@@ -96,8 +99,17 @@ func fi(name string, m pmsg) pfield { return pfield{name: name, kind: pMsg, msg:
 // fs is a field Wharf accepts and ignores (metadata.managedFields).
 func fs(name string) pfield { return pfield{name: name, kind: pSkip} }
 
+// fu is a Kubernetes field Wharf does not model, named for the error that
+// refuses a non-zero value of it.
+func fu(name string) pfield { return pfield{name: name, kind: pUnsupported} }
+
 // errProtobuf marks a protobuf body that cannot be turned into JSON.
 var errProtobuf = errors.New("protobuf body")
+
+// errProtobufUnsupported marks a protobuf body setting a field Wharf does
+// not model: the same error as the field in JSON, not a problem of the
+// encoding.
+var errProtobufUnsupported = errors.New("strict decoding error")
 
 // protobufToJSON turns a Kubernetes protobuf body into the object's JSON.
 func protobufToJSON(body []byte) ([]byte, error) {
@@ -133,7 +145,10 @@ func protobufToJSON(body []byte) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %s %s is not decoded from protobuf; send JSON or YAML", errProtobuf, apiVersion, kind)
 	}
-	obj, err := decodeMsg(raw, m, kind)
+	obj, err := decodeMsg(raw, m, "")
+	if errors.Is(err, errProtobufUnsupported) {
+		return nil, fmt.Errorf("%s in version %q cannot be handled as a %s: %w", kind, apiVersion, kind, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -223,13 +238,24 @@ func decodeMsg(data []byte, m pmsg, path string) (map[string]any, error) {
 	out := map[string]any{}
 	err := eachField(data, func(num uint64, wt int, v uint64, b []byte) error {
 		fd, ok := m[num]
-		if !ok {
+		if !ok || fd.kind == pUnsupported {
 			if allZero(wt, v, b) {
 				return nil
 			}
-			return fmt.Errorf("%w: %s: field number %d is not supported by Wharf", errProtobuf, path, num)
+			if ok {
+				return fmt.Errorf("%w: unknown field %q", errProtobufUnsupported, joinPath(path, fd.name))
+			}
+			where := path
+			if where == "" {
+				where = "the object"
+			}
+			return fmt.Errorf("%w: %s: field number %d is not supported by Wharf", errProtobuf, where, num)
 		}
-		val, keep, err := decodeValue(fd, wt, v, b, path+"."+fd.name)
+		fpath := joinPath(path, fd.name)
+		if fd.inline {
+			fpath = path
+		}
+		val, keep, err := decodeValue(fd, wt, v, b, fpath)
 		if err != nil || !keep {
 			return err
 		}
@@ -255,6 +281,14 @@ func decodeMsg(data []byte, m pmsg, path string) (map[string]any, error) {
 		return nil
 	})
 	return out, err
+}
+
+// joinPath names field name of the message at path ("" for the object).
+func joinPath(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
 }
 
 // decodeValue decodes one field value; keep is false for a zero value to

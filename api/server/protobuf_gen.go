@@ -187,6 +187,7 @@ func gen(t reflect.Type, full string) string {
 		return v
 	}
 	var entries []string
+	matched := map[int]bool{}
 	var walk func(t reflect.Type, path string)
 	walk = func(t reflect.Type, path string) {
 		for i := 0; i < t.NumField(); i++ {
@@ -208,6 +209,7 @@ func gen(t reflect.Type, full string) string {
 					continue
 				}
 				sub := gen(ft, pf.typ)
+				matched[pf.num] = true
 				entries = append(entries, fmt.Sprintf("%d: fi(%q, %s)", pf.num, pf.name, sub))
 				continue
 			}
@@ -221,10 +223,17 @@ func gen(t reflect.Type, full string) string {
 				errs = append(errs, fmt.Sprintf("%s: Go field %v.%s (json %q) has no proto field", full, t, f.Name, name))
 				continue
 			}
+			matched[pf.num] = true
 			entries = append(entries, fmt.Sprintf("%d: %s", pf.num, entry(f.Type, *pf, full)))
 		}
 	}
 	walk(t, "")
+	// The fields Wharf does not model, named for the error refusing them.
+	for _, pf := range m.fields {
+		if !matched[pf.num] {
+			entries = append(entries, fmt.Sprintf("%d: fu(%q)", pf.num, pf.name))
+		}
+	}
 	sort.Slice(entries, func(i, j int) bool {
 		var a, b int
 		fmt.Sscanf(entries[i], "%d", &a)

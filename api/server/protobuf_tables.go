@@ -46,7 +46,7 @@ var (
 	// pAppsV1StatefulSetOrdinals (types.StatefulSetOrdinals)
 	pAppsV1StatefulSetOrdinals = pmsg{1: f("start", pInt)}
 	// pAppsV1StatefulSetSpec (types.StatefulSetSpec)
-	pAppsV1StatefulSetSpec = pmsg{1: fz("replicas", pInt), 2: fmz("selector", pMetaV1LabelSelector), 3: fm("template", pCoreV1PodTemplateSpec), 5: f("serviceName", pString), 6: f("podManagementPolicy", pString), 7: fm("updateStrategy", pAppsV1StatefulSetUpdateStrategy), 8: fz("revisionHistoryLimit", pInt), 9: f("minReadySeconds", pInt), 11: fmz("ordinals", pAppsV1StatefulSetOrdinals)}
+	pAppsV1StatefulSetSpec = pmsg{1: fz("replicas", pInt), 2: fmz("selector", pMetaV1LabelSelector), 3: fm("template", pCoreV1PodTemplateSpec), 4: fu("volumeClaimTemplates"), 5: f("serviceName", pString), 6: f("podManagementPolicy", pString), 7: fm("updateStrategy", pAppsV1StatefulSetUpdateStrategy), 8: fz("revisionHistoryLimit", pInt), 9: f("minReadySeconds", pInt), 10: fu("persistentVolumeClaimRetentionPolicy"), 11: fmz("ordinals", pAppsV1StatefulSetOrdinals)}
 	// pAppsV1StatefulSetStatus (types.StatefulSetStatus)
 	pAppsV1StatefulSetStatus = pmsg{1: f("observedGeneration", pInt), 2: f("replicas", pInt), 3: f("readyReplicas", pInt), 4: f("currentReplicas", pInt), 5: f("updatedReplicas", pInt), 6: f("currentRevision", pString), 7: f("updateRevision", pString), 9: fz("collisionCount", pInt), 10: fmr("conditions", pAppsV1StatefulSetCondition), 11: f("availableReplicas", pInt)}
 	// pAppsV1StatefulSetUpdateStrategy (types.StatefulSetUpdateStrategy)
@@ -76,9 +76,9 @@ var (
 	// pAutoscalingV2HorizontalPodAutoscalerStatus (types.HorizontalPodAutoscalerStatus)
 	pAutoscalingV2HorizontalPodAutoscalerStatus = pmsg{1: fz("observedGeneration", pInt), 2: fz("lastScaleTime", pTime), 3: f("currentReplicas", pInt), 4: f("desiredReplicas", pInt), 5: fmr("currentMetrics", pAutoscalingV2MetricStatus), 6: fmr("conditions", pAutoscalingV2HorizontalPodAutoscalerCondition)}
 	// pAutoscalingV2MetricSpec (types.MetricSpec)
-	pAutoscalingV2MetricSpec = pmsg{1: f("type", pString), 4: fmz("resource", pAutoscalingV2ResourceMetricSource)}
+	pAutoscalingV2MetricSpec = pmsg{1: f("type", pString), 2: fu("object"), 3: fu("pods"), 4: fmz("resource", pAutoscalingV2ResourceMetricSource), 5: fu("external"), 7: fu("containerResource")}
 	// pAutoscalingV2MetricStatus (types.MetricStatus)
-	pAutoscalingV2MetricStatus = pmsg{1: f("type", pString), 4: fmz("resource", pAutoscalingV2ResourceMetricStatus)}
+	pAutoscalingV2MetricStatus = pmsg{1: f("type", pString), 2: fu("object"), 3: fu("pods"), 4: fmz("resource", pAutoscalingV2ResourceMetricStatus), 5: fu("external"), 7: fu("containerResource")}
 	// pAutoscalingV2MetricTarget (types.MetricTarget)
 	pAutoscalingV2MetricTarget = pmsg{1: f("type", pString), 2: fz("value", pQuantity), 3: fz("averageValue", pQuantity), 4: fz("averageUtilization", pInt)}
 	// pAutoscalingV2MetricValueStatus (types.MetricValueStatus)
@@ -98,9 +98,9 @@ var (
 	// pBatchV1JobCondition (types.JobCondition)
 	pBatchV1JobCondition = pmsg{1: f("type", pString), 2: f("status", pString), 3: f("lastProbeTime", pTime), 4: f("lastTransitionTime", pTime), 5: f("reason", pString), 6: f("message", pString)}
 	// pBatchV1JobSpec (types.JobSpec)
-	pBatchV1JobSpec = pmsg{1: fz("parallelism", pInt), 2: fz("completions", pInt), 3: fz("activeDeadlineSeconds", pInt), 4: fmz("selector", pMetaV1LabelSelector), 5: fz("manualSelector", pBool), 6: fm("template", pCoreV1PodTemplateSpec), 7: fz("backoffLimit", pInt), 8: fz("ttlSecondsAfterFinished", pInt), 9: fz("completionMode", pString), 10: fz("suspend", pBool)}
+	pBatchV1JobSpec = pmsg{1: fz("parallelism", pInt), 2: fz("completions", pInt), 3: fz("activeDeadlineSeconds", pInt), 4: fmz("selector", pMetaV1LabelSelector), 5: fz("manualSelector", pBool), 6: fm("template", pCoreV1PodTemplateSpec), 7: fz("backoffLimit", pInt), 8: fz("ttlSecondsAfterFinished", pInt), 9: fz("completionMode", pString), 10: fz("suspend", pBool), 11: fu("podFailurePolicy"), 12: fu("backoffLimitPerIndex"), 13: fu("maxFailedIndexes"), 14: fu("podReplacementPolicy"), 15: fu("managedBy"), 16: fu("successPolicy")}
 	// pBatchV1JobStatus (types.JobStatus)
-	pBatchV1JobStatus = pmsg{1: fmr("conditions", pBatchV1JobCondition), 2: fz("startTime", pTime), 3: fz("completionTime", pTime), 4: f("active", pInt), 5: f("succeeded", pInt), 6: f("failed", pInt), 7: f("completedIndexes", pString), 8: fmz("uncountedTerminatedPods", pBatchV1UncountedTerminatedPods), 9: fz("ready", pInt)}
+	pBatchV1JobStatus = pmsg{1: fmr("conditions", pBatchV1JobCondition), 2: fz("startTime", pTime), 3: fz("completionTime", pTime), 4: f("active", pInt), 5: f("succeeded", pInt), 6: f("failed", pInt), 7: f("completedIndexes", pString), 8: fmz("uncountedTerminatedPods", pBatchV1UncountedTerminatedPods), 9: fz("ready", pInt), 10: fu("failedIndexes"), 11: fu("terminating")}
 	// pBatchV1JobTemplateSpec (types.JobTemplateSpec)
 	pBatchV1JobTemplateSpec = pmsg{1: fm("metadata", pMetaV1ObjectMeta), 2: fm("spec", pBatchV1JobSpec)}
 	// pBatchV1UncountedTerminatedPods (types.UncountedTerminatedPods)
@@ -122,7 +122,7 @@ var (
 	// pCoreV1ConfigMapVolumeSource (types.ConfigMapVolumeSource)
 	pCoreV1ConfigMapVolumeSource = pmsg{1: fi("localObjectReference", pCoreV1LocalObjectReference), 2: fmr("items", pCoreV1KeyToPath), 3: fz("defaultMode", pInt), 4: fz("optional", pBool)}
 	// pCoreV1Container (types.Container)
-	pCoreV1Container = pmsg{1: f("name", pString), 2: f("image", pString), 3: fr("command", pString), 4: fr("args", pString), 5: f("workingDir", pString), 6: fmr("ports", pCoreV1ContainerPort), 7: fmr("env", pCoreV1EnvVar), 8: fm("resources", pCoreV1ResourceRequirements), 9: fmr("volumeMounts", pCoreV1VolumeMount), 10: fmz("livenessProbe", pCoreV1Probe), 11: fmz("readinessProbe", pCoreV1Probe), 12: fmz("lifecycle", pCoreV1Lifecycle), 13: f("terminationMessagePath", pString), 14: f("imagePullPolicy", pString), 15: fmz("securityContext", pCoreV1SecurityContext), 16: f("stdin", pBool), 17: f("stdinOnce", pBool), 18: f("tty", pBool), 19: fmr("envFrom", pCoreV1EnvFromSource), 20: f("terminationMessagePolicy", pString), 22: fmz("startupProbe", pCoreV1Probe)}
+	pCoreV1Container = pmsg{1: f("name", pString), 2: f("image", pString), 3: fr("command", pString), 4: fr("args", pString), 5: f("workingDir", pString), 6: fmr("ports", pCoreV1ContainerPort), 7: fmr("env", pCoreV1EnvVar), 8: fm("resources", pCoreV1ResourceRequirements), 9: fmr("volumeMounts", pCoreV1VolumeMount), 10: fmz("livenessProbe", pCoreV1Probe), 11: fmz("readinessProbe", pCoreV1Probe), 12: fmz("lifecycle", pCoreV1Lifecycle), 13: f("terminationMessagePath", pString), 14: f("imagePullPolicy", pString), 15: fmz("securityContext", pCoreV1SecurityContext), 16: f("stdin", pBool), 17: f("stdinOnce", pBool), 18: f("tty", pBool), 19: fmr("envFrom", pCoreV1EnvFromSource), 20: f("terminationMessagePolicy", pString), 21: fu("volumeDevices"), 22: fmz("startupProbe", pCoreV1Probe), 23: fu("resizePolicy"), 24: fu("restartPolicy")}
 	// pCoreV1ContainerPort (types.ContainerPort)
 	pCoreV1ContainerPort = pmsg{1: f("name", pString), 2: f("hostPort", pInt), 3: f("containerPort", pInt), 4: f("protocol", pString), 5: f("hostIP", pString)}
 	// pCoreV1ContainerState (types.ContainerState)
@@ -134,7 +134,7 @@ var (
 	// pCoreV1ContainerStateWaiting (types.ContainerStateWaiting)
 	pCoreV1ContainerStateWaiting = pmsg{1: f("reason", pString), 2: f("message", pString)}
 	// pCoreV1ContainerStatus (types.ContainerStatus)
-	pCoreV1ContainerStatus = pmsg{1: f("name", pString), 2: fm("state", pCoreV1ContainerState), 3: fm("lastState", pCoreV1ContainerState), 4: f("ready", pBool), 5: f("restartCount", pInt), 6: f("image", pString), 7: f("imageID", pString), 8: f("containerID", pString), 9: fz("started", pBool)}
+	pCoreV1ContainerStatus = pmsg{1: f("name", pString), 2: fm("state", pCoreV1ContainerState), 3: fm("lastState", pCoreV1ContainerState), 4: f("ready", pBool), 5: f("restartCount", pInt), 6: f("image", pString), 7: f("imageID", pString), 8: f("containerID", pString), 9: fz("started", pBool), 10: fu("allocatedResources"), 11: fu("resources"), 12: fu("volumeMounts"), 13: fu("user"), 14: fu("allocatedResourcesStatus")}
 	// pCoreV1DownwardAPIProjection (types.DownwardAPIProjection)
 	pCoreV1DownwardAPIProjection = pmsg{1: fmr("items", pCoreV1DownwardAPIVolumeFile)}
 	// pCoreV1DownwardAPIVolumeFile (types.DownwardAPIVolumeFile)
@@ -164,9 +164,9 @@ var (
 	// pCoreV1Lifecycle (types.Lifecycle)
 	pCoreV1Lifecycle = pmsg{1: fmz("postStart", pCoreV1LifecycleHandler), 2: fmz("preStop", pCoreV1LifecycleHandler)}
 	// pCoreV1LifecycleHandler (types.LifecycleHandler)
-	pCoreV1LifecycleHandler = pmsg{1: fmz("exec", pCoreV1ExecAction), 2: fmz("httpGet", pCoreV1HTTPGetAction)}
+	pCoreV1LifecycleHandler = pmsg{1: fmz("exec", pCoreV1ExecAction), 2: fmz("httpGet", pCoreV1HTTPGetAction), 3: fu("tcpSocket"), 4: fu("sleep")}
 	// pCoreV1LoadBalancerIngress (types.LoadBalancerIngress)
-	pCoreV1LoadBalancerIngress = pmsg{1: f("ip", pString), 2: f("hostname", pString)}
+	pCoreV1LoadBalancerIngress = pmsg{1: f("ip", pString), 2: f("hostname", pString), 3: fu("ipMode"), 4: fu("ports")}
 	// pCoreV1LoadBalancerStatus (types.LoadBalancerStatus)
 	pCoreV1LoadBalancerStatus = pmsg{1: fmr("ingress", pCoreV1LoadBalancerIngress)}
 	// pCoreV1LocalObjectReference (types.LocalObjectReference)
@@ -196,7 +196,7 @@ var (
 	// pCoreV1PodAffinity (types.PodAffinity)
 	pCoreV1PodAffinity = pmsg{1: fmr("requiredDuringSchedulingIgnoredDuringExecution", pCoreV1PodAffinityTerm), 2: fmr("preferredDuringSchedulingIgnoredDuringExecution", pCoreV1WeightedPodAffinityTerm)}
 	// pCoreV1PodAffinityTerm (types.PodAffinityTerm)
-	pCoreV1PodAffinityTerm = pmsg{1: fmz("labelSelector", pMetaV1LabelSelector), 2: fr("namespaces", pString), 3: f("topologyKey", pString), 4: fmz("namespaceSelector", pMetaV1LabelSelector)}
+	pCoreV1PodAffinityTerm = pmsg{1: fmz("labelSelector", pMetaV1LabelSelector), 2: fr("namespaces", pString), 3: f("topologyKey", pString), 4: fmz("namespaceSelector", pMetaV1LabelSelector), 5: fu("matchLabelKeys"), 6: fu("mismatchLabelKeys")}
 	// pCoreV1PodAntiAffinity (types.PodAntiAffinity)
 	pCoreV1PodAntiAffinity = pmsg{1: fmr("requiredDuringSchedulingIgnoredDuringExecution", pCoreV1PodAffinityTerm), 2: fmr("preferredDuringSchedulingIgnoredDuringExecution", pCoreV1WeightedPodAffinityTerm)}
 	// pCoreV1PodCondition (types.PodCondition)
@@ -206,11 +206,11 @@ var (
 	// pCoreV1PodReadinessGate (types.PodReadinessGate)
 	pCoreV1PodReadinessGate = pmsg{1: f("conditionType", pString)}
 	// pCoreV1PodSecurityContext (types.PodSecurityContext)
-	pCoreV1PodSecurityContext = pmsg{2: fz("runAsUser", pInt), 3: fz("runAsNonRoot", pBool), 5: fz("fsGroup", pInt), 6: fz("runAsGroup", pInt)}
+	pCoreV1PodSecurityContext = pmsg{1: fu("seLinuxOptions"), 2: fz("runAsUser", pInt), 3: fz("runAsNonRoot", pBool), 4: fu("supplementalGroups"), 5: fz("fsGroup", pInt), 6: fz("runAsGroup", pInt), 7: fu("sysctls"), 8: fu("windowsOptions"), 9: fu("fsGroupChangePolicy"), 10: fu("seccompProfile"), 11: fu("appArmorProfile"), 12: fu("supplementalGroupsPolicy"), 13: fu("seLinuxChangePolicy")}
 	// pCoreV1PodSpec (types.PodSpec)
-	pCoreV1PodSpec = pmsg{1: fmr("volumes", pCoreV1Volume), 2: fmr("containers", pCoreV1Container), 3: f("restartPolicy", pString), 4: fz("terminationGracePeriodSeconds", pInt), 5: fz("activeDeadlineSeconds", pInt), 6: f("dnsPolicy", pString), 7: f("nodeSelector", pMapString), 8: f("serviceAccountName", pString), 9: f("serviceAccount", pString), 10: f("nodeName", pString), 11: f("hostNetwork", pBool), 14: fmz("securityContext", pCoreV1PodSecurityContext), 15: fmr("imagePullSecrets", pCoreV1LocalObjectReference), 16: f("hostname", pString), 17: f("subdomain", pString), 18: fmz("affinity", pCoreV1Affinity), 19: f("schedulerName", pString), 20: fmr("initContainers", pCoreV1Container), 21: fz("automountServiceAccountToken", pBool), 22: fmr("tolerations", pCoreV1Toleration), 24: f("priorityClassName", pString), 25: fz("priority", pInt), 28: fmr("readinessGates", pCoreV1PodReadinessGate), 29: fz("runtimeClassName", pString), 30: fz("enableServiceLinks", pBool), 31: fz("preemptionPolicy", pString), 32: f("overhead", pMapQuantity), 33: fmr("topologySpreadConstraints", pCoreV1TopologySpreadConstraint)}
+	pCoreV1PodSpec = pmsg{1: fmr("volumes", pCoreV1Volume), 2: fmr("containers", pCoreV1Container), 3: f("restartPolicy", pString), 4: fz("terminationGracePeriodSeconds", pInt), 5: fz("activeDeadlineSeconds", pInt), 6: f("dnsPolicy", pString), 7: f("nodeSelector", pMapString), 8: f("serviceAccountName", pString), 9: f("serviceAccount", pString), 10: f("nodeName", pString), 11: f("hostNetwork", pBool), 12: fu("hostPID"), 13: fu("hostIPC"), 14: fmz("securityContext", pCoreV1PodSecurityContext), 15: fmr("imagePullSecrets", pCoreV1LocalObjectReference), 16: f("hostname", pString), 17: f("subdomain", pString), 18: fmz("affinity", pCoreV1Affinity), 19: f("schedulerName", pString), 20: fmr("initContainers", pCoreV1Container), 21: fz("automountServiceAccountToken", pBool), 22: fmr("tolerations", pCoreV1Toleration), 23: fu("hostAliases"), 24: f("priorityClassName", pString), 25: fz("priority", pInt), 26: fu("dnsConfig"), 27: fu("shareProcessNamespace"), 28: fmr("readinessGates", pCoreV1PodReadinessGate), 29: fz("runtimeClassName", pString), 30: fz("enableServiceLinks", pBool), 31: fz("preemptionPolicy", pString), 32: f("overhead", pMapQuantity), 33: fmr("topologySpreadConstraints", pCoreV1TopologySpreadConstraint), 34: fu("ephemeralContainers"), 35: fu("setHostnameAsFQDN"), 36: fu("os"), 37: fu("hostUsers"), 38: fu("schedulingGates"), 39: fu("resourceClaims"), 40: fu("resources")}
 	// pCoreV1PodStatus (types.PodStatus)
-	pCoreV1PodStatus = pmsg{1: f("phase", pString), 2: fmr("conditions", pCoreV1PodCondition), 3: f("message", pString), 4: f("reason", pString), 5: f("hostIP", pString), 6: f("podIP", pString), 7: fz("startTime", pTime), 8: fmr("containerStatuses", pCoreV1ContainerStatus), 9: f("qosClass", pString), 10: fmr("initContainerStatuses", pCoreV1ContainerStatus), 12: fmr("podIPs", pCoreV1PodIP), 16: fmr("hostIPs", pCoreV1HostIP)}
+	pCoreV1PodStatus = pmsg{1: f("phase", pString), 2: fmr("conditions", pCoreV1PodCondition), 3: f("message", pString), 4: f("reason", pString), 5: f("hostIP", pString), 6: f("podIP", pString), 7: fz("startTime", pTime), 8: fmr("containerStatuses", pCoreV1ContainerStatus), 9: f("qosClass", pString), 10: fmr("initContainerStatuses", pCoreV1ContainerStatus), 11: fu("nominatedNodeName"), 12: fmr("podIPs", pCoreV1PodIP), 13: fu("ephemeralContainerStatuses"), 14: fu("resize"), 15: fu("resourceClaimStatuses"), 16: fmr("hostIPs", pCoreV1HostIP)}
 	// pCoreV1PodTemplateSpec (types.PodTemplateSpec)
 	pCoreV1PodTemplateSpec = pmsg{1: fm("metadata", pMetaV1ObjectMeta), 2: fm("spec", pCoreV1PodSpec)}
 	// pCoreV1PreferredSchedulingTerm (types.PreferredSchedulingTerm)
@@ -218,13 +218,13 @@ var (
 	// pCoreV1Probe (types.Probe)
 	pCoreV1Probe = pmsg{1: fi("handler", pCoreV1ProbeHandler), 2: f("initialDelaySeconds", pInt), 3: f("timeoutSeconds", pInt), 4: f("periodSeconds", pInt), 5: f("successThreshold", pInt), 6: f("failureThreshold", pInt), 7: fz("terminationGracePeriodSeconds", pInt)}
 	// pCoreV1ProbeHandler (types.ProbeHandler)
-	pCoreV1ProbeHandler = pmsg{1: fmz("exec", pCoreV1ExecAction), 2: fmz("httpGet", pCoreV1HTTPGetAction), 3: fmz("tcpSocket", pCoreV1TCPSocketAction)}
+	pCoreV1ProbeHandler = pmsg{1: fmz("exec", pCoreV1ExecAction), 2: fmz("httpGet", pCoreV1HTTPGetAction), 3: fmz("tcpSocket", pCoreV1TCPSocketAction), 4: fu("grpc")}
 	// pCoreV1ProjectedVolumeSource (types.ProjectedVolumeSource)
 	pCoreV1ProjectedVolumeSource = pmsg{1: fmr("sources", pCoreV1VolumeProjection), 2: fz("defaultMode", pInt)}
 	// pCoreV1ResourceFieldSelector (types.ResourceFieldSelector)
 	pCoreV1ResourceFieldSelector = pmsg{1: f("containerName", pString), 2: f("resource", pString), 3: fz("divisor", pQuantity)}
 	// pCoreV1ResourceRequirements (types.ResourceRequirements)
-	pCoreV1ResourceRequirements = pmsg{1: f("limits", pMapQuantity), 2: f("requests", pMapQuantity)}
+	pCoreV1ResourceRequirements = pmsg{1: f("limits", pMapQuantity), 2: f("requests", pMapQuantity), 3: fu("claims")}
 	// pCoreV1Secret (types.Secret)
 	pCoreV1Secret = pmsg{1: fm("metadata", pMetaV1ObjectMeta), 2: f("data", pMapBytes), 3: f("type", pString), 4: f("stringData", pMapString), 5: fz("immutable", pBool)}
 	// pCoreV1SecretEnvSource (types.SecretEnvSource)
@@ -236,7 +236,7 @@ var (
 	// pCoreV1SecretVolumeSource (types.SecretVolumeSource)
 	pCoreV1SecretVolumeSource = pmsg{1: f("secretName", pString), 2: fmr("items", pCoreV1KeyToPath), 3: fz("defaultMode", pInt), 4: fz("optional", pBool)}
 	// pCoreV1SecurityContext (types.SecurityContext)
-	pCoreV1SecurityContext = pmsg{1: fmz("capabilities", pCoreV1Capabilities), 2: fz("privileged", pBool), 4: fz("runAsUser", pInt), 5: fz("runAsNonRoot", pBool), 6: fz("readOnlyRootFilesystem", pBool), 7: fz("allowPrivilegeEscalation", pBool), 8: fz("runAsGroup", pInt)}
+	pCoreV1SecurityContext = pmsg{1: fmz("capabilities", pCoreV1Capabilities), 2: fz("privileged", pBool), 3: fu("seLinuxOptions"), 4: fz("runAsUser", pInt), 5: fz("runAsNonRoot", pBool), 6: fz("readOnlyRootFilesystem", pBool), 7: fz("allowPrivilegeEscalation", pBool), 8: fz("runAsGroup", pInt), 9: fu("procMount"), 10: fu("windowsOptions"), 11: fu("seccompProfile"), 12: fu("appArmorProfile")}
 	// pCoreV1Service (types.Service)
 	pCoreV1Service = pmsg{1: fm("metadata", pMetaV1ObjectMeta), 2: fm("spec", pCoreV1ServiceSpec), 3: fm("status", pCoreV1ServiceStatus)}
 	// pCoreV1ServiceAccount (types.ServiceAccount)
@@ -244,7 +244,7 @@ var (
 	// pCoreV1ServicePort (types.ServicePort)
 	pCoreV1ServicePort = pmsg{1: f("name", pString), 2: f("protocol", pString), 3: f("port", pInt), 4: f("targetPort", pIntOrString), 5: f("nodePort", pInt), 6: fz("appProtocol", pString)}
 	// pCoreV1ServiceSpec (types.ServiceSpec)
-	pCoreV1ServiceSpec = pmsg{1: fmr("ports", pCoreV1ServicePort), 2: f("selector", pMapString), 3: f("clusterIP", pString), 4: f("type", pString), 5: fr("externalIPs", pString), 7: f("sessionAffinity", pString), 10: f("externalName", pString), 11: f("externalTrafficPolicy", pString), 13: f("publishNotReadyAddresses", pBool), 14: fmz("sessionAffinityConfig", pCoreV1SessionAffinityConfig), 17: fz("ipFamilyPolicy", pString), 18: fr("clusterIPs", pString), 19: fr("ipFamilies", pString), 20: fz("allocateLoadBalancerNodePorts", pBool), 22: fz("internalTrafficPolicy", pString)}
+	pCoreV1ServiceSpec = pmsg{1: fmr("ports", pCoreV1ServicePort), 2: f("selector", pMapString), 3: f("clusterIP", pString), 4: f("type", pString), 5: fr("externalIPs", pString), 7: f("sessionAffinity", pString), 8: fu("loadBalancerIP"), 9: fu("loadBalancerSourceRanges"), 10: f("externalName", pString), 11: f("externalTrafficPolicy", pString), 12: fu("healthCheckNodePort"), 13: f("publishNotReadyAddresses", pBool), 14: fmz("sessionAffinityConfig", pCoreV1SessionAffinityConfig), 17: fz("ipFamilyPolicy", pString), 18: fr("clusterIPs", pString), 19: fr("ipFamilies", pString), 20: fz("allocateLoadBalancerNodePorts", pBool), 21: fu("loadBalancerClass"), 22: fz("internalTrafficPolicy", pString), 23: fu("trafficDistribution")}
 	// pCoreV1ServiceStatus (types.ServiceStatus)
 	pCoreV1ServiceStatus = pmsg{1: fm("loadBalancer", pCoreV1LoadBalancerStatus), 2: fmr("conditions", pMetaV1Condition)}
 	// pCoreV1SessionAffinityConfig (types.SessionAffinityConfig)
@@ -258,11 +258,11 @@ var (
 	// pCoreV1Volume (types.Volume)
 	pCoreV1Volume = pmsg{1: f("name", pString), 2: fi("volumeSource", pCoreV1VolumeSource)}
 	// pCoreV1VolumeMount (types.VolumeMount)
-	pCoreV1VolumeMount = pmsg{1: f("name", pString), 2: f("readOnly", pBool), 3: f("mountPath", pString), 4: f("subPath", pString)}
+	pCoreV1VolumeMount = pmsg{1: f("name", pString), 2: f("readOnly", pBool), 3: f("mountPath", pString), 4: f("subPath", pString), 5: fu("mountPropagation"), 6: fu("subPathExpr"), 7: fu("recursiveReadOnly")}
 	// pCoreV1VolumeProjection (types.VolumeProjection)
-	pCoreV1VolumeProjection = pmsg{1: fmz("secret", pCoreV1SecretProjection), 2: fmz("downwardAPI", pCoreV1DownwardAPIProjection), 3: fmz("configMap", pCoreV1ConfigMapProjection)}
+	pCoreV1VolumeProjection = pmsg{1: fmz("secret", pCoreV1SecretProjection), 2: fmz("downwardAPI", pCoreV1DownwardAPIProjection), 3: fmz("configMap", pCoreV1ConfigMapProjection), 4: fu("serviceAccountToken"), 5: fu("clusterTrustBundle")}
 	// pCoreV1VolumeSource (types.VolumeSource)
-	pCoreV1VolumeSource = pmsg{1: fmz("hostPath", pCoreV1HostPathVolumeSource), 2: fmz("emptyDir", pCoreV1EmptyDirVolumeSource), 6: fmz("secret", pCoreV1SecretVolumeSource), 16: fmz("downwardAPI", pCoreV1DownwardAPIVolumeSource), 19: fmz("configMap", pCoreV1ConfigMapVolumeSource), 26: fmz("projected", pCoreV1ProjectedVolumeSource)}
+	pCoreV1VolumeSource = pmsg{1: fmz("hostPath", pCoreV1HostPathVolumeSource), 2: fmz("emptyDir", pCoreV1EmptyDirVolumeSource), 3: fu("gcePersistentDisk"), 4: fu("awsElasticBlockStore"), 5: fu("gitRepo"), 6: fmz("secret", pCoreV1SecretVolumeSource), 7: fu("nfs"), 8: fu("iscsi"), 9: fu("glusterfs"), 10: fu("persistentVolumeClaim"), 11: fu("rbd"), 12: fu("flexVolume"), 13: fu("cinder"), 14: fu("cephfs"), 15: fu("flocker"), 16: fmz("downwardAPI", pCoreV1DownwardAPIVolumeSource), 17: fu("fc"), 18: fu("azureFile"), 19: fmz("configMap", pCoreV1ConfigMapVolumeSource), 20: fu("vsphereVolume"), 21: fu("quobyte"), 22: fu("azureDisk"), 23: fu("photonPersistentDisk"), 24: fu("portworxVolume"), 25: fu("scaleIO"), 26: fmz("projected", pCoreV1ProjectedVolumeSource), 27: fu("storageos"), 28: fu("csi"), 29: fu("ephemeral"), 30: fu("image")}
 	// pCoreV1WeightedPodAffinityTerm (types.WeightedPodAffinityTerm)
 	pCoreV1WeightedPodAffinityTerm = pmsg{1: f("weight", pInt), 2: fm("podAffinityTerm", pCoreV1PodAffinityTerm)}
 	// pMetaV1Condition (types.Condition)
@@ -282,7 +282,7 @@ var (
 	// pNetworkingV1Ingress (types.Ingress)
 	pNetworkingV1Ingress = pmsg{1: fm("metadata", pMetaV1ObjectMeta), 2: fm("spec", pNetworkingV1IngressSpec), 3: fm("status", pNetworkingV1IngressStatus)}
 	// pNetworkingV1IngressBackend (types.IngressBackend)
-	pNetworkingV1IngressBackend = pmsg{4: fmz("service", pNetworkingV1IngressServiceBackend)}
+	pNetworkingV1IngressBackend = pmsg{3: fu("resource"), 4: fmz("service", pNetworkingV1IngressServiceBackend)}
 	// pNetworkingV1IngressLoadBalancerIngress (types.IngressLoadBalancerIngress)
 	pNetworkingV1IngressLoadBalancerIngress = pmsg{1: f("ip", pString), 2: f("hostname", pString), 4: fmr("ports", pNetworkingV1IngressPortStatus)}
 	// pNetworkingV1IngressLoadBalancerStatus (types.IngressLoadBalancerStatus)
