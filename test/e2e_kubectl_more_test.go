@@ -131,6 +131,12 @@ func TestKubectlJobFromCronJobAndAutoscale(t *testing.T) {
 		if !strings.Contains(out, "Deployment/kube-web") || !strings.Contains(out, "50%") {
 			t.Errorf("kubectl get hpa:\n%s", out)
 		}
+		d := k.must(t, "describe", "hpa", "kube-web").Stdout
+		for _, want := range []string{"Reference:", "Deployment/kube-web", "Min replicas:", "2", "Max replicas:", "5"} {
+			if !strings.Contains(d, want) {
+				t.Errorf("kubectl describe hpa: no %q in\n%s", want, d)
+			}
+		}
 	})
 
 	t.Run("apply autoscaling/v1", func(t *testing.T) {
