@@ -244,7 +244,9 @@ func (c *Controller) evaluate(ctx context.Context, key string, hpa *types.Horizo
 	}
 	st.DesiredReplicas = desired
 	if desired == current {
-		set(types.AbleToScale, types.ConditionTrue, "ReadyForNewScale", "recommended size matches current size")
+		// Only a proposal from the metrics comes back to the current
+		// count; normalize set AbleToScale (ReadyForNewScale or held by
+		// a stabilization window).
 		return st, nil
 	}
 	if err := updateScale(ctx, scales, ref.Name, scale, current, desired); err != nil {
@@ -288,6 +290,14 @@ func (c *Controller) normalize(hpa *types.HorizontalPodAutoscaler, h *history, c
 	upWindow := time.Duration(*up.StabilizationWindowSeconds) * time.Second
 	downWindow := time.Duration(*down.StabilizationWindowSeconds) * time.Second
 	desired := stabilize(current, proposal, h.recs, upWindow, downWindow, now)
+	switch {
+	case desired > proposal:
+		set(types.AbleToScale, types.ConditionTrue, "ScaleDownStabilized", "recent recommendations were higher than current one, applying the highest recent recommendation")
+	case desired < proposal:
+		set(types.AbleToScale, types.ConditionTrue, "ScaleUpStabilized", "recent recommendations were lower than current one, applying the lowest recent recommendation")
+	default:
+		set(types.AbleToScale, types.ConditionTrue, "ReadyForNewScale", "recommended size matches current size")
+	}
 	h.recs = append(h.recs, recommendation{at: now, replicas: proposal})
 	keep := max(upWindow, downWindow, maxPeriod(up), maxPeriod(down))
 	h.recs = pruneRecs(h.recs, now.Add(-keep))

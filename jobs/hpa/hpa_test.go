@@ -318,6 +318,9 @@ func TestNewAutoscalerWaitsForTheScaleDownWindow(t *testing.T) {
 			if n := waitEvaluated(t, env, "idle", 1); n != 10 {
 				t.Fatalf("first sync of a new autoscaler: %d replicas, want 10", n)
 			}
+			if h := getHPA(t, env, "idle"); condition(h, types.AbleToScale).Reason != "ScaleDownStabilized" || h.Status.DesiredReplicas != 10 {
+				t.Errorf("held by the window: desired %d, AbleToScale %+v; want 10 and ScaleDownStabilized", h.Status.DesiredReplicas, condition(h, types.AbleToScale))
+			}
 			if restart {
 				clk.Add(200 * time.Second)
 				running.Stop()
