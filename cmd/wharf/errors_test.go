@@ -26,6 +26,7 @@ func TestErrorLines(t *testing.T) {
 		{"bad flag value", []string{"logs", "web", "--tail", "many"}, `invalid argument "many"`, "wharf logs"},
 		{"missing argument", []string{"image", "pull"}, "wharf image pull accepts 1 arg(s), received 0", "wharf image pull REF"},
 		{"required flag", []string{"apply"}, `required flag(s) "filename" not set`, "wharf apply -f"},
+		{"scale without --replicas", []string{"scale", "deploy/web"}, "--replicas is required", "wharf scale"},
 		{"exec without --", []string{"exec", "web", "ls"}, "put -- between the Pod and the command", "wharf exec"},
 		{"server unreachable", []string{"get", "pods", "--server", noServer}, "refused", ""},
 		{"not found kind", []string{"get", "nopes", "--server", noServer}, "", ""},

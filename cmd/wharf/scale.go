@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -29,7 +30,7 @@ func newScaleCmd(a *app) *cobra.Command {
   wharf scale rs/a rs/b --replicas=0`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !cmd.Flags().Changed("replicas") {
-				return fmt.Errorf("--replicas is required: the number of replicas to run")
+				return usageError{errors.New("--replicas is required: the number of replicas to run")}
 			}
 			return runScale(cmd.Context(), a, o, args)
 		},
