@@ -89,6 +89,12 @@ type Config struct {
 	// ServiceCIDR is the range Service cluster IPs are allocated from;
 	// DefaultServiceCIDR when unset.
 	ServiceCIDR netip.Prefix
+	// Authenticator, when set, authenticates every request by its bearer
+	// token (authn.go): a request without an accepted token gets 401
+	// Unauthorized, except on /healthz, /livez, /readyz and /version.
+	// Every authenticated user may do everything (AlwaysAllow). When nil,
+	// every request is allowed, as before.
+	Authenticator TokenAuthenticator
 }
 
 // NodeProxy serves a Pod subresource answered by the node running the Pod.
@@ -176,6 +182,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.metrics = newMetrics(s.store)
 	s.echo = s.routes()
+	if cfg.Authenticator != nil {
+		s.echo.Use(s.authenticate) // inside recover and metrics: 401s are counted
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := s.bootstrap(ctx); err != nil {
