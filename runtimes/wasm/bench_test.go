@@ -49,7 +49,7 @@ func BenchmarkWasmInstantiate(b *testing.B) {
 			for b.Loop() {
 				mem := newMemoryLimit(0)
 				cfg := moduleConfig(ctx, spec, ref, nil, eofReader{}, io.Discard, io.Discard)
-				inst, err := r.wz.InstantiateModule(experimental.WithMemoryAllocator(ctx, mem), mod, cfg)
+				inst, err := r.wz.InstantiateModule(experimental.WithMemoryAllocator(ctx, mem), mod.code, cfg)
 				if err != nil {
 					if st := classify(err, mem, false, false, 0); st.ExitCode != 0 {
 						b.Fatal(err)

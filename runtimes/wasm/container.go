@@ -38,11 +38,10 @@ const (
 
 // container is one module run. Lock order: Runtime.mu before container.mu.
 type container struct {
-	id      string
-	dir     string
-	spec    runtimes.Spec
-	ref     moduleRef
-	compile wazero.CompiledModule
+	id   string
+	dir  string
+	spec runtimes.Spec
+	ref  moduleRef
 
 	mu        sync.Mutex // guards the fields below
 	state     runtimes.State
@@ -59,7 +58,10 @@ type container struct {
 	cpuExact bool // cpuUsed (and a running module's CPU) come from the thread's accounting
 	stopped  bool
 	mem      *memoryLimit
-	done     chan struct{} // closed when the container has exited
+	// mod is the compiled module, referenced from Create (or, for a
+	// container recorded by an earlier process, from Start) until Remove.
+	mod  *compiledModule
+	done chan struct{} // closed when the container has exited
 }
 
 func (c *container) logPath() string { return filepath.Join(c.dir, "container.log") }
@@ -122,12 +124,13 @@ func (r *Runtime) Create(ctx context.Context, id string, spec *runtimes.Spec) er
 		return fmt.Errorf("wasm container %q: %w", id, err)
 	}
 	c := &container{
-		id: id, dir: filepath.Join(r.root, "containers", id), spec: cloneSpec(spec), ref: *ref, compile: mod,
+		id: id, dir: filepath.Join(r.root, "containers", id), spec: cloneSpec(spec), ref: *ref, mod: mod,
 		state: runtimes.StateCreated, createdAt: r.now().UTC(), done: make(chan struct{}),
 	}
 	r.mu.Lock()
 	if _, exists := r.containers[id]; exists {
 		r.mu.Unlock()
+		r.release(mod)
 		return fmt.Errorf("wasm container %q: %w", id, runtimes.ErrExists)
 	}
 	r.containers[id] = c
@@ -147,6 +150,7 @@ func (r *Runtime) Create(ctx context.Context, id string, spec *runtimes.Spec) er
 		r.mu.Lock()
 		delete(r.containers, id)
 		r.mu.Unlock()
+		r.release(mod)
 		os.RemoveAll(c.dir)
 		return fmt.Errorf("wasm container %q: %w", id, err)
 	}
@@ -154,8 +158,9 @@ func (r *Runtime) Create(ctx context.Context, id string, spec *runtimes.Spec) er
 }
 
 // prepare compiles the module spec runs (for a rootfs image, the file
-// argv[0] names) and checks that its declared memory fits the limit.
-func (r *Runtime) prepare(ctx context.Context, spec *runtimes.Spec, ref *moduleRef) (wazero.CompiledModule, error) {
+// argv[0] names) and checks that its declared memory fits the limit. The
+// caller holds a reference to the module it returns (see release).
+func (r *Runtime) prepare(ctx context.Context, spec *runtimes.Spec, ref *moduleRef) (*compiledModule, error) {
 	digest := ref.Digest
 	if ref.Kind == kindRootfs {
 		argv := argvFor(spec, ref)
@@ -176,18 +181,28 @@ func (r *Runtime) prepare(ctx context.Context, spec *runtimes.Spec, ref *moduleR
 	if err != nil {
 		return nil, err
 	}
+	if err := checkRunnable(mod.code, spec); err != nil {
+		r.release(mod)
+		return nil, err
+	}
+	return mod, nil
+}
+
+// checkRunnable checks that mod is a WASI command whose declared memory
+// fits spec's limit.
+func checkRunnable(mod wazero.CompiledModule, spec *runtimes.Spec) error {
 	if _, ok := mod.ExportedFunctions()["_start"]; !ok {
-		return nil, fmt.Errorf("%w: the module exports no _start function (not a WASI command module)", runtimes.ErrInvalidImage)
+		return fmt.Errorf("%w: the module exports no _start function (not a WASI command module)", runtimes.ErrInvalidImage)
 	}
 	if limit := newMemoryLimit(spec.Resources.MemoryLimitBytes).limit; limit > 0 {
 		for _, m := range allMemories(mod) {
 			if need := uint64(m.Min()) * pageSize; need > limit {
-				return nil, fmt.Errorf("%w: the module declares %d bytes (%d pages) of memory at start, over the memory limit of %d bytes",
+				return fmt.Errorf("%w: the module declares %d bytes (%d pages) of memory at start, over the memory limit of %d bytes",
 					runtimes.ErrInvalidImage, need, m.Min(), limit)
 			}
 		}
 	}
-	return mod, nil
+	return nil
 }
 
 func allMemories(mod wazero.CompiledModule) []interface{ Min() uint32 } {
@@ -324,13 +339,13 @@ func (r *Runtime) Start(ctx context.Context, id string) error {
 	if c.stopped {
 		return fmt.Errorf("wasm container %q was stopped before it started: %w", id, runtimes.ErrInvalidState)
 	}
-	if c.compile == nil {
+	if c.mod == nil {
 		// Recorded by an earlier process: compile again.
 		mod, err := r.prepare(ctx, &c.spec, &c.ref)
 		if err != nil {
 			return fmt.Errorf("wasm container %q: %w", id, err)
 		}
-		c.compile = mod
+		c.mod = mod
 	}
 	w, err := logs.NewWriter(c.logPath(), logs.WithRotation(r.logRot))
 	if err != nil {
@@ -356,7 +371,7 @@ func (r *Runtime) Start(ctx context.Context, id string) error {
 			}
 		})
 	}
-	inst, err := r.wz.InstantiateModule(experimental.WithMemoryAllocator(runCtx, c.mem), c.compile, cfg)
+	inst, err := r.wz.InstantiateModule(experimental.WithMemoryAllocator(runCtx, c.mem), c.mod.code, cfg)
 	if err != nil {
 		cancel()
 		fmt.Fprintf(w.Stderr(), "%s\n", err)
@@ -520,7 +535,8 @@ func (r *Runtime) Stop(ctx context.Context, id string, grace time.Duration) erro
 	}
 }
 
-// Remove deletes an exited or created container, its record and its log.
+// Remove deletes an exited or created container, its record and its log,
+// and releases its compiled module (see [WithCompiledModuleCache]).
 func (r *Runtime) Remove(ctx context.Context, id string) error {
 	c, err := r.get(id)
 	if err != nil {
@@ -539,8 +555,11 @@ func (r *Runtime) Remove(ctx context.Context, id string) error {
 		close(c.done)
 	}
 	delete(r.containers, id)
+	mod := c.mod
+	c.mod = nil
 	c.mu.Unlock()
 	r.mu.Unlock()
+	r.release(mod)
 	if err := os.RemoveAll(c.dir); err != nil {
 		return fmt.Errorf("remove wasm container %q: %w", id, err)
 	}
@@ -595,8 +614,10 @@ func (r *Runtime) Stats(ctx context.Context, id string) (runtimes.Stats, error) 
 	return st, nil
 }
 
-// List returns every container, sorted by ID.
+// List returns every container, sorted by ID. (It also closes the idle
+// compiled modules past their time: the agent lists on every sync.)
 func (r *Runtime) List(ctx context.Context) ([]runtimes.Info, error) {
+	r.sweep()
 	r.mu.Lock()
 	cs := slices.Collect(maps.Values(r.containers))
 	r.mu.Unlock()
@@ -611,8 +632,10 @@ func (r *Runtime) List(ctx context.Context) ([]runtimes.Info, error) {
 }
 
 // ListMatching returns the containers whose labels include labels,
-// copying only those (runtimes.MatchLister).
+// copying only those (runtimes.MatchLister). Like List, it closes the
+// idle compiled modules past their time.
 func (r *Runtime) ListMatching(ctx context.Context, labels map[string]string) ([]runtimes.Info, error) {
+	r.sweep()
 	r.mu.Lock()
 	cs := make([]*container, 0, 4)
 	for _, c := range r.containers {

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/textproto"
@@ -17,9 +18,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/wharfhq/wharf/runtimes"
@@ -36,25 +37,34 @@ const MaxResponseBytes = 64 << 20
 // X_RAW_PATH_INFO; SCRIPT_NAME is the prefix a router such as
 // http.StripPrefix removed, PATH_INFO the rest) and stdin, the module's stdout is parsed as a CGI
 // response, and its stderr goes to the function's log. It is safe for
-// concurrent use.
+// concurrent use. It holds its compiled module until Close.
 type Function struct {
 	r       *Runtime
 	spec    runtimes.Spec
 	ref     moduleRef
-	mod     wazero.CompiledModule
+	mod     *compiledModule
 	timeout time.Duration
 	log     *logs.Writer
 	logPath string
 	// slots holds one token per running instance; its capacity is the
 	// runtime's concurrency cap.
 	slots chan struct{}
+
+	mu       sync.Mutex // guards the fields below
+	inflight int        // requests between begin and end
+	closed   bool       // by Close; the module is released once inflight is 0
 }
 
-var _ http.Handler = (*Function)(nil)
+var (
+	_ http.Handler = (*Function)(nil)
+	_ io.Closer    = (*Function)(nil)
+)
 
 // HTTPHandler returns a [*Function] for spec: the module is fetched and
 // compiled now (once per node, shared with containers of the same module),
-// so that a request only instantiates it. Each request is bounded by
+// so that a request only instantiates it. The Function holds the compiled
+// module until [Function.Close]: a caller that stops serving it closes it
+// (the handler is an io.Closer). Each request is bounded by
 // spec.Deadline (or the runtime's request timeout) and by
 // spec.Resources.MemoryLimitBytes. Its stderr is appended to a log under
 // the runtime's root, one per image and label set (see
@@ -70,6 +80,7 @@ func (r *Runtime) HTTPHandler(ctx context.Context, spec *runtimes.Spec) (http.Ha
 	}
 	dir := filepath.Join(r.root, "functions")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
+		r.release(mod)
 		return nil, fmt.Errorf("wasm function %q: %w", spec.Image, err)
 	}
 	f := &Function{r: r, spec: cloneSpec(spec), ref: *ref, mod: mod, timeout: r.reqTimeout,
@@ -78,6 +89,7 @@ func (r *Runtime) HTTPHandler(ctx context.Context, spec *runtimes.Spec) (http.Ha
 		f.timeout = spec.Deadline
 	}
 	if f.log, err = logs.NewWriter(f.logPath, logs.WithRotation(r.logRot)); err != nil {
+		r.release(mod)
 		return nil, fmt.Errorf("wasm function %q: %w", spec.Image, err)
 	}
 	return f, nil
@@ -104,14 +116,55 @@ func functionKey(spec *runtimes.Spec) string {
 // stderr of every request's instance.
 func (f *Function) LogPath() string { return f.logPath }
 
-// Close closes the function's log. Requests still in flight may lose
-// their stderr.
-func (f *Function) Close() error { return f.log.Close() }
+// Close closes the function's log and releases its compiled module once
+// the requests in flight have ended (they may lose their stderr); later
+// requests are answered 503. Closing twice does nothing.
+func (f *Function) Close() error {
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return nil
+	}
+	f.closed = true
+	last := f.inflight == 0
+	f.mu.Unlock()
+	if last {
+		f.r.release(f.mod)
+	}
+	return f.log.Close()
+}
+
+// begin counts a request in, unless the function is closed.
+func (f *Function) begin() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return false
+	}
+	f.inflight++
+	return true
+}
+
+// end counts a request out; the last one after Close releases the module.
+func (f *Function) end() {
+	f.mu.Lock()
+	f.inflight--
+	last := f.closed && f.inflight == 0
+	f.mu.Unlock()
+	if last {
+		f.r.release(f.mod)
+	}
+}
 
 // ServeHTTP runs one instance of the module for req.
 // A request over the concurrency cap waits for a slot up to the
 // runtime's queue wait, then is answered 503 with Retry-After.
 func (f *Function) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if !f.begin() {
+		http.Error(w, "function closed", http.StatusServiceUnavailable)
+		return
+	}
+	defer f.end()
 	if !f.acquire(req.Context()) {
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "function busy: too many requests in flight", http.StatusServiceUnavailable)
@@ -128,7 +181,7 @@ func (f *Function) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	stderr := f.log.Stderr()
 	cfg := moduleConfig(ctx, &f.spec, &f.ref, cgiEnv(req), body, out, stderr)
-	inst, err := f.r.wz.InstantiateModule(experimental.WithMemoryAllocator(ctx, mem), f.mod, cfg)
+	inst, err := f.r.wz.InstantiateModule(experimental.WithMemoryAllocator(ctx, mem), f.mod.code, cfg)
 	if inst != nil {
 		inst.Close(context.Background())
 	}

@@ -5,8 +5,9 @@
 // #sha256=HEX), an OCI artifact whose layer is a Wasm blob, or an OCI image
 // whose rootfs holds the .wasm its entrypoint names. Fetched modules are
 // kept content-addressed under the runtime's root; compiled code is cached
-// on disk (wazero's compilation cache) and in memory by module digest, so a
-// module is compiled once per node. Each run gets a fresh instance with
+// on disk (wazero's compilation cache), so a module is compiled once per
+// node, and in memory by module digest while a container or function uses
+// it and for a bounded while after (see [WithCompiledModuleCache]). Each run gets a fresh instance with
 // its own memory limit, its preopened volumes and nothing else of the
 // host. The same compiled modules also serve HTTP requests one instance
 // per request (see [Runtime.HTTPHandler]).
@@ -94,15 +95,14 @@ type Runtime struct {
 	// BenchmarkWasmStopSleeping, never set otherwise.
 	sleepReturnsOnStop bool
 
-	mu         sync.Mutex // guards the maps; taken before container.mu
+	// idleTime and maxIdle bound the compiled modules nobody uses (see
+	// WithCompiledModuleCache and modcache.go).
+	idleTime time.Duration
+	maxIdle  int
+
+	mu         sync.Mutex // guards the maps and compiledModule.refs; taken before container.mu
 	containers map[string]*container
 	compiled   map[string]*compiledModule // by module digest
-}
-
-type compiledModule struct {
-	once sync.Once
-	mod  wazero.CompiledModule
-	err  error
 }
 
 // Option configures a Runtime.
@@ -176,6 +176,8 @@ func New(root string, opts ...Option) (*Runtime, error) {
 		maxReqs:    DefaultMaxConcurrentRequests,
 		queueWait:  DefaultQueueWait,
 		now:        time.Now,
+		idleTime:   DefaultCompiledIdleTime,
+		maxIdle:    DefaultMaxIdleCompiled,
 		containers: map[string]*container{},
 		compiled:   map[string]*compiledModule{},
 	}
@@ -223,7 +225,8 @@ func New(root string, opts ...Option) (*Runtime, error) {
 func (r *Runtime) Name() string { return Name }
 
 // Close stops every running module (as Stop would) and releases the
-// compiled code. Containers stay recorded on disk.
+// compiled code, in use or not. Containers stay recorded on disk; a
+// Function made by HTTPHandler no longer serves.
 func (r *Runtime) Close() error {
 	r.mu.Lock()
 	cs := slices.Collect(maps.Values(r.containers))
@@ -237,6 +240,14 @@ func (r *Runtime) Close() error {
 	for _, c := range running {
 		<-c.done
 	}
+	// Close the compiled modules: with a compilation cache configured
+	// (always, here) closing the wazero runtime leaves them to the cache,
+	// which may be shared.
+	r.mu.Lock()
+	cms := slices.Collect(maps.Values(r.compiled))
+	clear(r.compiled)
+	r.mu.Unlock()
+	closeModules(cms)
 	ctx := context.Background()
 	err := r.wz.Close(ctx)
 	if r.ownCache {
@@ -246,49 +257,10 @@ func (r *Runtime) Close() error {
 }
 
 // Compiles reports how many modules this runtime has compiled (a module
-// found in the in-memory cache is not counted again).
+// found in the in-memory cache is not counted again; one compiled again
+// after it was released from memory is, even though wazero then loads its
+// code from the on-disk cache).
 func (r *Runtime) Compiles() int64 { return r.compiles.Load() }
-
-// compile returns the compiled module of digest, compiling it at most once
-// per runtime. Bytes wazero rejects are runtimes.ErrInvalidImage with
-// wazero's message.
-func (r *Runtime) compile(ctx context.Context, digest string) (wazero.CompiledModule, error) {
-	r.mu.Lock()
-	cm, ok := r.compiled[digest]
-	if !ok {
-		cm = &compiledModule{}
-		r.compiled[digest] = cm
-	}
-	r.mu.Unlock()
-	cm.once.Do(func() {
-		b, err := r.readModule(digest)
-		if err != nil {
-			cm.err = err
-			return
-		}
-		if err := checkMagic(b); err != nil {
-			cm.err = fmt.Errorf("module %s: %w", digest, err)
-			return
-		}
-		r.compiles.Add(1)
-		mod, err := r.wz.CompileModule(ctx, b)
-		if err != nil {
-			cm.err = fmt.Errorf("module %s does not compile: %w: %w", digest, runtimes.ErrInvalidImage, err)
-			return
-		}
-		cm.mod = mod
-	})
-	if cm.err != nil {
-		// Do not keep a failure: the bytes may be fetched again, or the
-		// context may have been what failed.
-		r.mu.Lock()
-		if r.compiled[digest] == cm {
-			delete(r.compiled, digest)
-		}
-		r.mu.Unlock()
-	}
-	return cm.mod, cm.err
-}
 
 // checkMagic rejects bytes that are not a WebAssembly binary module of
 // version 1, before wazero sees them, with a message a user understands.

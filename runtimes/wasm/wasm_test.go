@@ -23,7 +23,9 @@ var (
 	// goApp is the Go wasip1 fixture, built once in TestMain.
 	goApp string
 	// sharedCache lets every test's runtime reuse code compiled by an
-	// earlier one (the Go fixture takes a while to compile).
+	// earlier one (the Go fixture takes a while to compile). It is on disk
+	// as a node's is: a runtime closes its compiled modules when it is
+	// closed or they are idle, and then wazero loads them from the disk.
 	sharedCache wazero.CompilationCache
 )
 
@@ -40,7 +42,12 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
-	sharedCache = wazero.NewCompilationCache()
+	sharedCache, err = wazero.NewCompilationCacheWithDir(filepath.Join(dir, "cache"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
 	code := m.Run()
 	sharedCache.Close(context.Background())
 	os.RemoveAll(dir)
