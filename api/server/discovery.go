@@ -123,6 +123,7 @@ func discoveryGroup(name string, versions []string) apiGroup {
 
 func (s *Server) serveAPIGroupList(c echo.Context) error {
 	gvs := groupVersions()
+	gvs[types.GroupMetrics] = []string{types.MetricsVersion} // served by metricsapi.go, not stored
 	names := make([]string, 0, len(gvs))
 	for g := range gvs {
 		if g != "" {

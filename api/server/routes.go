@@ -37,6 +37,8 @@ func (s *Server) routes() *echo.Echo {
 	if s.cfg.Profiling {
 		addProfiling(e)
 	}
+	e.Any(metricsPrefix, s.serveMetricsAPI)      // metricsapi.go
+	e.Any(metricsPrefix+"/*", s.serveMetricsAPI) // metricsapi.go
 	e.Any("/api/*", s.serveAPI)
 	e.Any("/apis/*", s.serveAPI)
 	e.RouteNotFound("/*", func(c echo.Context) error {

@@ -1,0 +1,196 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/wharfhq/wharf/api/types"
+)
+
+// The resource metrics API, metrics.k8s.io/v1beta1, which kubectl top
+// reads: PodMetrics and NodeMetrics built, at each request, from the
+// types.AnnotationUsageSample the agents keep on Pods and Nodes (no
+// metrics-server, nothing stored). As metrics-server: get and list only,
+// label and field selectors on lists, a Pod or Node without a usage yet is
+// NotFound on get and absent from lists, only Running Pods have metrics.
+
+// metricsPrefix is the path of the metrics group.
+const metricsPrefix = "/apis/" + types.GroupMetrics
+
+// metricsResource is one resource of the metrics API: the stored
+// resource it is built from and the name Kubernetes uses in errors.
+type metricsResource struct {
+	api      apiResource
+	errName  string          // "podmetrics", as in `podmetrics.metrics.k8s.io "ns/x" not found`
+	source   *types.Resource // the Pods or Nodes the metrics come from
+	resource *types.Resource // for request metrics labels: "pods.metrics.k8s.io"
+}
+
+var (
+	metricsPods = &metricsResource{
+		api: apiResource{Name: "pods", SingularName: "", Namespaced: true, Kind: "PodMetrics",
+			Verbs: []string{verbGet, verbList}},
+		errName:  "podmetrics",
+		source:   coreResource("pods"),
+		resource: &types.Resource{Group: types.GroupMetrics, Version: types.MetricsVersion, Name: "pods", Kind: "PodMetrics", Namespaced: true},
+	}
+	metricsNodes = &metricsResource{
+		api: apiResource{Name: "nodes", SingularName: "", Namespaced: false, Kind: "NodeMetrics",
+			Verbs: []string{verbGet, verbList}},
+		errName:  "nodemetrics",
+		source:   coreResource("nodes"),
+		resource: &types.Resource{Group: types.GroupMetrics, Version: types.MetricsVersion, Name: "nodes", Kind: "NodeMetrics"},
+	}
+)
+
+// coreResource is a registered core resource (registered by package
+// types' init, before this package's variables).
+func coreResource(name string) *types.Resource {
+	r, _ := types.ResourceFor(types.GroupCore, name)
+	return r
+}
+
+// metricsGroup is the discovery document of the metrics group.
+func metricsGroup() apiGroup {
+	return discoveryGroup(types.GroupMetrics, []string{types.MetricsVersion})
+}
+
+// metricsResourceList is the discovery document of metrics.k8s.io/v1beta1.
+func metricsResourceList() apiResourceList {
+	return apiResourceList{
+		TypeMeta:     types.TypeMeta{Kind: "APIResourceList", APIVersion: "v1"},
+		GroupVersion: types.GroupMetrics + "/" + types.MetricsVersion,
+		Resources:    []apiResource{metricsNodes.api, metricsPods.api},
+	}
+}
+
+// errMetricsNotFound is metrics-server's answer for an object without
+// metrics: `podmetrics.metrics.k8s.io "default/web" not found`.
+func errMetricsNotFound(mr *metricsResource, namespace, name string) *StatusError {
+	id := name
+	if namespace != "" {
+		id = namespace + "/" + name
+	}
+	return newStatusError(http.StatusNotFound, types.StatusReasonNotFound,
+		fmt.Sprintf("%s.%s %q not found", mr.errName, types.GroupMetrics, id),
+		&types.StatusDetails{Name: id, Group: types.GroupMetrics, Kind: mr.errName})
+}
+
+// serveMetricsAPI answers every path under metricsPrefix.
+func (s *Server) serveMetricsAPI(c echo.Context) error {
+	req := c.Request()
+	parts := splitPath(req.URL.Path)[2:] // after apis, group
+	if len(parts) == 0 {
+		if req.Method != http.MethodGet {
+			return errMethodNotAllowed()
+		}
+		return writeJSON(c, http.StatusOK, metricsGroup())
+	}
+	if parts[0] != types.MetricsVersion {
+		return errNotFoundPath(req.URL.Path)
+	}
+	parts = parts[1:]
+	if len(parts) == 0 {
+		if req.Method != http.MethodGet {
+			return errMethodNotAllowed()
+		}
+		return writeJSON(c, http.StatusOK, metricsResourceList())
+	}
+	var namespace string
+	if len(parts) > 2 && parts[0] == "namespaces" {
+		namespace, parts = parts[1], parts[2:]
+	}
+	var mr *metricsResource
+	switch {
+	case parts[0] == "pods":
+		mr = metricsPods
+	case parts[0] == "nodes" && namespace == "":
+		mr = metricsNodes
+	}
+	if mr == nil || len(parts) > 2 {
+		return errNotFoundPath(req.URL.Path)
+	}
+	ri := &requestInfo{Group: types.GroupMetrics, Version: types.MetricsVersion, Resource: mr.resource,
+		Namespace: namespace, Verb: verbList}
+	if len(parts) == 2 {
+		ri.Name, ri.Verb = parts[1], verbGet
+	}
+	c.Set(ctxKeyRequestInfo, ri)
+	q := req.URL.Query()
+	if (req.Method != http.MethodGet && req.Method != http.MethodHead) || isTrue(q.Get("watch")) {
+		return errMethodNotAllowed()
+	}
+	if ri.Name != "" {
+		return s.getMetrics(c, mr, namespace, ri.Name)
+	}
+	return s.listMetrics(c, mr, namespace, q)
+}
+
+// getMetrics answers the metrics of one Pod or Node.
+func (s *Server) getMetrics(c echo.Context, mr *metricsResource, namespace, name string) error {
+	obj, _, err := s.getObject(c.Request().Context(), mr.source, namespace, name)
+	if err != nil {
+		if se, ok := err.(*StatusError); ok && se.Status.Code == http.StatusNotFound {
+			return errMetricsNotFound(mr, namespace, name)
+		}
+		return err
+	}
+	m, ok := metricsOf(obj)
+	if !ok {
+		return errMetricsNotFound(mr, namespace, name)
+	}
+	return writeFormatted(c, http.StatusOK, m)
+}
+
+// metricsOf builds the metrics object of a Pod or Node.
+func metricsOf(obj types.Object) (types.Object, bool) {
+	switch o := obj.(type) {
+	case *types.Pod:
+		return types.PodMetricsOf(o)
+	case *types.Node:
+		return types.NodeMetricsOf(o)
+	}
+	return nil, false
+}
+
+// listMetrics answers the metrics of the Pods (of a namespace, or of all)
+// or Nodes that match the request's selectors and have metrics. Limit and
+// continue are ignored, as metrics-server does.
+func (s *Server) listMetrics(c echo.Context, mr *metricsResource, namespace string, q url.Values) error {
+	src := mr.source
+	sel, err := parseSelectors(src, q)
+	if err != nil {
+		return err
+	}
+	res, err := s.listObjects(c.Request().Context(), &requestInfo{Resource: src, Namespace: namespace, Verb: verbList}, url.Values{}, sel)
+	if err != nil {
+		return err
+	}
+	lm := types.ListMeta{ResourceVersion: formatRV(res.rev)}
+	apiVersion := types.GroupMetrics + "/" + types.MetricsVersion
+	if mr == metricsNodes {
+		list := &types.NodeMetricsList{TypeMeta: types.TypeMeta{Kind: "NodeMetricsList", APIVersion: apiVersion},
+			ListMeta: lm, Items: []types.NodeMetrics{}}
+		for _, obj := range res.objs {
+			if n, ok := obj.(*types.Node); ok {
+				if m, ok := types.NodeMetricsOf(n); ok {
+					list.Items = append(list.Items, *m)
+				}
+			}
+		}
+		return writeFormatted(c, http.StatusOK, list)
+	}
+	list := &types.PodMetricsList{TypeMeta: types.TypeMeta{Kind: "PodMetricsList", APIVersion: apiVersion},
+		ListMeta: lm, Items: []types.PodMetrics{}}
+	for _, obj := range res.objs {
+		if p, ok := obj.(*types.Pod); ok {
+			if m, ok := types.PodMetricsOf(p); ok {
+				list.Items = append(list.Items, *m)
+			}
+		}
+	}
+	return writeFormatted(c, http.StatusOK, list)
+}
