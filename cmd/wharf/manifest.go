@@ -174,6 +174,9 @@ func decodeTree(where string, tree map[string]any) ([]*manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
+	if res, conv, ok := servedConversion(apiVersion, kind); ok {
+		return decodeConverted(where, j, res, conv)
+	}
 	obj, err := types.Decode(j)
 	if err != nil {
 		if errors.Is(err, types.ErrUnknownField) {
@@ -192,6 +195,60 @@ func decodeTree(where string, tree map[string]any) ([]*manifest, error) {
 		return nil, fmt.Errorf("%s: %s has no metadata.name", where, kind)
 	}
 	return []*manifest{{source: where, res: res, obj: obj, doc: withoutNulls(tree)}}, nil
+}
+
+// servedConversion finds the resource and conversion when apiVersion is a
+// version the API serves by converting to another one it stores
+// (autoscaling/v1 HorizontalPodAutoscalers are stored as autoscaling/v2).
+func servedConversion(apiVersion, kind string) (*types.Resource, *types.Conversion, bool) {
+	group, version, ok := strings.Cut(apiVersion, "/")
+	if !ok {
+		group, version = "", apiVersion
+	}
+	for _, r := range types.Resources() {
+		if r.Group != group || r.Kind != kind {
+			continue
+		}
+		if c, ok := types.ConversionFor(r, version); ok {
+			return r, c, true
+		}
+	}
+	return nil, nil, false
+}
+
+// decodeConverted decodes a manifest of a converted version strictly in
+// that version and applies it as the stored version, which is what the
+// server would store had it been sent as it is (kubectl sends it to the
+// version's own path); the last-applied record is the stored version's.
+func decodeConverted(where string, j []byte, res *types.Resource, conv *types.Conversion) ([]*manifest, error) {
+	in := conv.New()
+	if err := types.DecodeInto(j, in); err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	if in.GetObjectMeta().Name == "" {
+		return nil, fmt.Errorf("%s: %s has no metadata.name", where, res.Kind)
+	}
+	obj, err := conv.ToStored(in)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	// A manifest has no status; the converted object's empty one is not
+	// part of what was applied.
+	delete(doc, "status")
+	if meta, _ := doc["metadata"].(map[string]any); meta != nil {
+		if ann, _ := meta["annotations"].(map[string]any); len(ann) == 0 {
+			delete(meta, "annotations")
+		}
+	}
+	return []*manifest{{source: where, res: res, obj: obj, doc: withoutNulls(doc)}}, nil
 }
 
 // rewordedError is err with another message.
