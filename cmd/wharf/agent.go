@@ -471,6 +471,8 @@ type agentOptions struct {
 	nodeName string
 	dataDir  string
 	logLevel string
+	// tokenFile holds the agent's bearer token for the API (--token-file).
+	tokenFile string
 }
 
 func newAgentCmd(a *app) *cobra.Command {
@@ -484,19 +486,30 @@ its Node and runs the Pods the scheduler binds to it, with the wasm
 runtime and, where root and cgroups allow, the container runtime. Its
 HTTP API (--listen) serves logs and exec, proxied by the API
 server. It stops on SIGINT or SIGTERM and rejoins after a restart from
-the serf snapshot in --data-dir.`,
+the serf snapshot in --data-dir.
+
+When the server requires tokens (--token-auth-file), give the agent its
+line's token with --token-file (or --token, or WHARF_TOKEN); Kubernetes
+names a node's user system:node:NAME, in the group system:nodes.`,
 		Example: `  # Join the server at 10.0.0.1 (its gossip port is 7946)
   wharf agent --join 10.0.0.1:7946 --node-name worker-1
 
   # A Wasm-only node with a label, a taint and gossip encryption
   wharf agent --join 10.0.0.1:7946 --runtimes wasm --labels zone=a \
-    --taints dedicated=wasm:NoSchedule --encrypt "$(cat gossip.key)"`,
+    --taints dedicated=wasm:NoSchedule --encrypt "$(cat gossip.key)"
+
+  # Join a server that requires tokens, with this node's token
+  wharf agent --join 10.0.0.1:7946 --node-name worker-1 --token-file /etc/wharf/node.token`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.tokenFile != "" && cmd.Flags().Changed("token") {
+				return usageError{errors.New("give the API token with --token or --token-file, not both")}
+			}
 			return runAgent(cmd.Context(), a, o)
 		},
 	}
 	f := cmd.Flags()
+	f.StringVar(&o.tokenFile, "token-file", "", "file holding the agent's bearer token for the API server (a line of the server's --token-auth-file; overrides WHARF_TOKEN)")
 	f.StringVar(&o.nodeName, "node-name", "", "name of this machine's Node (default: the host name)")
 	f.StringVar(&o.dataDir, "data-dir", defaultAgentDataDir, "directory for runtimes, images, Pod volumes and the serf snapshot")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -518,6 +531,12 @@ func runAgent(ctx context.Context, a *app, o *agentOptions) error {
 			return fmt.Errorf("node name: %w (set --node-name)", err)
 		}
 		o.nodeName = strings.ToLower(h)
+	}
+	token := a.token // --token or WHARF_TOKEN
+	if o.tokenFile != "" {
+		if token, err = readTokenFile(o.tokenFile); err != nil {
+			return err
+		}
 	}
 	// Absolute from here on: Pod volumes under it are container mounts.
 	dataDir, err := filepath.Abs(o.dataDir)
@@ -559,10 +578,23 @@ func runAgent(ctx context.Context, a *app, o *agentOptions) error {
 	// The client follows the servers' api tags: a server restarted on
 	// another address, or another server, is used without a restart here.
 	base := http.DefaultTransport.(*http.Transport).Clone()
-	client, err := sdk.New(apiURL, sdk.WithUserAgent("wharf-agent/"+version),
-		sdk.WithHTTPClient(&http.Client{Transport: m.APITransport(base)}))
+	opts := []sdk.Option{sdk.WithUserAgent("wharf-agent/" + version),
+		sdk.WithHTTPClient(&http.Client{Transport: m.APITransport(base)})}
+	if token != "" {
+		opts = append(opts, sdk.WithBearerToken(token))
+	}
+	client, err := sdk.New(apiURL, opts...)
 	if err != nil {
 		return err
+	}
+	// A refused token is a mistake to fix, not a fault to retry: say so
+	// now (other failures, as a server restarting, are retried by the
+	// components).
+	if _, err := client.GetRaw(ctx, "/api", nil); sdk.ReasonForError(err) == types.StatusReasonUnauthorized {
+		if token == "" {
+			return fmt.Errorf("the API server %s requires a token (Unauthorized): give the agent its token with --token-file or --token", apiURL)
+		}
+		return fmt.Errorf("the API server %s does not accept the agent's token (Unauthorized): give a token of its --token-auth-file with --token-file or --token", apiURL)
 	}
 	env := Env{
 		DataDir:   o.dataDir,
@@ -576,4 +608,21 @@ func runAgent(ctx context.Context, a *app, o *agentOptions) error {
 	err = runComponents(ctx, env, RoleAgent)
 	logger.Info("stopped")
 	return err
+}
+
+// readTokenFile reads a bearer token from path (--token-file): the file's
+// content without surrounding white space.
+func readTokenFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("--token-file: %w", err)
+	}
+	token := strings.TrimSpace(string(b))
+	if token == "" {
+		return "", fmt.Errorf("--token-file: %s is empty", path)
+	}
+	if strings.ContainsAny(token, " \t\r\n") {
+		return "", fmt.Errorf("--token-file: %s holds more than one word: put only the token in it", path)
+	}
+	return token, nil
 }

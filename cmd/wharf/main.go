@@ -19,6 +19,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wharfhq/wharf/api/types"
 	"github.com/wharfhq/wharf/sdk"
 )
 
@@ -145,6 +146,12 @@ func explain(a *app, err error) error {
 	if cmd, suggestions, ok := strings.Cut(err.Error(), "\n\nDid you mean this?\n"); ok {
 		// cobra's suggestions, on one line.
 		return fmt.Errorf("%s (did you mean %s?)", cmd, strings.Join(strings.Fields(suggestions), " or "))
+	}
+	if sdk.ReasonForError(err) == types.StatusReasonUnauthorized {
+		if a.token == "" {
+			return errors.New("Unauthorized: the server requires a bearer token: pass --token or set WHARF_TOKEN")
+		}
+		return errors.New("Unauthorized: the server does not accept the token: check --token or WHARF_TOKEN")
 	}
 	if errors.Is(err, syscall.ECONNREFUSED) {
 		return fmt.Errorf("the connection to the server %s was refused - is it running (wharf up)? Set --server or %s to use another", a.server, serverEnv)

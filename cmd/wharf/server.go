@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -38,6 +39,8 @@ type serveOptions struct {
 	schedulerConfig string
 	// profiling serves /debug/pprof/ on the API (--profiling).
 	profiling bool
+	// tokenAuthFile is the --token-auth-file (server.LoadTokenFile).
+	tokenAuthFile string
 }
 
 func (o *serveOptions) addFlags(cmd *cobra.Command) {
@@ -47,6 +50,7 @@ func (o *serveOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&o.schedulerConfig, "scheduler-config", "", "YAML or JSON file with the scheduler's plugins, weights and parallelism (see sched.Config)")
 	f.BoolVar(&o.profiling, "profiling", true, "serve Go profiles of the process at /debug/pprof/ on the API address (as kube-apiserver)")
+	f.StringVar(&o.tokenAuthFile, "token-auth-file", "", `require a bearer token of this file on every request but /healthz, /livez, /readyz and /version (kube-apiserver's format: lines token,user,uid[,"group1,group2"]; read at start only)`)
 }
 
 func newServerCmd(a *app) *cobra.Command {
@@ -61,7 +65,10 @@ gracefully on SIGINT or SIGTERM.`,
   wharf server
 
   # Serve on all interfaces, data in /var/lib/wharf
-  wharf server --data-dir /var/lib/wharf --listen 0.0.0.0:6443`,
+  wharf server --data-dir /var/lib/wharf --listen 0.0.0.0:6443
+
+  # Require a bearer token of tokens.csv (lines token,user,uid[,"groups"])
+  wharf server --listen 0.0.0.0:6443 --token-auth-file /etc/wharf/tokens.csv`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return serve(cmd.Context(), a, o, RoleServer)
@@ -121,6 +128,25 @@ func serve(ctx context.Context, a *app, o *serveOptions, roles ...Role) error {
 			return fmt.Errorf("--scheduler-config: %w", err)
 		}
 	}
+	// The server's own components (scheduler, controllers, the agent of
+	// `wharf up`) call the API over loopback HTTP: with token
+	// authentication they use a random token that only this process
+	// knows, never written anywhere (as kube-apiserver's loopback client).
+	var authn server.TokenAuthenticator
+	var clientOpts []sdk.Option
+	if o.tokenAuthFile != "" {
+		tokens, err := loadTokenAuthFile(o.tokenAuthFile, logger)
+		if err != nil {
+			return err
+		}
+		loopback := server.NewToken()
+		if err := tokens.Add(loopback, server.User{Name: server.LoopbackUser, Groups: []string{server.GroupMasters}}); err != nil {
+			return err
+		}
+		authn = tokens
+		clientOpts = append(clientOpts, sdk.WithBearerToken(loopback))
+		logger.Info("API token authentication on", "tokenAuthFile", o.tokenAuthFile, "users", tokens.Len()-1)
+	}
 	// Absolute from here on: the agent's paths end up in container
 	// mounts, which must be absolute.
 	dataDir, err := filepath.Abs(o.dataDir)
@@ -144,7 +170,8 @@ func serve(ctx context.Context, a *app, o *serveOptions, roles ...Role) error {
 
 	// pods/log and pods/exec, to the Pod's agent (token from --encrypt)
 	nodeProxy := agentapi.NewProxy(nil, agentapi.WithToken(agentapi.TokenFromKey(o.cluster.encrypt)))
-	srv, err := server.New(server.Config{Store: st, Logger: logger.With("component", "api"), Version: version, NodeProxy: nodeProxy, Profiling: o.profiling})
+	srv, err := server.New(server.Config{Store: st, Logger: logger.With("component", "api"), Version: version, NodeProxy: nodeProxy,
+		Profiling: o.profiling, Authenticator: authn})
 	if err != nil {
 		return err
 	}
@@ -154,6 +181,10 @@ func serve(ctx context.Context, a *app, o *serveOptions, roles ...Role) error {
 	}
 	apiURL := "http://" + dialAddr(ln.Addr())
 	fmt.Fprintf(a.errOut, "wharf API listening on http://%s\n", ln.Addr())
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() && authn == nil {
+		logger.Warn("the API is open to anyone who reaches " + ln.Addr().String() +
+			": set --token-auth-file to require a token, or listen on a loopback address")
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -168,7 +199,7 @@ func serve(ctx context.Context, a *app, o *serveOptions, roles ...Role) error {
 		cancel() // the API is gone: stop the components too
 	}()
 
-	client, err := sdk.New(apiURL, sdk.WithUserAgent("wharf/"+version))
+	client, err := sdk.New(apiURL, append(clientOpts, sdk.WithUserAgent("wharf/"+version))...)
 	if err != nil {
 		cancel()
 		wg.Wait()
@@ -200,6 +231,19 @@ func serve(ctx context.Context, a *app, o *serveOptions, roles ...Role) error {
 	wg.Wait()
 	logger.Info("stopped")
 	return errors.Join(serveErr, compErr)
+}
+
+// loadTokenAuthFile reads --token-auth-file, warning when other users
+// may read it.
+func loadTokenAuthFile(path string, logger *slog.Logger) (*server.TokenFile, error) {
+	tokens, err := server.LoadTokenFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--token-auth-file: %w", err)
+	}
+	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
+		logger.Warn("other users may read the token file: chmod 600 it", "tokenAuthFile", path, "mode", st.Mode().Perm().String())
+	}
+	return tokens, nil
 }
 
 // dialAddr is the address local components dial to reach a listener:
