@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/wharfhq/wharf/api/types"
@@ -39,16 +41,40 @@ type podUsage struct {
 	cpuMilli, memoryBytes int64
 }
 
+// add adds u to the sum.
+func (p *podUsage) add(u podUsage) {
+	p.cpuMilli += u.cpuMilli
+	p.memoryBytes += u.memoryBytes
+}
+
+// resources is the usage as a ResourceList (metrics.k8s.io's usage).
+func (p podUsage) resources() types.ResourceList {
+	return types.ResourceList{
+		types.ResourceCPU:    types.NewMilliQuantity(p.cpuMilli, types.DecimalSI),
+		types.ResourceMemory: types.NewQuantity(p.memoryBytes, types.BinarySI),
+	}
+}
+
+// podSample is one round's usage of a Pod: its total, each running
+// container's (by container name) and the longest CPU rate window.
+type podSample struct {
+	total      podUsage
+	containers map[string]podUsage
+	window     time.Duration
+}
+
 // usageWrite is the last usage written on a Pod.
 type usageWrite struct {
-	usage podUsage
-	at    time.Time
+	usage      podUsage
+	containers int
+	at         time.Time
 }
 
 // usageSampler is the state of the usage loop; only its goroutine uses it.
 type usageSampler struct {
 	cpu     map[string]cpuSample  // last sample, by container ID
 	written map[string]usageWrite // by Pod uid
+	node    nodeSampler
 }
 
 // startUsage runs the usage loop until ctx ends (not at all when
@@ -79,10 +105,11 @@ func (a *Agent) startUsage(ctx context.Context) {
 
 // sampleUsage takes one round of Stats of every running container and
 // writes the usage of the Pods whose every running container has a CPU
-// rate (two samples) and whose usage changed materially.
+// rate (two samples) and whose usage changed materially; then the Node's
+// (nodeusage.go).
 func (a *Agent) sampleUsage(ctx context.Context, s *usageSampler) {
-	pods := map[string]*podUsage{} // by uid
-	partial := map[string]bool{}   // a running container has no CPU rate yet
+	pods := map[string]*podSample{} // by uid
+	partial := map[string]bool{}    // a running container has no CPU rate yet
 	seen := map[string]bool{}
 	for _, c := range a.listAll(ctx) {
 		if c.info.State != runtimes.StateRunning {
@@ -91,7 +118,7 @@ func (a *Agent) sampleUsage(ctx context.Context, s *usageSampler) {
 		uid, id := c.info.Labels[LabelPodUID], c.info.ID
 		u := pods[uid]
 		if u == nil {
-			u = &podUsage{}
+			u = &podSample{containers: map[string]podUsage{}}
 			pods[uid] = u
 		}
 		st, err := c.rt.Stats(ctx, id)
@@ -111,12 +138,18 @@ func (a *Agent) sampleUsage(ctx context.Context, s *usageSampler) {
 		seen[id] = true
 		prev, ok := s.cpu[id]
 		s.cpu[id] = cpuSample{nanos: st.CPUNanos, at: st.Timestamp}
-		u.memoryBytes += int64(st.MemoryBytes)
 		if !ok || !st.Timestamp.After(prev.at) || st.CPUNanos < prev.nanos {
 			partial[uid] = true
 			continue
 		}
-		u.cpuMilli += cpuMillis(st.CPUNanos-prev.nanos, st.Timestamp.Sub(prev.at))
+		wall := st.Timestamp.Sub(prev.at)
+		cu := podUsage{cpuMilli: cpuMillis(st.CPUNanos-prev.nanos, wall), memoryBytes: int64(st.MemoryBytes)}
+		u.total.add(cu)
+		name := c.info.Labels[LabelContainer]
+		sum := u.containers[name] // two instances of a name: a restart overlapping its predecessor
+		sum.add(cu)
+		u.containers[name] = sum
+		u.window = max(u.window, wall)
 	}
 	for id := range s.cpu {
 		if !seen[id] {
@@ -129,11 +162,16 @@ func (a *Agent) sampleUsage(ctx context.Context, s *usageSampler) {
 		}
 	}
 	now := a.cfg.Now()
+	var node podUsage // the sum of the Pods, for a node without /proc
+	nodeComplete := true
 	for uid, u := range pods {
 		if partial[uid] {
+			nodeComplete = false
 			continue
 		}
-		if w, ok := s.written[uid]; ok && now.Sub(w.at) < usageRefresh && !usageChanged(w.usage, *u) {
+		node.add(u.total)
+		if w, ok := s.written[uid]; ok && now.Sub(w.at) < usageRefresh && !usageChanged(w.usage, u.total) &&
+			w.containers == len(u.containers) {
 			continue
 		}
 		objs, _ := a.pods.Lister().ByIndex(indexUID, uid)
@@ -144,14 +182,19 @@ func (a *Agent) sampleUsage(ctx context.Context, s *usageSampler) {
 		if !ok || pod.DeletionTimestamp != nil {
 			continue
 		}
-		if err := a.writeUsage(ctx, pod, *u); err != nil {
+		if err := a.writeUsage(ctx, pod, u, now); err != nil {
 			if ctx.Err() == nil {
 				a.log.Warn("write pod usage", "pod", sdk.KeyFunc(pod), "err", err)
 			}
 			continue
 		}
-		s.written[uid] = usageWrite{usage: *u, at: now}
+		s.written[uid] = usageWrite{usage: u.total, containers: len(u.containers), at: now}
 	}
+	var podSum *podUsage
+	if nodeComplete {
+		podSum = &node
+	}
+	a.sampleNodeUsage(ctx, &s.node, podSum, now)
 }
 
 // cpuMillis is the CPU rate, in millicores, of cpu nanoseconds of CPU
@@ -180,15 +223,35 @@ func moved(old, cur, floor int64) bool {
 	return d > floor && float64(d) > usageChange*float64(old)
 }
 
-// writeUsage sets the Pod's usage annotation with a merge patch of its
-// metadata. The patch has no resourceVersion (a status write in between
-// does not make it fail) but carries the uid as a precondition, so that
-// a Pod re-created under the same name is left alone.
-func (a *Agent) writeUsage(ctx context.Context, pod *types.Pod, u podUsage) error {
+// writeUsage sets the Pod's usage annotations with a merge patch of its
+// metadata: the total in hpa.UsageAnnotation, which the autoscaler reads,
+// and each container's in types.AnnotationUsageSample, which the metrics
+// API serves (kubectl top). The patch has no resourceVersion (a status
+// write in between does not make it fail) but carries the uid as a
+// precondition, so that a Pod re-created under the same name is left
+// alone.
+func (a *Agent) writeUsage(ctx context.Context, pod *types.Pod, u *podSample, now time.Time) error {
+	sample := &types.UsageSample{Timestamp: types.NewTime(now.UTC().Truncate(time.Second)),
+		Window: types.Duration{Duration: u.window.Round(time.Millisecond)}}
+	// In the Pod's order (init containers first, as they start), then any
+	// name the Pod no longer has.
+	for _, c := range append(slices.Clone(pod.Spec.InitContainers), pod.Spec.Containers...) {
+		if cu, ok := u.containers[c.Name]; ok {
+			sample.Containers = append(sample.Containers, types.ContainerMetrics{Name: c.Name, Usage: cu.resources()})
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(u.containers)) {
+		if !slices.ContainsFunc(sample.Containers, func(c types.ContainerMetrics) bool { return c.Name == name }) {
+			sample.Containers = append(sample.Containers, types.ContainerMetrics{Name: name, Usage: u.containers[name].resources()})
+		}
+	}
 	patch, err := json.Marshal(map[string]any{
 		"metadata": map[string]any{
-			"uid":         pod.UID,
-			"annotations": map[string]string{hpa.UsageAnnotation: hpa.FormatUsage(u.cpuMilli, u.memoryBytes)},
+			"uid": pod.UID,
+			"annotations": map[string]string{
+				hpa.UsageAnnotation:         hpa.FormatUsage(u.total.cpuMilli, u.total.memoryBytes),
+				types.AnnotationUsageSample: sample.String(),
+			},
 		},
 	})
 	if err != nil {
