@@ -183,7 +183,8 @@ func startServerCluster(ctx context.Context, env *Env, o *clusterOptions, listen
 		if h, _, err := net.SplitHostPort(m.Addr()); err == nil {
 			host = h
 		}
-		api = "http://" + net.JoinHostPort(host, strconv.Itoa(tcp.Port))
+		scheme, _, _ := strings.Cut(env.APIURL, "://")
+		api = scheme + "://" + net.JoinHostPort(host, strconv.Itoa(tcp.Port))
 	}
 	tags[membership.TagAPI] = api
 	if tcp, ok := listenAddr.(*net.TCPAddr); ok && tcp.IP.IsLoopback() {
@@ -577,7 +578,11 @@ func runAgent(ctx context.Context, a *app, o *agentOptions) error {
 	logger.Info("found the API server", "api", apiURL)
 	// The client follows the servers' api tags: a server restarted on
 	// another address, or another server, is used without a restart here.
-	base := http.DefaultTransport.(*http.Transport).Clone()
+	tlsCfg, err := a.tlsClientConfig()
+	if err != nil {
+		return err
+	}
+	base := transportWithTLS(tlsCfg)
 	opts := []sdk.Option{sdk.WithUserAgent("wharf-agent/" + version),
 		sdk.WithHTTPClient(&http.Client{Transport: m.APITransport(base)})}
 	if token != "" {

@@ -146,7 +146,11 @@ func runLogs(ctx context.Context, a *app, o *logsOptions, pod string, out io.Wri
 		return err
 	}
 	req.Header = authHeader(a)
-	resp, err := http.DefaultClient.Do(req)
+	hc, err := a.httpClient()
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		return err
 	}

@@ -9,9 +9,11 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -40,6 +42,10 @@ type app struct {
 	server    string
 	namespace string
 	token     string
+	// caFile and insecureTLS say how to check an https server's
+	// certificate (tls.go).
+	caFile      string
+	insecureTLS bool
 	// namespaceSet: --namespace was given, so manifests of another
 	// namespace are an error (as with kubectl).
 	namespaceSet bool
@@ -153,6 +159,10 @@ func explain(a *app, err error) error {
 		}
 		return errors.New("Unauthorized: the server does not accept the token: check --token or WHARF_TOKEN")
 	}
+	var unknownCA x509.UnknownAuthorityError
+	if errors.As(err, &unknownCA) {
+		return fmt.Errorf("%w: give the certificate authority that signed the server's certificate with --certificate-authority FILE", err)
+	}
 	if errors.Is(err, syscall.ECONNREFUSED) {
 		return fmt.Errorf("the connection to the server %s was refused - is it running (wharf up)? Set --server or %s to use another", a.server, serverEnv)
 	}
@@ -198,6 +208,7 @@ Start a single-machine cluster with "wharf up", then drive it with
 	pf.StringVar(&a.server, "server", server, "URL of the Wharf API server (env "+serverEnv+")")
 	pf.StringVarP(&a.namespace, "namespace", "n", defaultNamespace, "namespace of the objects")
 	pf.StringVar(&a.token, "token", os.Getenv("WHARF_TOKEN"), "bearer token for the API server (env WHARF_TOKEN)")
+	a.addTLSClientFlags(root)
 	for _, v := range verbs {
 		root.AddCommand(v(a))
 	}
@@ -254,6 +265,13 @@ func (a *app) Client() (*sdk.Client, error) {
 	opts := []sdk.Option{sdk.WithUserAgent("wharf-cli/" + version)}
 	if a.token != "" {
 		opts = append(opts, sdk.WithBearerToken(a.token))
+	}
+	tlsCfg, err := a.tlsClientConfig()
+	if err != nil {
+		return nil, err
+	}
+	if tlsCfg != nil {
+		opts = append(opts, sdk.WithHTTPClient(&http.Client{Transport: transportWithTLS(tlsCfg)}))
 	}
 	server := a.server
 	if !strings.Contains(server, "://") {

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -41,6 +43,8 @@ type serveOptions struct {
 	profiling bool
 	// tokenAuthFile is the --token-auth-file (server.LoadTokenFile).
 	tokenAuthFile string
+	// tlsCertFile and tlsKeyFile make the API serve HTTPS.
+	tlsCertFile, tlsKeyFile string
 }
 
 func (o *serveOptions) addFlags(cmd *cobra.Command) {
@@ -50,6 +54,8 @@ func (o *serveOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&o.schedulerConfig, "scheduler-config", "", "YAML or JSON file with the scheduler's plugins, weights and parallelism (see sched.Config)")
 	f.BoolVar(&o.profiling, "profiling", true, "serve Go profiles of the process at /debug/pprof/ on the API address (as kube-apiserver)")
+	f.StringVar(&o.tlsCertFile, "tls-cert-file", "", "PEM certificate (chain) to serve the API over HTTPS with (kubectl sends --token only over HTTPS)")
+	f.StringVar(&o.tlsKeyFile, "tls-private-key-file", "", "PEM private key of --tls-cert-file")
 	f.StringVar(&o.tokenAuthFile, "token-auth-file", "", `require a bearer token of this file on every request but /healthz, /livez, /readyz and /version (kube-apiserver's format: lines token,user,uid[,"group1,group2"]; read at start only)`)
 }
 
@@ -67,8 +73,10 @@ gracefully on SIGINT or SIGTERM.`,
   # Serve on all interfaces, data in /var/lib/wharf
   wharf server --data-dir /var/lib/wharf --listen 0.0.0.0:6443
 
-  # Require a bearer token of tokens.csv (lines token,user,uid[,"groups"])
-  wharf server --listen 0.0.0.0:6443 --token-auth-file /etc/wharf/tokens.csv`,
+  # Serve HTTPS and require a bearer token of tokens.csv (lines
+  # token,user,uid[,"groups"])
+  wharf server --listen 0.0.0.0:6443 --tls-cert-file server.crt \
+    --tls-private-key-file server.key --token-auth-file /etc/wharf/tokens.csv`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return serve(cmd.Context(), a, o, RoleServer)
@@ -134,6 +142,10 @@ func serve(ctx context.Context, a *app, o *serveOptions, roles ...Role) error {
 	// knows, never written anywhere (as kube-apiserver's loopback client).
 	var authn server.TokenAuthenticator
 	var clientOpts []sdk.Option
+	cert, err := loadServingCert(o.tlsCertFile, o.tlsKeyFile)
+	if err != nil {
+		return err
+	}
 	if o.tokenAuthFile != "" {
 		tokens, err := loadTokenAuthFile(o.tokenAuthFile, logger)
 		if err != nil {
@@ -179,8 +191,14 @@ func serve(ctx context.Context, a *app, o *serveOptions, roles ...Role) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.listen, err)
 	}
-	apiURL := "http://" + dialAddr(ln.Addr())
-	fmt.Fprintf(a.errOut, "wharf API listening on http://%s\n", ln.Addr())
+	scheme := "http"
+	if cert != nil {
+		scheme = "https"
+		ln = tls.NewListener(ln, servingTLS(cert))
+		clientOpts = append(clientOpts, sdk.WithHTTPClient(&http.Client{Transport: transportWithTLS(loopbackTLS(cert))}))
+	}
+	apiURL := scheme + "://" + dialAddr(ln.Addr())
+	fmt.Fprintf(a.errOut, "wharf API listening on %s://%s\n", scheme, ln.Addr())
 	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() && authn == nil {
 		logger.Warn("the API is open to anyone who reaches " + ln.Addr().String() +
 			": set --token-auth-file to require a token, or listen on a loopback address")
