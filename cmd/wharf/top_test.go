@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wharfhq/wharf/api/server/servertest"
+	"github.com/wharfhq/wharf/api/types"
+	"github.com/wharfhq/wharf/sdk"
+)
+
+// topFixture is a server with Pods and Nodes carrying usage samples.
+func topFixture(t *testing.T) *servertest.Server {
+	t.Helper()
+	srv := servertest.Start(t, servertest.Options{})
+	ctx := context.Background()
+	at := types.NewTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	usage := func(cpu, mem string) types.ResourceList {
+		return types.ResourceList{types.ResourceCPU: types.MustParse(cpu), types.ResourceMemory: types.MustParse(mem)}
+	}
+	if _, err := sdk.Typed[*types.Namespace](srv.Client).Create(ctx, &types.Namespace{ObjectMeta: types.ObjectMeta{Name: "other"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []struct {
+		ns, name, app string
+		containers    []types.ContainerMetrics
+	}{
+		{"default", "web", "web", []types.ContainerMetrics{{Name: "app", Usage: usage("998m", "30Mi")}, {Name: "side", Usage: usage("2m", "2Mi")}}},
+		{"default", "db", "db", []types.ContainerMetrics{{Name: "app", Usage: usage("1m", "100Mi")}}},
+		{"other", "far", "web", []types.ContainerMetrics{{Name: "app", Usage: usage("5m", "1Mi")}}},
+		{"other", "fresh", "web", nil},
+	} {
+		pod := &types.Pod{ObjectMeta: types.ObjectMeta{Name: p.name, Namespace: p.ns, Labels: map[string]string{"app": p.app}},
+			Spec: types.PodSpec{Containers: []types.Container{{Name: "app", Image: "example.com/app:v1"}}}}
+		if p.containers != nil {
+			pod.Annotations = map[string]string{types.AnnotationUsageSample: (&types.UsageSample{Timestamp: at,
+				Window: types.Duration{Duration: 15 * time.Second}, Containers: p.containers}).String()}
+		}
+		pods := sdk.Typed[*types.Pod](srv.Client).Namespace(p.ns)
+		created, err := pods.Create(ctx, pod)
+		if err != nil {
+			t.Fatal(err)
+		}
+		created.Status.Phase = types.PodRunning
+		if _, err := pods.UpdateStatus(ctx, created); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodes := sdk.Typed[*types.Node](srv.Client)
+	for _, n := range []struct {
+		name  string
+		usage types.ResourceList
+	}{{"n1", usage("500m", "1Gi")}, {"n2", usage("1500m", "512Mi")}, {"n3", nil}} {
+		node := &types.Node{ObjectMeta: types.ObjectMeta{Name: n.name, Labels: map[string]string{"zone": n.name}}}
+		if n.usage != nil {
+			node.Annotations = map[string]string{types.AnnotationUsageSample: (&types.UsageSample{Timestamp: at,
+				Window: types.Duration{Duration: 15 * time.Second}, Usage: n.usage}).String()}
+		}
+		created, err := nodes.Create(ctx, node)
+		if err != nil {
+			t.Fatal(err)
+		}
+		created.Status.Allocatable = usage("2", "4Gi")
+		if _, err := nodes.UpdateStatus(ctx, created); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return srv
+}
+
+// TestTop checks wharf top's tables: the columns and figures of kubectl
+// top on the same objects (api/server's TestKubectlTop).
+func TestTop(t *testing.T) {
+	srv := topFixture(t)
+	tests := []struct {
+		name    string
+		args    []string
+		want    string
+		wantErr string
+	}{
+		{"pods", []string{"top", "pod"}, `
+NAME   CPU(cores)   MEMORY(bytes)
+db     1m           100Mi
+web    1000m        32Mi`, ""},
+		{"one pod", []string{"top", "pod", "web"}, `
+NAME   CPU(cores)   MEMORY(bytes)
+web    1000m        32Mi`, ""},
+		{"containers", []string{"top", "pods", "--containers", "-l", "app=web"}, `
+POD   NAME   CPU(cores)   MEMORY(bytes)
+web   app    998m         30Mi
+web   side   2m           2Mi`, ""},
+		{"all namespaces", []string{"top", "pod", "-A", "-l", "app=web"}, `
+NAMESPACE   NAME   CPU(cores)   MEMORY(bytes)
+default     web    1000m        32Mi
+other       far    5m           1Mi`, ""},
+		{"namespace, sorted by memory", []string{"top", "pod", "-n", "default", "--sort-by", "memory"}, `
+NAME   CPU(cores)   MEMORY(bytes)
+db     1m           100Mi
+web    1000m        32Mi`, ""},
+		{"sorted by cpu, no headers", []string{"top", "pod", "--sort-by=cpu", "--no-headers"}, `
+web   1000m   32Mi
+db    1m      100Mi`, ""},
+		{"nodes", []string{"top", "node"}, `
+NAME   CPU(cores)   CPU(%)      MEMORY(bytes)   MEMORY(%)
+n1     500m         25%         1024Mi          25%
+n2     1500m        75%         512Mi           12%
+n3     <unknown>    <unknown>   <unknown>       <unknown>`, ""},
+		{"one node", []string{"top", "node", "n2"}, `
+NAME   CPU(cores)   CPU(%)   MEMORY(bytes)   MEMORY(%)
+n2     1500m        75%      512Mi           12%`, ""},
+		{"nodes by label", []string{"top", "no", "-l", "zone=n1"}, `
+NAME   CPU(cores)   CPU(%)   MEMORY(bytes)   MEMORY(%)
+n1     500m         25%      1024Mi          25%`, ""},
+		{"pod without metrics", []string{"top", "pod", "fresh", "-n", "other"}, "",
+			`podmetrics.metrics.k8s.io "other/fresh" not found`},
+		{"pods without metrics yet", []string{"top", "pod", "-n", "other", "-l", "app=web", "--field-selector", "metadata.name=fresh"}, "",
+			"metrics not available yet"},
+		{"node without metrics", []string{"top", "node", "n3"}, "", `nodemetrics.metrics.k8s.io "n3" not found`},
+		{"bad sort", []string{"top", "pod", "--sort-by", "name"}, "", `--sort-by "name": want cpu or memory`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run(t.Context(), append([]string{"--server", srv.URL}, tc.args...), strings.NewReader(""), &out, &errOut)
+			if tc.wantErr != "" {
+				if code == 0 || !strings.Contains(errOut.String(), tc.wantErr) {
+					t.Fatalf("exit %d, stderr %q; want an error with %q", code, errOut.String(), tc.wantErr)
+				}
+				return
+			}
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut.String())
+			}
+			if got, want := strings.TrimSpace(out.String()), strings.TrimSpace(tc.want); got != want {
+				t.Errorf("wharf %s:\n%s\nwant:\n%s", strings.Join(tc.args, " "), got, want)
+			}
+		})
+	}
+	t.Run("no pods", func(t *testing.T) {
+		var out, errOut bytes.Buffer
+		code := run(t.Context(), []string{"--server", srv.URL, "top", "pod", "-n", "empty"}, strings.NewReader(""), &out, &errOut)
+		if code != 0 || out.Len() != 0 || strings.TrimSpace(errOut.String()) != "No resources found in empty namespace." {
+			t.Errorf("exit %d, out %q, err %q; want 0 and kubectl's note", code, out.String(), errOut.String())
+		}
+	})
+}
