@@ -47,11 +47,14 @@ const DefaultCompiledIdleTime = 5 * time.Minute
 
 // DefaultMaxIdleCompiled is how many unreferenced compiled modules stay in
 // memory at most unless [WithCompiledModuleCache] says otherwise; beyond it
-// the longest idle are closed first. At a few MiB of machine code for a Go
-// module (see docs/benchmarks/wasm.md) 16 bounds the idle cache to tens of
-// MiB, against a burst such as a rollout of many Deployments at once, and
-// still holds every module of a node's recent workloads in the common case.
-const DefaultMaxIdleCompiled = 16
+// the longest idle are closed first. A compiled Go wasip1 module holds
+// about 16 MiB of the process's resident memory (5 MiB of it Go heap; see
+// BenchmarkWasmCompiledCache in docs/benchmarks/wasm.md), so 8 bound the
+// idle cache to about 128 MiB after a burst such as a rollout of many
+// Deployments at once, while the modules of a node's few latest rollouts
+// stay ready for a rollback. Loading one again from the on-disk cache
+// takes about a tenth of a second, some 20 times less than compiling it.
+const DefaultMaxIdleCompiled = 8
 
 // WithCompiledModuleCache bounds the compiled modules kept in memory that
 // no container or function uses: each is closed once it has been idle for
