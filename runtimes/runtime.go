@@ -312,6 +312,8 @@ type HTTPFunctions interface {
 	// Create would) and returns a handler that runs it once per request,
 	// bounded by spec.Deadline (or the runtime's default) and
 	// spec.Resources. A failing instance answers 500 (504 on deadline);
-	// the handler stays usable.
+	// the handler stays usable. When the handler also implements
+	// io.Closer (the Wasm runtime's does), the caller closes it when it
+	// stops serving, to release the compiled program.
 	HTTPHandler(ctx context.Context, spec *Spec) (http.Handler, error)
 }
