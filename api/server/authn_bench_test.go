@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -124,4 +125,31 @@ func BenchmarkAPIGetAuthn(b *testing.B) {
 		return func() error { return sendBench(client, http.MethodGet, e.url+cmPath+"/cm", token, nil, http.StatusOK) }
 	}
 	benchAuthn(b, "gets", get(off, ""), get(on, token))
+}
+
+// BenchmarkAuthenticateToken measures one token lookup (ns/op) in token
+// files of 20 and 1000 users, the token being the last listed: every
+// entry is compared whatever matches, so the cost grows with the file.
+func BenchmarkAuthenticateToken(b *testing.B) {
+	for _, users := range []int{20, 1000} {
+		b.Run(strconv.Itoa(users)+"-users", func(b *testing.B) {
+			var lines strings.Builder
+			var token string
+			for i := range users {
+				token = fmt.Sprintf("bench-token-%04d-0123456789abcdef", i)
+				fmt.Fprintf(&lines, "%s,user-%d,%d\n", token, i, i)
+			}
+			tokens, err := server.ParseTokenFile(strings.NewReader(lines.String()))
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, ok := tokens.AuthenticateToken(ctx, token); !ok {
+					b.Fatal("token not accepted")
+				}
+			}
+		})
+	}
 }
