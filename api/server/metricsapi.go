@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -8,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/wharfhq/wharf/api/types"
+	"github.com/wharfhq/wharf/storage"
 )
 
 // The resource metrics API, metrics.k8s.io/v1beta1, which kubectl top
@@ -165,6 +167,9 @@ func (s *Server) listMetrics(c echo.Context, mr *metricsResource, namespace stri
 	if err != nil {
 		return err
 	}
+	if mr == metricsPods && sel.field.Empty() {
+		return s.listPodMetrics(c, namespace, sel)
+	}
 	res, err := s.listObjects(c.Request().Context(), &requestInfo{Resource: src, Namespace: namespace, Verb: verbList}, url.Values{}, sel)
 	if err != nil {
 		return err
@@ -190,6 +195,43 @@ func (s *Server) listMetrics(c echo.Context, mr *metricsResource, namespace stri
 			if m, ok := types.PodMetricsOf(p); ok {
 				list.Items = append(list.Items, *m)
 			}
+		}
+	}
+	return writeFormatted(c, http.StatusOK, list)
+}
+
+// podMetricsFields is the part of a stored Pod its metrics need: decoding
+// only it makes listing PodMetrics about half as costly as listing the
+// Pods (BenchmarkPodMetricsList), where decoding whole Pods cost as much.
+type podMetricsFields struct {
+	Metadata types.ObjectMeta `json:"metadata"`
+	Status   struct {
+		Phase types.PodPhase `json:"phase"`
+	} `json:"status"`
+}
+
+// listPodMetrics answers a list of PodMetrics with a label selector at
+// most (a field selector may name any Pod field: listMetrics decodes whole
+// Pods for it).
+func (s *Server) listPodMetrics(c echo.Context, namespace string, sel selectors) error {
+	res, err := s.store.List(c.Request().Context(), storagePrefix(metricsPods.source, namespace), storage.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("list %s: %w", qualifiedResource(metricsPods.source), err)
+	}
+	list := &types.PodMetricsList{TypeMeta: types.TypeMeta{Kind: "PodMetricsList", APIVersion: types.GroupMetrics + "/" + types.MetricsVersion},
+		ListMeta: types.ListMeta{ResourceVersion: formatRV(res.Revision)}, Items: []types.PodMetrics{}}
+	for _, kv := range res.Items {
+		var f podMetricsFields
+		if err := json.Unmarshal(kv.Value, &f); err != nil {
+			return fmt.Errorf("decode stored Pod at %q: %w", kv.Key, err)
+		}
+		if !sel.label.Matches(f.Metadata.Labels) {
+			continue
+		}
+		p := &types.Pod{ObjectMeta: f.Metadata}
+		p.Status.Phase = f.Status.Phase
+		if m, ok := types.PodMetricsOf(p); ok {
+			list.Items = append(list.Items, *m)
 		}
 	}
 	return writeFormatted(c, http.StatusOK, list)
