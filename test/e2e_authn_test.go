@@ -193,6 +193,9 @@ func TestTokenAuthCluster(t *testing.T) {
 	if out := kc.must(t, append(kflags, "get", "pods")...).Stdout; !regexp.MustCompile(`(?m)^hello\s+0/1\s+Completed`).MatchString(out) {
 		t.Errorf("kubectl --token get pods:\n%s", out)
 	}
+	if out := kc.must(t, append(kflags, "auth", "whoami")...).Stdout; !regexp.MustCompile(`Username\s+admin\n`).MatchString(out) {
+		t.Errorf("kubectl --token auth whoami:\n%s", out)
+	}
 	if r := kc.run(t, "", "--certificate-authority", certFile, "--token", "nope", "get", "pods"); r.Code == 0 || !strings.Contains(r.Stderr, "You must be logged in to the server") {
 		t.Errorf("kubectl with a wrong token: %s", r)
 	}

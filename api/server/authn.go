@@ -326,3 +326,29 @@ func (s *Server) unauthorized(c echo.Context, why string) error {
 	c.Response().Header().Set("WWW-Authenticate", `Bearer realm="wharf"`)
 	return errUnauthorized()
 }
+
+// serveSelfSubjectReview answers SelfSubjectReviews (kubectl auth
+// whoami) with the request's user: AnonymousUser when the server
+// authenticates nobody. The body (JSON or, from kubectl, protobuf) is
+// read but not needed for the answer.
+func (s *Server) serveSelfSubjectReview(c echo.Context) error {
+	if _, err := s.readBody(c); err != nil {
+		return err
+	}
+	u, ok := UserFrom(c.Request().Context())
+	if !ok {
+		u = anonymous
+	}
+	return writeJSON(c, http.StatusCreated, map[string]any{
+		"kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1",
+		"metadata": map[string]any{},
+		"status":   map[string]any{"userInfo": userInfo{Username: u.Name, UID: u.UID, Groups: u.Groups}},
+	})
+}
+
+// userInfo is Kubernetes' authentication/v1 UserInfo.
+type userInfo struct {
+	Username string   `json:"username"`
+	UID      string   `json:"uid,omitempty"`
+	Groups   []string `json:"groups,omitempty"`
+}

@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -349,4 +350,37 @@ func TestNoAuthenticatorAllowsAll(t *testing.T) {
 	for _, auth := range []string{"", "Bearer anything", "Basic eDp5"} {
 		sendAuth(t, e, "GET", cmPath, auth, "").must(t, 200)
 	}
+}
+
+// TestSelfSubjectReview checks kubectl auth whoami's request: it answers
+// the token's user, and system:anonymous on a server without tokens.
+func TestSelfSubjectReview(t *testing.T) {
+	const path = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
+	const body = `{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview","metadata":{}}`
+	authn, _ := newAuthnEnv(t, nil)
+	open := newEnv(t)
+	for _, tc := range []struct {
+		name string
+		e    *env
+		auth string
+		want string
+	}{
+		{"token", authn, "Bearer alice-token", `{"username":"alice","uid":"u1","groups":["dev","ops","system:authenticated"]}`},
+		{"node token", authn, "Bearer node-token", `{"username":"system:node:n1","uid":"n1","groups":["system:nodes","system:authenticated"]}`},
+		{"no authentication", open, "", `{"username":"system:anonymous","groups":["system:unauthenticated"]}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got struct {
+				Kind, APIVersion string
+				Status           struct {
+					UserInfo json.RawMessage `json:"userInfo"`
+				}
+			}
+			sendAuth(t, tc.e, "POST", path, tc.auth, body).must(t, http.StatusCreated).into(t, &got)
+			if got.Kind != "SelfSubjectReview" || got.APIVersion != "authentication.k8s.io/v1" || string(got.Status.UserInfo) != tc.want {
+				t.Fatalf("answer %+v, userInfo %s, want %s", got, got.Status.UserInfo, tc.want)
+			}
+		})
+	}
+	sendAuth(t, authn, "POST", path, "", body).status(t, http.StatusUnauthorized, types.StatusReasonUnauthorized)
 }

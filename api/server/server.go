@@ -185,6 +185,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Authenticator != nil {
 		s.echo.Use(s.authenticate) // inside recover and metrics: 401s are counted
 	}
+	s.echo.POST("/apis/authentication.k8s.io/v1/selfsubjectreviews", s.serveSelfSubjectReview) // authn.go
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := s.bootstrap(ctx); err != nil {
