@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -33,14 +34,14 @@ type metricsResource struct {
 
 var (
 	metricsPods = &metricsResource{
-		api: apiResource{Name: "pods", SingularName: "", Namespaced: true, Kind: "PodMetrics",
+		api: apiResource{Name: "pods", Namespaced: true, Kind: "PodMetrics",
 			Verbs: []string{verbGet, verbList}},
 		errName:  "podmetrics",
 		source:   coreResource("pods"),
 		resource: &types.Resource{Group: types.GroupMetrics, Version: types.MetricsVersion, Name: "pods", Kind: "PodMetrics", Namespaced: true},
 	}
 	metricsNodes = &metricsResource{
-		api: apiResource{Name: "nodes", SingularName: "", Namespaced: false, Kind: "NodeMetrics",
+		api: apiResource{Name: "nodes", Namespaced: false, Kind: "NodeMetrics",
 			Verbs: []string{verbGet, verbList}},
 		errName:  "nodemetrics",
 		source:   coreResource("nodes"),
@@ -135,7 +136,7 @@ func (s *Server) serveMetricsAPI(c echo.Context) error {
 func (s *Server) getMetrics(c echo.Context, mr *metricsResource, namespace, name string) error {
 	obj, _, err := s.getObject(c.Request().Context(), mr.source, namespace, name)
 	if err != nil {
-		if se, ok := err.(*StatusError); ok && se.Status.Code == http.StatusNotFound {
+		if se := (*StatusError)(nil); errors.As(err, &se) && se.Status.Code == http.StatusNotFound {
 			return errMetricsNotFound(mr, namespace, name)
 		}
 		return err
