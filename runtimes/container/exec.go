@@ -108,6 +108,13 @@ func startPipes(c *libcontainer.Container, p *libcontainer.Process, opts runtime
 		if s.w == nil {
 			continue
 		}
+		if s.dest == &p.Stderr && p.Stdout != nil && sameWriter(opts.Stdout, opts.Stderr) {
+			// One writer for both (a probe's buffer): one pipe, as
+			// os/exec gives, so that the writer is never called from
+			// two goroutines at once and the output keeps its order.
+			p.Stderr = p.Stdout
+			continue
+		}
 		r, w, err := os.Pipe()
 		if err != nil {
 			return nil, fmt.Errorf("output pipe: %w", err)
@@ -147,6 +154,14 @@ func startPipes(c *libcontainer.Container, p *libcontainer.Process, opts runtime
 		}()
 	}
 	return pp, nil
+}
+
+// sameWriter reports whether a and b are the same writer, as os/exec
+// decides it: equal interface values; a type that cannot be compared is
+// never the same (the recover catches the comparison's panic).
+func sameWriter(a, b io.Writer) (same bool) {
+	defer func() { _ = recover() }()
+	return a == b
 }
 
 // closeChild closes this process's copies of the command's ends: the

@@ -145,3 +145,46 @@ func TestExecStdinLeftOpen(t *testing.T) {
 // execBound is how long an exec may run before a test calls it hung: a
 // safety net far above its expected end, not a timed assertion.
 const execBound = 20 * time.Second
+
+// TestExecSharedWriter: given one writer for stdout and stderr (as the
+// agent's exec probes give their buffer), the command gets one pipe for
+// both, as os/exec would: the writer is never called from two goroutines
+// at once and the output keeps the order it was written in. Given two,
+// it gets two.
+func TestExecSharedWriter(t *testing.T) {
+	e := newEnv(t)
+	e.startSleeper(t, "exec-shared", nil)
+	fds := func(t *testing.T, stdout, stderr io.Writer, out *bytes.Buffer) (string, string) {
+		t.Helper()
+		code, err := e.rt.Exec(context.Background(), "exec-shared", runtimes.ExecOptions{
+			Command: []string{"/app", "fds"}, Stdout: stdout, Stderr: stderr})
+		if err != nil || code != 0 {
+			t.Fatalf("Exec: exit %d, %v", code, err)
+		}
+		var fd1, fd2 string
+		for _, l := range strings.Split(out.String(), "\n") {
+			if v, ok := strings.CutPrefix(l, "fd 1: "); ok {
+				fd1 = v
+			}
+			if v, ok := strings.CutPrefix(l, "fd 2: "); ok {
+				fd2 = v
+			}
+		}
+		if !strings.HasPrefix(fd1, "pipe:") || !strings.HasPrefix(fd2, "pipe:") {
+			t.Fatalf("fds %q and %q, want pipes (output %q)", fd1, fd2, out.String())
+		}
+		return fd1, fd2
+	}
+	t.Run("one writer", func(t *testing.T) {
+		var out bytes.Buffer
+		if fd1, fd2 := fds(t, &out, &out, &out); fd1 != fd2 {
+			t.Fatalf("stdout is %s and stderr %s, want one pipe", fd1, fd2)
+		}
+	})
+	t.Run("two writers", func(t *testing.T) {
+		var out, errOut bytes.Buffer
+		if fd1, fd2 := fds(t, &out, &errOut, &out); fd1 == fd2 {
+			t.Fatalf("stdout and stderr are both %s, want two pipes", fd1)
+		}
+	})
+}

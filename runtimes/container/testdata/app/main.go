@@ -82,6 +82,14 @@ func main() {
 			os.Exit(1)
 		}
 		fmt.Println("written")
+	case "fds": // say what fds 1 and 2 are
+		for _, fd := range []string{"1", "2"} {
+			l, err := os.Readlink("/proc/self/fd/" + fd)
+			if err != nil {
+				l = err.Error()
+			}
+			fmt.Printf("fd %s: %s\n", fd, l)
+		}
 	case "cat": // cat PATH
 		b, err := os.ReadFile(args[0])
 		if err != nil {
