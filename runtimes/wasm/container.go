@@ -331,6 +331,9 @@ func (r *Runtime) Start(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	if err := r.recompile(ctx, c); err != nil {
+		return err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.state != runtimes.StateCreated {
@@ -340,12 +343,9 @@ func (r *Runtime) Start(ctx context.Context, id string) error {
 		return fmt.Errorf("wasm container %q was stopped before it started: %w", id, runtimes.ErrInvalidState)
 	}
 	if c.mod == nil {
-		// Recorded by an earlier process: compile again.
-		mod, err := r.prepare(ctx, &c.spec, &c.ref)
-		if err != nil {
-			return fmt.Errorf("wasm container %q: %w", id, err)
-		}
-		c.mod = mod
+		// Not reached: recompile gave it one, and only Remove, which
+		// also ends the created state, takes it away.
+		return fmt.Errorf("wasm container %q has no compiled module: %w", id, runtimes.ErrInvalidState)
 	}
 	w, err := logs.NewWriter(c.logPath(), logs.WithRotation(r.logRot))
 	if err != nil {
@@ -393,6 +393,36 @@ func (r *Runtime) Start(ctx context.Context, id string) error {
 	// used (run turns this off on a kernel without thread accounting).
 	c.cpuExact, c.tid, c.cpuUsed = true, 0, 0
 	go r.run(runCtx, c, inst, w)
+	return nil
+}
+
+// recompile gives a created container recorded by an earlier process its
+// compiled module. It compiles without holding c.mu: compiling takes r.mu,
+// which is taken before container.mu (Remove holds r.mu while it waits for
+// c.mu), and may take seconds, which Inspect, Stats and List should not
+// wait for. A module no longer wanted once compiled (the container was
+// removed, or another Start gave it one, meanwhile) is released.
+func (r *Runtime) recompile(ctx context.Context, c *container) error {
+	c.mu.Lock()
+	need := c.mod == nil && c.state == runtimes.StateCreated && !c.stopped
+	c.mu.Unlock()
+	if !need {
+		return nil
+	}
+	// c.spec and c.ref are set at Create and never changed.
+	mod, err := r.prepare(ctx, &c.spec, &c.ref)
+	if err != nil {
+		return fmt.Errorf("wasm container %q: %w", c.id, err)
+	}
+	c.mu.Lock()
+	keep := c.mod == nil && c.state == runtimes.StateCreated
+	if keep {
+		c.mod = mod
+	}
+	c.mu.Unlock()
+	if !keep {
+		r.release(mod)
+	}
 	return nil
 }
 

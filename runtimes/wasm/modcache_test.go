@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -334,4 +336,83 @@ func TestCloseReleasesCompiledModules(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantCached(t, r, 0, 0)
+}
+
+// TestStartCompilesWithoutTheContainerLock: a created container recorded
+// by an earlier process is compiled again by Start, without holding the
+// container's lock. Compiling takes the runtime's lock, which Remove holds
+// while it waits for the container's (Start and Remove of that container
+// could deadlock), and can take seconds, which Inspect and List must not
+// wait for. The module file is made a FIFO, so that the test holds Start
+// in the middle of its compile.
+func TestStartCompilesWithoutTheContainerLock(t *testing.T) {
+	root := t.TempDir()
+	ctx := context.Background()
+	r1, err := New(root, WithCompilationCache(sharedCache))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r1.Create(ctx, "c", &runtimes.Spec{Image: writeModule(t, wasmtest.Exit(0))}); err != nil {
+		t.Fatal(err)
+	}
+	digest := r1.containers["c"].ref.Digest
+	if err := r1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := New(root, WithCompilationCache(sharedCache))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	p, err := r2.modulePath(digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan error, 1)
+	go func() { started <- r2.Start(ctx, "c") }()
+	// Opening the FIFO for writing returns once Start has opened it to
+	// read the module: Start is compiling.
+	fifo, err := os.OpenFile(p, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	feed := func() {
+		_, _ = fifo.Write(b)
+		_ = fifo.Close()
+	}
+	inspected := make(chan error, 1)
+	go func() {
+		_, err := r2.Inspect(ctx, "c")
+		inspected <- err
+	}()
+	select {
+	case err := <-inspected:
+		if err != nil {
+			feed()
+			t.Fatalf("Inspect: %v", err)
+		}
+	case <-time.After(20 * time.Second): // a safety net, not a timed assertion
+		feed()
+		t.Fatal("Inspect waited for Start's compile: Start holds the container's lock while it compiles")
+	}
+	feed()
+	if err := <-started; err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	if st, err := r2.Wait(ctx, "c"); err != nil || st.ExitCode != 0 {
+		t.Fatalf("Wait: %+v %v", st, err)
+	}
+	wantCached(t, r2, 1, 0)
+	remove(t, r2, "c")
+	wantCached(t, r2, 0, 1)
 }
