@@ -345,24 +345,37 @@ func TestStatsCPU(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Wait until the spinner has used half a second of CPU: how long
+	// that takes depends on the machine's load, which the figures must
+	// not. A thread's CPU time cannot pass the wall time, and a sleeping
+	// module uses next to none of it: wall-clock accounting would show
+	// the sleeper as busy as the spinner.
+	const busy = 500 * time.Millisecond
 	start := time.Now()
-	time.Sleep(1500 * time.Millisecond)
-	wall := time.Since(start)
-	sleeper, err := r.Stats(ctx, "sleeper")
-	if err != nil {
-		t.Fatal(err)
+	var sleeper, spinner runtimes.Stats
+	for {
+		var err error
+		if sleeper, err = r.Stats(ctx, "sleeper"); err != nil {
+			t.Fatal(err)
+		}
+		if spinner, err = r.Stats(ctx, "spinner"); err != nil {
+			t.Fatal(err)
+		}
+		if time.Duration(spinner.CPUNanos) >= busy {
+			break
+		}
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("spinning module: CPU %v after %v, want %v", time.Duration(spinner.CPUNanos), time.Since(start), busy)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	spinner, err := r.Stats(ctx, "spinner")
-	if err != nil {
-		t.Fatal(err)
+	wall := time.Since(start)
+	if got := time.Duration(spinner.CPUNanos); got > wall+100*time.Millisecond {
+		t.Errorf("spinning module: CPU %v over %v of wall time: one thread cannot use more", got, wall)
 	}
 	// The sleeper's Go runtime starts (a few ms of CPU), then sleeps.
-	if got := time.Duration(sleeper.CPUNanos); got > wall/5 {
-		t.Errorf("sleeping module: CPU %v over %v of wall time, want well under a fifth", got, wall)
-	}
-	// One of two cores, shared with the test and the machine's load.
-	if got := time.Duration(spinner.CPUNanos); got < wall/4 {
-		t.Errorf("spinning module: CPU %v over %v of wall time, want a good part of it", got, wall)
+	if got := time.Duration(sleeper.CPUNanos); got > busy/10 {
+		t.Errorf("sleeping module: CPU %v while the spinner used %v, want under a tenth of it", got, time.Duration(spinner.CPUNanos))
 	}
 	for _, id := range []string{"sleeper", "spinner"} {
 		if err := r.Stop(ctx, id, 0); err != nil {
