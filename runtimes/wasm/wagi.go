@@ -88,11 +88,54 @@ func (r *Runtime) HTTPHandler(ctx context.Context, spec *runtimes.Spec) (http.Ha
 	if spec.Deadline > 0 {
 		f.timeout = spec.Deadline
 	}
-	if f.log, err = logs.NewWriter(f.logPath, logs.WithRotation(r.logRot)); err != nil {
+	if f.log, err = r.openFuncLog(f.logPath); err != nil {
 		r.release(mod)
 		return nil, fmt.Errorf("wasm function %q: %w", spec.Image, err)
 	}
 	return f, nil
+}
+
+// funcLog is the log that the Functions of one image and label set
+// share, open while one of them is: a single Writer, since two would each
+// rotate the file under the other (the second then writing on into a
+// rotated file that nothing reads) and the first Close would mark it done
+// while the other still writes.
+type funcLog struct {
+	w    *logs.Writer
+	refs int
+}
+
+// openFuncLog returns the writer of the function log at path, opening it
+// unless a Function has it open already; closeFuncLog gives it back.
+func (r *Runtime) openFuncLog(path string) (*logs.Writer, error) {
+	r.funcLogMu.Lock()
+	defer r.funcLogMu.Unlock()
+	if l, ok := r.funcLogs[path]; ok {
+		l.refs++
+		return l.w, nil
+	}
+	w, err := logs.NewWriter(path, logs.WithRotation(r.logRot))
+	if err != nil {
+		return nil, err
+	}
+	r.funcLogs[path] = &funcLog{w: w, refs: 1}
+	return w, nil
+}
+
+// closeFuncLog gives back a writer openFuncLog returned for path, closing
+// it (and marking the log done) when it was the last.
+func (r *Runtime) closeFuncLog(path string) error {
+	r.funcLogMu.Lock()
+	defer r.funcLogMu.Unlock()
+	l, ok := r.funcLogs[path]
+	if !ok {
+		return nil
+	}
+	if l.refs--; l.refs > 0 {
+		return nil
+	}
+	delete(r.funcLogs, path)
+	return l.w.Close()
 }
 
 // functionKey names a function's log by its image and labels.
@@ -116,9 +159,10 @@ func functionKey(spec *runtimes.Spec) string {
 // stderr of every request's instance.
 func (f *Function) LogPath() string { return f.logPath }
 
-// Close closes the function's log and releases its compiled module once
-// the requests in flight have ended (they may lose their stderr); later
-// requests are answered 503. Closing twice does nothing.
+// Close closes the function's log (unless another Function of the same
+// image and labels still has it open) and releases its compiled module
+// once the requests in flight have ended (they may lose their stderr);
+// later requests are answered 503. Closing twice does nothing.
 func (f *Function) Close() error {
 	f.mu.Lock()
 	if f.closed {
@@ -131,7 +175,7 @@ func (f *Function) Close() error {
 	if last {
 		f.r.release(f.mod)
 	}
-	return f.log.Close()
+	return f.r.closeFuncLog(f.logPath)
 }
 
 // begin counts a request in, unless the function is closed.

@@ -3,6 +3,7 @@ package wasm
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -249,5 +250,61 @@ func TestWAGIConcurrencyCap(t *testing.T) {
 				t.Errorf("%d slots still held after both requests", n)
 			}
 		})
+	}
+}
+
+// TestWAGIFunctionsShareTheirLog: two Functions of one image and label
+// set write one log through one writer: when one rotates the file, the
+// other's lines still go to the current file (with a writer each, they
+// went on into the rotated one, which Logs does not read), and the log is
+// marked done only when the last is closed.
+func TestWAGIFunctionsShareTheirLog(t *testing.T) {
+	r := newRuntime(t, WithLogRotation(logs.Rotation{MaxSize: 300, MaxFiles: 2}))
+	spec := &runtimes.Spec{Image: "file://" + goApp, Args: []string{"wagi"}}
+	f1, f2 := handler(t, r, spec), handler(t, r, spec)
+	if f1.LogPath() != f2.LogPath() {
+		t.Fatalf("log paths %s and %s, want one", f1.LogPath(), f2.LogPath())
+	}
+	serve := func(f *Function, path string) {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		f.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != 200 {
+			t.Fatalf("%s: status %d", path, rec.Code)
+		}
+	}
+	for i := range 20 { // past the size a few times: f1 rotates
+		serve(f1, fmt.Sprintf("/f1-%02d", i))
+	}
+	serve(f2, "/f2")
+	rotated, err := logs.RotatedFiles(f1.LogPath())
+	if err != nil || len(rotated) == 0 {
+		t.Fatalf("rotated files %v, %v; want some", rotated, err)
+	}
+	read := func() string {
+		var buf bytes.Buffer
+		if err := logs.Read(context.Background(), f1.LogPath(), runtimes.LogOptions{}, &buf); err != nil {
+			t.Fatal(err)
+		}
+		return buf.String()
+	}
+	if got := read(); !strings.HasSuffix(got, "served /f2\n") {
+		t.Fatalf("current log %q does not end with f2's line", got)
+	}
+	if err := f1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if logs.IsDone(f1.LogPath()) {
+		t.Fatal("log marked done while f2 still serves")
+	}
+	serve(f2, "/f2-after")
+	if got := read(); !strings.HasSuffix(got, "served /f2-after\n") {
+		t.Fatalf("current log %q does not end with f2's last line", got)
+	}
+	if err := f2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !logs.IsDone(f1.LogPath()) {
+		t.Fatal("log not marked done after the last Function closed")
 	}
 }

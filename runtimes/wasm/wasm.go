@@ -103,6 +103,9 @@ type Runtime struct {
 	mu         sync.Mutex // guards the maps and compiledModule.refs; taken before container.mu
 	containers map[string]*container
 	compiled   map[string]*compiledModule // by module digest
+
+	funcLogMu sync.Mutex          // guards funcLogs; taken alone
+	funcLogs  map[string]*funcLog // the open function logs, by path
 }
 
 // Option configures a Runtime.
@@ -180,6 +183,7 @@ func New(root string, opts ...Option) (*Runtime, error) {
 		maxIdle:    DefaultMaxIdleCompiled,
 		containers: map[string]*container{},
 		compiled:   map[string]*compiledModule{},
+		funcLogs:   map[string]*funcLog{},
 	}
 	for _, o := range opts {
 		o(r)
