@@ -68,7 +68,7 @@ type User struct {
 // concurrently by every request.
 type TokenAuthenticator interface {
 	// AuthenticateToken returns the user of token, or false when the
-	// token is unknown.
+	// token is unknown. The caller does not modify the User.
 	AuthenticateToken(ctx context.Context, token string) (*User, bool)
 }
 
@@ -247,7 +247,8 @@ type userKey struct{}
 
 // UserFrom returns the authenticated user of a request's context: the
 // token's user, or AnonymousUser on a public endpoint. It returns false
-// when the server authenticates nobody (no Config.Authenticator).
+// when the server authenticates nobody (no Config.Authenticator). The
+// User is shared by every request of that user: do not modify it.
 func UserFrom(ctx context.Context) (*User, bool) {
 	u, ok := ctx.Value(userKey{}).(*User)
 	return u, ok
