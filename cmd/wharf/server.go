@@ -199,9 +199,15 @@ func serve(ctx context.Context, a *app, o *serveOptions, roles ...Role) error {
 	}
 	apiURL := scheme + "://" + dialAddr(ln.Addr())
 	fmt.Fprintf(a.errOut, "wharf API listening on %s://%s\n", scheme, ln.Addr())
-	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() && authn == nil {
-		logger.Warn("the API is open to anyone who reaches " + ln.Addr().String() +
-			": set --token-auth-file to require a token, or listen on a loopback address")
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
+		switch {
+		case authn == nil:
+			logger.Warn("the API is open to anyone who reaches " + ln.Addr().String() +
+				": set --token-auth-file to require a token, or listen on a loopback address")
+		case cert == nil:
+			logger.Warn("the API takes tokens over plain HTTP on " + ln.Addr().String() +
+				": anyone on the way can read them; set --tls-cert-file and --tls-private-key-file (kubectl sends tokens only over HTTPS)")
+		}
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
