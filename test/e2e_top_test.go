@@ -59,10 +59,12 @@ spec:
 		t.Fatalf("header %v", h)
 	}
 	cpu := topCPU(t, out)
-	// The spinner has a core to itself at best; a busy 2-core machine
-	// gives it less, never as little as the sleeper's.
-	if cpu["spinner"] < 300 || cpu["sleeper"] > 100 {
-		t.Errorf("spinner %dm, sleeper %dm; want over 300m (about 1000m on an idle machine) and under 100m", cpu["spinner"], cpu["sleeper"])
+	// The spinner has a core to itself at best (about 1000m on an idle
+	// machine); a busy 2-core machine gives it less, but far more than the
+	// 200m floor of the agent's own Wasm usage test, and the sleeper
+	// next to nothing.
+	if cpu["spinner"] < 200 || cpu["sleeper"] > 100 {
+		t.Errorf("spinner %dm, sleeper %dm; want over 200m and under 100m", cpu["spinner"], cpu["sleeper"])
 	}
 
 	t.Run("containers", func(t *testing.T) {
@@ -101,7 +103,7 @@ spec:
 			t.Fatalf("kubectl top node:\n%s", out)
 		}
 		// The node's use is the machine's, the spinner included.
-		if m := milli(t, r[0][1]); m < 300 {
+		if m := milli(t, r[0][1]); m < 200 {
 			t.Errorf("node CPU %dm, want at least the spinner's", m)
 		}
 		wharfOut := s.mustWharf(t, "top", "node").Stdout
