@@ -98,7 +98,11 @@ func runExec(ctx context.Context, a *app, o *execOptions, pod string, command []
 	if err != nil {
 		return err
 	}
-	req := agentapi.ExecRequest{URL: u, Header: authHeader(a), Stdout: a.out, Stderr: a.errOut}
+	tc, err := a.tlsClientConfig()
+	if err != nil {
+		return err
+	}
+	req := agentapi.ExecRequest{URL: u, Header: authHeader(a), TLSConfig: tc, Stdout: a.out, Stderr: a.errOut}
 	if o.stdin {
 		req.Stdin = a.in
 	}

@@ -2,6 +2,7 @@ package agentapi
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +25,8 @@ type ExecRequest struct {
 	URL string
 	// Header is sent with the request (e.g. Authorization).
 	Header http.Header
+	// TLSConfig is used for an https:// URL (nil: the system's roots).
+	TLSConfig *tls.Config
 	// Stdin, when set, is copied to the command's stdin, which is closed at
 	// its end (the URL must then ask for stdin=true). Exec returns when the
 	// command has exited, whether Stdin has ended or not; the goroutine
@@ -46,6 +49,7 @@ func Exec(ctx context.Context, req ExecRequest) (int, error) {
 		return -1, fmt.Errorf("exec: %w", err)
 	}
 	cfg.Protocol = []string{ProtocolV5, ProtocolV4}
+	cfg.TlsConfig = req.TLSConfig
 	for k, v := range req.Header {
 		cfg.Header[k] = v
 	}
