@@ -217,7 +217,7 @@ func (r *Runtime) fetchOCI(ctx context.Context, ref, policy string, progress fun
 	mr.Kind, mr.Path = kindRootfs, img.Config.Entrypoint[0]
 	if mr.Digest, err = r.moduleInRootfs(img, mr.Path); err != nil {
 		if errors.Is(err, errNotInImage) {
-			return nil, notWasmImage(ref, fmt.Sprintf("its entrypoint %s is not in the image", mr.Path))
+			return nil, notWasmImage(ref, fmt.Sprintf("its entrypoint %s %s", mr.Path, notInImage(mr.Path)))
 		}
 		return nil, fmt.Errorf("module %q: %w", ref, err)
 	}
@@ -250,13 +250,23 @@ func (r *Runtime) describeInRootfs(img *image.Image, p string) string {
 	})
 	switch {
 	case errors.Is(err, errNotInImage):
-		return "is not in the image"
+		return notInImage(p)
 	case err != nil:
 		return "cannot be read (" + err.Error() + ")"
 	case isWasmBinary(head):
 		return fmt.Sprintf("is a WebAssembly module: set ENTRYPOINT [%q]", p)
 	}
 	return "is " + describeContent(head)
+}
+
+// notInImage says, for a message, that no file of the image is at p. A
+// name without a slash (sh, docker-entrypoint.sh) is one a container's
+// runtime looks up on PATH, so it is no sign that the image lacks it.
+func notInImage(p string) string {
+	if !strings.Contains(p, "/") {
+		return "names a program a container finds on its PATH, not a .wasm file of the image"
+	}
+	return "is not in the image"
 }
 
 // sniffLen is how much of a file describeContent looks at (as much as

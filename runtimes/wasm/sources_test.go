@@ -269,6 +269,12 @@ func TestNotWasmImages(t *testing.T) {
 		{"command only, ELF", push("cmd", v1.Config{Cmd: []string{"/hello"}}),
 			[]string{"it has no entrypoint and no Wasm layer, and its command /hello is an ELF amd64 executable"}},
 		{"command only, Wasm", push("cmdwasm", v1.Config{Cmd: []string{"/app.wasm"}}), []string{`its command /app.wasm is a WebAssembly module: set ENTRYPOINT ["/app.wasm"]`}},
+		// A bare name is looked up on PATH (busybox's sh, node's
+		// docker-entrypoint.sh): not to be called missing.
+		{"entrypoint on PATH", push("pathentry", v1.Config{Entrypoint: []string{"docker-entrypoint.sh"}}),
+			[]string{"its entrypoint docker-entrypoint.sh names a program a container finds on its PATH, not a .wasm file"}},
+		{"command on PATH", push("pathcmd", v1.Config{Cmd: []string{"sh"}}),
+			[]string{"and its command sh names a program a container finds on its PATH, not a .wasm file"}},
 		{"Wasm layer holds HTML", artifact, []string{"its Wasm layer", "is an HTML document"}},
 	}
 	r := newRuntime(t)
