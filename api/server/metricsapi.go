@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/wharfhq/wharf/api/tables"
 	"github.com/wharfhq/wharf/api/types"
 	"github.com/wharfhq/wharf/storage"
 )
@@ -145,7 +146,7 @@ func (s *Server) getMetrics(c echo.Context, mr *metricsResource, namespace, name
 	if !ok {
 		return errMetricsNotFound(mr, namespace, name)
 	}
-	return writeFormatted(c, http.StatusOK, m)
+	return writeMetrics(c, m)
 }
 
 // metricsOf builds the metrics object of a Pod or Node.
@@ -187,7 +188,7 @@ func (s *Server) listMetrics(c echo.Context, mr *metricsResource, namespace stri
 				}
 			}
 		}
-		return writeFormatted(c, http.StatusOK, list)
+		return writeMetrics(c, list)
 	}
 	list := &types.PodMetricsList{TypeMeta: types.TypeMeta{Kind: "PodMetricsList", APIVersion: apiVersion},
 		ListMeta: lm, Items: []types.PodMetrics{}}
@@ -198,7 +199,7 @@ func (s *Server) listMetrics(c echo.Context, mr *metricsResource, namespace stri
 			}
 		}
 	}
-	return writeFormatted(c, http.StatusOK, list)
+	return writeMetrics(c, list)
 }
 
 // podMetricsFields is the part of a stored Pod its metrics need: decoding
@@ -235,5 +236,72 @@ func (s *Server) listPodMetrics(c echo.Context, namespace string, sel selectors)
 			list.Items = append(list.Items, *m)
 		}
 	}
-	return writeFormatted(c, http.StatusOK, list)
+	return writeMetrics(c, list)
+}
+
+// writeMetrics answers metrics objects in the negotiated format: JSON or
+// YAML, or the Table kubectl get asks for (kubectl get podmetrics), with
+// metrics-server's columns.
+func writeMetrics(c echo.Context, v any) error {
+	if negotiate(c, true) != outputTable {
+		return writeFormatted(c, http.StatusOK, v)
+	}
+	inc, err := tables.ParseInclude(c.QueryParam("includeObject"))
+	if err != nil {
+		return errBadRequest("%v", err)
+	}
+	t := &tables.Table{
+		TypeMeta: types.TypeMeta{Kind: "Table", APIVersion: "meta.k8s.io/v1"},
+		ColumnDefinitions: []tables.ColumnDefinition{
+			{Name: "Name", Type: "string", Format: "name", Description: "Name of the resource"},
+			{Name: "CPU", Type: "string", Description: "CPU usage"},
+			{Name: "Memory", Type: "string", Description: "Memory usage"},
+			{Name: "Window", Type: "string", Description: "Interval over which metrics are reported"},
+		},
+		Rows: []tables.Row{},
+	}
+	add := func(obj types.Object, usage types.ResourceList, window types.Duration) error {
+		cpu, mem := usage[types.ResourceCPU], usage[types.ResourceMemory]
+		row := tables.Row{Cells: []any{obj.GetObjectMeta().Name, cpu.String(), mem.String(), window.Duration.String()}}
+		var raw any
+		switch inc {
+		case tables.IncludeObject:
+			raw = obj
+		case tables.IncludeMetadata:
+			raw = map[string]any{"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj.GetObjectMeta()}
+		}
+		if raw != nil {
+			data, err := json.Marshal(raw)
+			if err != nil {
+				return fmt.Errorf("table row of %q: %w", obj.GetObjectMeta().Name, err)
+			}
+			row.Object = data
+		}
+		t.Rows = append(t.Rows, row)
+		return nil
+	}
+	switch v := v.(type) {
+	case *types.PodMetrics:
+		err = add(v, v.Total(), v.Window)
+	case *types.NodeMetrics:
+		err = add(v, v.Usage, v.Window)
+	case *types.PodMetricsList:
+		t.ListMeta = v.ListMeta
+		for i := range v.Items {
+			if err = add(&v.Items[i], v.Items[i].Total(), v.Items[i].Window); err != nil {
+				break
+			}
+		}
+	case *types.NodeMetricsList:
+		t.ListMeta = v.ListMeta
+		for i := range v.Items {
+			if err = add(&v.Items[i], v.Items[i].Usage, v.Items[i].Window); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusOK, t)
 }

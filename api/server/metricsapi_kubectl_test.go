@@ -55,6 +55,13 @@ NAMESPACE   NAME   CPU(cores)   MEMORY(bytes)
 default     db     1m           100Mi
 default     web    1000m        32Mi
 other       far    5m           1Mi`},
+		{"get podmetrics", []string{"get", "podmetrics"}, `
+NAME   CPU   MEMORY   WINDOW
+db     1m    100Mi    15s
+web    1     32Mi     15s`},
+		{"get one nodemetrics", []string{"get", "nodes.metrics.k8s.io", "n1"}, `
+NAME   CPU    MEMORY   WINDOW
+n1     500m   1Gi      15s`},
 		{"nodes", []string{"top", "node"}, `
 NAME   CPU(cores)   CPU(%)      MEMORY(bytes)   MEMORY(%)
 n1     500m         25%         1024Mi          25%

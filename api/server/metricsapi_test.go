@@ -10,7 +10,10 @@ import (
 	"github.com/wharfhq/wharf/api/types"
 )
 
-const metricsPath = "/apis/metrics.k8s.io/v1beta1"
+const (
+	metricsPath = "/apis/metrics.k8s.io/v1beta1"
+	tableAccept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+)
 
 // sampleOf is a usage sample of containers, each given as name, CPU and
 // memory.
@@ -123,6 +126,32 @@ func TestMetricsAPIPods(t *testing.T) {
 		e.get(t, metricsPath+"/namespaces/default/nodes").status(t, http.StatusNotFound, types.StatusReasonNotFound)
 		e.get(t, metricsPath+"/deployments").status(t, http.StatusNotFound, types.StatusReasonNotFound)
 		e.get(t, "/apis/metrics.k8s.io/v1/pods").status(t, http.StatusNotFound, types.StatusReasonNotFound)
+		e.send(t, req{method: http.MethodGet, path: metricsPath + "/pods?includeObject=All", accept: tableAccept}).
+			status(t, http.StatusBadRequest, types.StatusReasonBadRequest)
+	})
+	t.Run("table", func(t *testing.T) {
+		var tbl struct {
+			Kind    string `json:"kind"`
+			Columns []struct {
+				Name string `json:"name"`
+			} `json:"columnDefinitions"`
+			Rows []struct {
+				Cells  []any `json:"cells"`
+				Object struct {
+					Kind     string           `json:"kind"`
+					Metadata types.ObjectMeta `json:"metadata"`
+				} `json:"object"`
+			} `json:"rows"`
+		}
+		e.send(t, req{method: http.MethodGet, path: metricsPath + "/pods", accept: tableAccept}).must(t, http.StatusOK).into(t, &tbl)
+		if tbl.Kind != "Table" || len(tbl.Columns) != 4 || tbl.Columns[1].Name != "CPU" || len(tbl.Rows) != 3 {
+			t.Fatalf("table %+v, want 4 columns and 3 rows", tbl)
+		}
+		r := tbl.Rows[1] // default/db, default/web, other/far
+		if r.Cells[0] != "web" || r.Cells[1] != "251m" || r.Cells[2] != "32Mi" || r.Cells[3] != "15s" ||
+			r.Object.Kind != "PartialObjectMetadata" || r.Object.Metadata.Namespace != "default" {
+			t.Errorf("row %+v, want web 251m 32Mi 15s with its metadata", r)
+		}
 	})
 }
 

@@ -89,6 +89,19 @@ type PodMetrics struct {
 	Containers []ContainerMetrics `json:"containers"`
 }
 
+// Total is the sum of the containers' usage: the Pod's.
+func (m *PodMetrics) Total() ResourceList {
+	total := ResourceList{}
+	for _, c := range m.Containers {
+		for k, v := range c.Usage {
+			q := total[k]
+			q.Add(v)
+			total[k] = q
+		}
+	}
+	return total
+}
+
 // PodMetricsList is a list of PodMetrics.
 type PodMetricsList struct {
 	TypeMeta `json:",inline"`

@@ -203,19 +203,6 @@ func noPodMetrics(ctx context.Context, a *app, c *sdk.Client, o *topOptions, ns 
 	return nil
 }
 
-// podTotal is the sum of a Pod's containers' usage.
-func podTotal(m *types.PodMetrics) types.ResourceList {
-	total := types.ResourceList{}
-	for _, c := range m.Containers {
-		for k, v := range c.Usage {
-			q := total[k]
-			q.Add(v)
-			total[k] = q
-		}
-	}
-	return total
-}
-
 // sortPodMetrics sorts by the named resource, largest first (else keeps
 // the server's order: namespace, then name).
 func sortPodMetrics(items []types.PodMetrics, by string) {
@@ -224,7 +211,7 @@ func sortPodMetrics(items []types.PodMetrics, by string) {
 	}
 	res := resourceOf(by)
 	sort.SliceStable(items, func(i, j int) bool {
-		a, b := podTotal(&items[i])[res], podTotal(&items[j])[res]
+		a, b := items[i].Total()[res], items[j].Total()[res]
 		return a.Cmp(b) > 0
 	})
 }
@@ -268,7 +255,7 @@ func printPodMetrics(out io.Writer, items []types.PodMetrics, o *topOptions) {
 			prefix = m.Namespace + "\t"
 		}
 		if !o.containers {
-			total := podTotal(m)
+			total := m.Total()
 			fmt.Fprintf(w, "%s%s\t%s\t%s\n", prefix, m.Name, formatCPU(total), formatMemory(total))
 			continue
 		}
