@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path"
 	"sort"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -28,6 +29,7 @@ type topOptions struct {
 	fieldSelector string
 	allNamespaces bool
 	containers    bool
+	showCapacity  bool
 	noHeaders     bool
 	sortBy        string
 }
@@ -111,6 +113,7 @@ agent reads it from /proc.`,
 		},
 	}
 	o.addFlags(cmd)
+	cmd.Flags().BoolVar(&o.showCapacity, "show-capacity", false, "compute the percentages of the Nodes' capacity, not their allocatable")
 	return cmd
 }
 
@@ -184,15 +187,26 @@ func runTopPod(ctx context.Context, a *app, o *topOptions, args []string) error 
 	return nil
 }
 
-// noPodMetrics explains an empty list as kubectl does: Pods without
-// metrics yet are an error, no Pods at all a note on stderr.
+// metricsDelay is how long kubectl top waits for a new Pod's metrics
+// before it calls their absence an error of the Pod.
+const metricsDelay = 2 * time.Minute
+
+// noPodMetrics explains an empty list as kubectl does: a Pod older than
+// metricsDelay without metrics is named, younger ones are "not available
+// yet", and no Pods at all is a note on stderr.
 func noPodMetrics(ctx context.Context, a *app, c *sdk.Client, o *topOptions, ns string) error {
 	pods, err := sdk.Typed[*types.Pod](c).Namespace(ns).List(ctx, sdk.ListOptions{
-		LabelSelector: o.selector, FieldSelector: o.fieldSelector, Limit: 1})
+		LabelSelector: o.selector, FieldSelector: o.fieldSelector})
 	if err != nil {
 		return err
 	}
 	if len(pods.Items) > 0 {
+		for _, p := range pods.Items {
+			if age := time.Since(p.CreationTimestamp.Time); age > metricsDelay {
+				// kubectl's words, capital M included.
+				return fmt.Errorf("Metrics not available for pod %s/%s, age: %s", p.Namespace, p.Name, humanDuration(age))
+			}
+		}
 		return errors.New("metrics not available yet: a Pod has metrics once it has run through two of its agent's measures (15s apart)")
 	}
 	if ns == "" {
@@ -301,6 +315,9 @@ func runTopNode(ctx context.Context, a *app, o *topOptions, args []string) error
 		fmt.Fprintln(a.errOut, "No resources found")
 		return nil
 	}
+	if len(items) == 0 {
+		return errors.New("metrics not available yet: a Node has metrics once its agent has measured it twice (15s apart)")
+	}
 	if o.sortBy != "" {
 		res := resourceOf(o.sortBy)
 		sort.SliceStable(items, func(i, j int) bool {
@@ -332,7 +349,7 @@ func printNodeMetrics(out io.Writer, items []types.NodeMetrics, nodes []*types.N
 		}
 		printed[m.Name] = true
 		alloc := n.Status.Allocatable
-		if len(alloc) == 0 {
+		if len(alloc) == 0 || o.showCapacity {
 			alloc = n.Status.Capacity
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", m.Name, formatCPU(m.Usage), percentOf(m.Usage, alloc, types.ResourceCPU),

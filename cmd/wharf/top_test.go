@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wharfhq/wharf/api/server"
 	"github.com/wharfhq/wharf/api/server/servertest"
 	"github.com/wharfhq/wharf/api/types"
 	"github.com/wharfhq/wharf/sdk"
@@ -64,6 +65,7 @@ func topFixture(t *testing.T) *servertest.Server {
 			t.Fatal(err)
 		}
 		created.Status.Allocatable = usage("2", "4Gi")
+		created.Status.Capacity = usage("4", "8Gi")
 		if _, err := nodes.UpdateStatus(ctx, created); err != nil {
 			t.Fatal(err)
 		}
@@ -108,6 +110,12 @@ NAME   CPU(cores)   CPU(%)      MEMORY(bytes)   MEMORY(%)
 n1     500m         25%         1024Mi          25%
 n2     1500m        75%         512Mi           12%
 n3     <unknown>    <unknown>   <unknown>       <unknown>`, ""},
+		{"nodes, share of capacity", []string{"top", "node", "--show-capacity", "--sort-by=cpu"}, `
+NAME   CPU(cores)   CPU(%)      MEMORY(bytes)   MEMORY(%)
+n2     1500m        37%         512Mi           6%
+n1     500m         12%         1024Mi          12%
+n3     <unknown>    <unknown>   <unknown>       <unknown>`, ""},
+		{"nodes without metrics", []string{"top", "node", "-l", "zone=n3"}, "", "metrics not available yet"},
 		{"one node", []string{"top", "node", "n2"}, `
 NAME   CPU(cores)   CPU(%)   MEMORY(bytes)   MEMORY(%)
 n2     1500m        75%      512Mi           12%`, ""},
@@ -146,4 +154,22 @@ n1     500m         25%      1024Mi          25%`, ""},
 			t.Errorf("exit %d, out %q, err %q; want 0 and kubectl's note", code, out.String(), errOut.String())
 		}
 	})
+}
+
+// TestTopOldPodWithoutMetrics: a Pod older than two minutes without
+// metrics is named, as kubectl top names it.
+func TestTopOldPodWithoutMetrics(t *testing.T) {
+	srv := servertest.Start(t, servertest.Options{Config: func(c *server.Config) {
+		c.Now = func() time.Time { return time.Now().Add(-time.Hour) }
+	}})
+	pod := &types.Pod{ObjectMeta: types.ObjectMeta{Name: "old", Namespace: "default"},
+		Spec: types.PodSpec{Containers: []types.Container{{Name: "app", Image: "example.com/app:v1"}}}}
+	if _, err := sdk.Typed[*types.Pod](srv.Client).Namespace("default").Create(context.Background(), pod); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	code := run(t.Context(), []string{"--server", srv.URL, "top", "pod"}, strings.NewReader(""), &out, &errOut)
+	if want := "Metrics not available for pod default/old, age: 60m"; code == 0 || !strings.Contains(errOut.String(), want) {
+		t.Errorf("exit %d, stderr %q; want an error with %q", code, errOut.String(), want)
+	}
 }
