@@ -278,7 +278,11 @@ type ExecOptions struct {
 	// Stdin, when set, is copied to the command. Exec returns when the
 	// command exits whether or not Stdin has ended; the copy stops at its
 	// next read, so a caller whose Stdin can block must close it.
-	Stdin  io.Reader
+	Stdin io.Reader
+	// Stdout and Stderr receive the command's output (nil: discarded).
+	// Two different writers may be called at the same time; one writer
+	// given for both is never called from two goroutines at once, and
+	// gets the output in the order the command wrote it (as os/exec).
 	Stdout io.Writer
 	Stderr io.Writer
 	// TTY asks for a terminal: the command's stdin, stdout and stderr are
