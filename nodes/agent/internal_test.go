@@ -127,4 +127,15 @@ func TestPullBackoffGrows(t *testing.T) {
 	if p.requeue != time.Second {
 		t.Errorf("config error after pull errors: requeue %s, want 1s", p.requeue)
 	}
+	// A Pod updated to another image is not held by the old image's
+	// back-off, and its failures count afresh.
+	for i := 0; i < 3; i++ {
+		a.setWaiting(pod, c, st, &plan{}, now, ReasonErrImagePull, "boom", "Failed", "boom")
+	}
+	c2 := &types.Container{Name: "c", Image: "img2"}
+	p = &plan{}
+	a.setWaiting(pod, c2, st, p, now, ReasonErrImagePull, "boom", "Failed", "boom")
+	if p.requeue != time.Second || st.waiting["c"].image != "img2" {
+		t.Errorf("pull error of a new image: requeue %s (image %q), want 1s", p.requeue, st.waiting["c"].image)
+	}
 }

@@ -57,8 +57,12 @@ func newPodState() *podState {
 // waitInfo is why a container is not running, and when to try again.
 type waitInfo struct {
 	reason, message string
-	failures        int
-	retryAt         time.Time
+	// image is the image the failures were with: a Pod updated to
+	// another image starts afresh (the kubelet keys its image back-off
+	// by image too).
+	image    string
+	failures int
+	retryAt  time.Time
 }
 
 // state returns the in-memory state of pod uid, creating it.
@@ -386,7 +390,7 @@ func (a *Agent) restartAfterBackoff(ctx context.Context, ps *podSync, c *types.C
 		if w := st.waiting[c.Name]; w == nil || w.reason != ReasonCrashLoopBackOff {
 			a.events.warn(pod, c.Name, "BackOff", "Back-off restarting failed container "+c.Name+" in pod "+pod.Name+"_"+pod.Namespace+"("+pod.UID+")")
 		}
-		st.waiting[c.Name] = &waitInfo{reason: ReasonCrashLoopBackOff, message: msg, retryAt: now.Add(wait)}
+		st.waiting[c.Name] = &waitInfo{reason: ReasonCrashLoopBackOff, image: c.Image, message: msg, retryAt: now.Add(wait)}
 		p.after(wait)
 		return
 	}
@@ -397,7 +401,7 @@ func (a *Agent) restartAfterBackoff(ctx context.Context, ps *podSync, c *types.C
 // failure is recorded as the container's waiting reason and retried later.
 func (a *Agent) startContainer(ctx context.Context, ps *podSync, c *types.Container, init bool, restart int32) {
 	pod, rt, st, p, now := ps.pod, ps.rt, ps.st, ps.plan, ps.now
-	if w := st.waiting[c.Name]; w != nil && now.Before(w.retryAt) {
+	if w := st.waiting[c.Name]; w != nil && w.image == c.Image && now.Before(w.retryAt) {
 		switch w.reason {
 		case ReasonImagePullBackOff, ReasonErrImagePull:
 			w.reason = ReasonImagePullBackOff
@@ -503,8 +507,8 @@ func (a *Agent) startCreated(ctx context.Context, pod *types.Pod, c *types.Conta
 func (a *Agent) setWaiting(pod *types.Pod, c *types.Container, st *podState, p *plan, now time.Time, reason, msg, event, eventMsg string) {
 	w := st.waiting[c.Name]
 	isPull := func(r string) bool { return r == ReasonErrImagePull || r == ReasonImagePullBackOff }
-	if w == nil || w.reason != reason && !(isPull(w.reason) && isPull(reason)) {
-		w = &waitInfo{} // a new kind of failure starts its back-off afresh
+	if w == nil || w.image != c.Image || w.reason != reason && !(isPull(w.reason) && isPull(reason)) {
+		w = &waitInfo{image: c.Image} // a new kind of failure, or image, starts its back-off afresh
 	}
 	w.reason, w.message = reason, msg
 	delay := a.backoff(int32(w.failures))
