@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -72,6 +73,26 @@ func selfSignedCert(t *testing.T) (certFile, keyFile string) {
 	certFile = writeFile(t, "server.crt", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
 	keyFile = writeFile(t, "server.key", string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})))
 	return certFile, keyFile
+}
+
+// printModule writes a Wasm module printing text and returns its path.
+func printModule(t *testing.T, text string) string {
+	t.Helper()
+	mod := filepath.Join(t.TempDir(), "hello.wasm")
+	if err := os.WriteFile(mod, wasmtest.Print(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return mod
+}
+
+// wasmPrintPod is a Wasm Pod name, never restarted, of one container
+// "hello" running the module file mod.
+func wasmPrintPod(name, mod string) *types.Pod {
+	wasmClass := "wasm"
+	return &types.Pod{ObjectMeta: types.ObjectMeta{Name: name}, Spec: types.PodSpec{
+		RuntimeClassName: &wasmClass, RestartPolicy: types.RestartPolicyNever,
+		Containers: []types.Container{{Name: "hello", Image: "file://" + mod}},
+	}}
 }
 
 var reAPIS = regexp.MustCompile(`wharf API listening on (https://\S+)`)
@@ -143,15 +164,8 @@ func TestTokenAuthCluster(t *testing.T) {
 		t.Fatalf("watch with a token: %v", err)
 	}
 	defer w.Stop()
-	mod := filepath.Join(t.TempDir(), "hello.wasm")
-	if err := os.WriteFile(mod, wasmtest.Print("hello with a token\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	wasmClass := "wasm"
-	c.createPod(t, &types.Pod{ObjectMeta: types.ObjectMeta{Name: "hello"}, Spec: types.PodSpec{
-		RuntimeClassName: &wasmClass, RestartPolicy: types.RestartPolicyNever,
-		Containers: []types.Container{{Name: "hello", Image: "file://" + mod}},
-	}})
+	mod := printModule(t, "hello with a token\n")
+	c.createPod(t, wasmPrintPod("hello", mod))
 	var p *types.Pod
 	for ev := range w.Events() {
 		if ev.Object.Name == "hello" && ev.Object.Status.Phase == types.PodSucceeded {
@@ -201,10 +215,7 @@ func TestTokenAuthCluster(t *testing.T) {
 	}
 	kw := startWatch(t, kc.env, kc.bin, append(kflags, "get", "pods", "-w", "--output-watch-events")...)
 	kw.waitLine(t, "hello")
-	c.createPod(t, &types.Pod{ObjectMeta: types.ObjectMeta{Name: "second"}, Spec: types.PodSpec{
-		RuntimeClassName: &wasmClass, RestartPolicy: types.RestartPolicyNever,
-		Containers: []types.Container{{Name: "hello", Image: "file://" + mod}},
-	}})
+	c.createPod(t, wasmPrintPod("second", mod))
 	kw.waitLine(t, "second")
 	c.awaitPhase(t, "second", types.PodSucceeded)
 	// Delete the Pods while the agent runs, so that it cleans up.
@@ -213,9 +224,14 @@ func TestTokenAuthCluster(t *testing.T) {
 	}
 }
 
+var reAgentAPI = regexp.MustCompile(`agent API listening.* addr=(\S+)`)
+
 // TestTokenAuthUp checks `wharf up --token-auth-file` over plain HTTP: its
 // own node (the in-process agent, with the loopback identity) registers
-// and the CLI reads it with a token, not without.
+// and the CLI reads it with a token, not without. Its agent's API, on a
+// loopback port without --encrypt, refuses a caller without the token
+// the process keeps in memory (it served anyone's logs and exec before),
+// while `wharf logs` through the API server works.
 func TestTokenAuthUp(t *testing.T) {
 	s := startServer(t, t.TempDir(), "--token-auth-file", authnTokenFile(t))
 	poll(t, 60*time.Second, "wharf get nodes with a token shows e2e-node Ready", func() bool {
@@ -226,6 +242,31 @@ func TestTokenAuthUp(t *testing.T) {
 	if r.Code != 1 || !strings.Contains(r.Stderr, "error: Unauthorized: the server requires a bearer token: pass --token or set WHARF_TOKEN") {
 		t.Errorf("wharf get nodes without a token: %s", r)
 	}
+
+	client, err := sdk.New(s.URL, sdk.WithBearerToken(adminToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &clusterEnv{client: client}
+	c.createPod(t, wasmPrintPod("hello", printModule(t, "hello up\n")))
+	c.awaitPhase(t, "hello", types.PodSucceeded)
+	if r := s.wharf(t, "--token", adminToken, "logs", "hello"); r.Code != 0 || r.Stdout != "hello up\n" {
+		t.Errorf("wharf logs --token: %s", r)
+	}
+	m := reAgentAPI.FindStringSubmatch(s.logs())
+	if m == nil {
+		t.Fatalf("no agent API address in the logs:\n%s", s.logs())
+	}
+	resp, err := http.Get("http://" + m[1] + "/pods/default/hello/containers/hello/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || strings.Contains(string(body), "hello up") {
+		t.Errorf("the agent API without a token answered %d %q, want 401", resp.StatusCode, body)
+	}
+	s.wharf(t, "--token", adminToken, "delete", "pod", "hello") // while the agent runs, so that it cleans up
 	if strings.Contains(s.logs(), adminToken) {
 		t.Errorf("the server logged a token:\n%s", s.logs())
 	}

@@ -64,6 +64,10 @@ type clusterOptions struct {
 	join          []string
 	encrypt       string
 	gracePeriod   time.Duration
+	// agentToken, when set, is the agent API's token instead of the one
+	// derived from encrypt: `wharf up` without --encrypt makes a random
+	// one, kept in memory, for its own agent and proxy (see agentAPIToken).
+	agentToken string
 
 	listen   string
 	labels   string
@@ -328,6 +332,16 @@ func buildRuntimes(dir, want string, rot logs.Rotation, logger *slog.Logger) (ma
 	return rts, versions, nil
 }
 
+// agentAPIToken is the token the agent API requires and the API server's
+// proxy sends: agentToken when set, else the one derived from --encrypt
+// ("" without it: the agent API then requires none).
+func (o *clusterOptions) agentAPIToken() string {
+	if o.agentToken != "" {
+		return o.agentToken
+	}
+	return agentapi.TokenFromKey(o.encrypt)
+}
+
 // parseLabels parses k=v,... .
 func parseLabels(s string) (map[string]string, error) {
 	out := map[string]string{}
@@ -383,7 +397,7 @@ func runNode(ctx context.Context, env *Env) error {
 	if err != nil {
 		return err
 	}
-	api, err := agentapi.New(agentapi.Config{Runtimes: rts, Logger: env.Logger, Token: agentapi.TokenFromKey(o.encrypt)})
+	api, err := agentapi.New(agentapi.Config{Runtimes: rts, Logger: env.Logger, Token: o.agentAPIToken()})
 	if err != nil {
 		return err
 	}
@@ -399,7 +413,7 @@ func runNode(ctx context.Context, env *Env) error {
 		agentAddr = net.JoinHostPort(hostIP, strconv.Itoa(tcp.Port))
 	}
 	env.Logger.Info("agent API listening", "addr", agentAddr)
-	if o.encrypt == "" && !tcp.IP.IsLoopback() {
+	if o.agentAPIToken() == "" && !tcp.IP.IsLoopback() {
 		env.Logger.Warn("the agent API (logs, exec) is open to anyone who reaches " + agentAddr +
 			": set --encrypt on every member to require the cluster's token, or listen on a private address")
 	}

@@ -180,8 +180,19 @@ func serve(ctx context.Context, a *app, o *serveOptions, roles ...Role) error {
 	}
 	defer st.Close()
 
+	// The agent of `wharf up` without --encrypt requires a random token
+	// only this process knows: without one, any local user could read
+	// logs and exec into containers through its loopback port, around
+	// --token-auth-file.
+	if o.cluster.encrypt == "" && slices.Contains(roles, RoleAgent) {
+		o.cluster.agentToken = server.NewToken()
+	}
+	if authn != nil && o.cluster.agentAPIToken() == "" {
+		logger.Warn("token authentication does not cover the agents' API (logs, exec) without --encrypt: " +
+			"anyone who reaches an agent's --listen address can use it; set --encrypt on every member")
+	}
 	// pods/log and pods/exec, to the Pod's agent (token from --encrypt)
-	nodeProxy := agentapi.NewProxy(nil, agentapi.WithToken(agentapi.TokenFromKey(o.cluster.encrypt)))
+	nodeProxy := agentapi.NewProxy(nil, agentapi.WithToken(o.cluster.agentAPIToken()))
 	srv, err := server.New(server.Config{Store: st, Logger: logger.With("component", "api"), Version: version, NodeProxy: nodeProxy,
 		Profiling: o.profiling, Authenticator: authn})
 	if err != nil {
