@@ -34,6 +34,7 @@ const (
 	defaultServer    = "http://127.0.0.1:6443"
 	defaultNamespace = "default"
 	serverEnv        = "WHARF_SERVER"
+	tokenEnv         = "WHARF_TOKEN"
 )
 
 // app is the state shared by the verbs: global flags, output streams and a
@@ -198,6 +199,10 @@ Start a single-machine cluster with "wharf up", then drive it with
 		SilenceErrors: true,
 		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
 			a.namespaceSet = cmd.Flags().Changed("namespace")
+			if !cmd.Flags().Changed("token") {
+				// Not the flag's default: --help and usage would print it.
+				a.token = os.Getenv(tokenEnv)
+			}
 		},
 	}
 	server := os.Getenv(serverEnv)
@@ -207,7 +212,7 @@ Start a single-machine cluster with "wharf up", then drive it with
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.server, "server", server, "URL of the Wharf API server (env "+serverEnv+")")
 	pf.StringVarP(&a.namespace, "namespace", "n", defaultNamespace, "namespace of the objects")
-	pf.StringVar(&a.token, "token", os.Getenv("WHARF_TOKEN"), "bearer token for the API server (env WHARF_TOKEN)")
+	pf.StringVar(&a.token, "token", "", "bearer token for the API server (env "+tokenEnv+")")
 	a.addTLSClientFlags(root)
 	for _, v := range verbs {
 		root.AddCommand(v(a))
