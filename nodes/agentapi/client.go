@@ -127,7 +127,14 @@ func refusal(ctx context.Context, req ExecRequest, dialErr error) error {
 	for k, v := range req.Header {
 		hreq.Header[k] = v
 	}
-	resp, err := http.DefaultClient.Do(hreq)
+	client := http.DefaultClient
+	if req.TLSConfig != nil { // the dial's TLS settings, not the system's roots
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = req.TLSConfig
+		defer t.CloseIdleConnections()
+		client = &http.Client{Transport: t}
+	}
+	resp, err := client.Do(hreq)
 	if err != nil {
 		return fmt.Errorf("exec: %w", err)
 	}

@@ -48,4 +48,14 @@ func TestExecOverTLS(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("Exec without the CA: exit %d, %v; want a certificate error", code, err)
 	}
+
+	// A refused upgrade is explained by the server's Status, asked over
+	// the same TLS settings (it was asked with the system's roots, and
+	// said the certificate was unknown instead).
+	q.Set("container", "nope")
+	u = front.URL + "/api/v1/namespaces/default/pods/web/exec?" + q.Encode()
+	_, err = Exec(ctx, ExecRequest{URL: u, TLSConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}, Stdout: &out, Stderr: &out})
+	if err == nil || strings.Contains(err.Error(), "certificate") || !strings.Contains(err.Error(), "container nope") {
+		t.Fatalf("Exec into a missing container with the server's CA: %v; want the server's Status naming the container", err)
+	}
 }
