@@ -35,6 +35,8 @@ type Controller struct {
 	rsLister  *sdk.TypedLister[*types.ReplicaSet]
 	podLister *sdk.TypedLister[*types.Pod]
 	now       func() time.Time
+	// writes holds the ReplicaSet writes the cache does not show yet.
+	writes *ownWrites
 }
 
 var _ controller.Runner = (*Controller)(nil)
@@ -59,6 +61,7 @@ func New(cc *controller.Context) (*Controller, error) {
 		rsLister:  sdk.ListerFor[*types.ReplicaSet](infs["replicasets"]),
 		podLister: sdk.ListerFor[*types.Pod](infs["pods"]),
 		now:       time.Now,
+		writes:    newOwnWrites(time.Now),
 	}
 	c.Controller = controller.New(cc, Name, c.sync)
 	c.Watch(infs["deployments"])
@@ -110,6 +113,18 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	rss, err := c.claimReplicaSets(ctx, d, sel)
 	if err != nil {
 		return err
+	}
+	return c.reconcile(ctx, d, rss)
+}
+
+// reconcile acts on d from rss, the ReplicaSets it controls as the cache
+// shows them. It does nothing while the cache is behind the controller's
+// own writes of them: the informer's update of the ReplicaSet enqueues
+// the Deployment again.
+func (c *Controller) reconcile(ctx context.Context, d *types.Deployment, rss []*types.ReplicaSet) error {
+	if rs := c.writes.behind(rss); rs != nil {
+		c.Logger().Debug("replicaset cache behind this controller's write; waiting for it", "deployment", sdk.KeyFunc(d), "replicaset", rs.Name, "resourceVersion", rs.ResourceVersion)
+		return nil
 	}
 	if d.DeletionTimestamp != nil {
 		return c.syncStatusOnly(ctx, d, rss)
@@ -235,6 +250,7 @@ func (c *Controller) updateNewReplicaSet(ctx context.Context, d *types.Deploymen
 	if err != nil {
 		return nil, fmt.Errorf("update replicaset %s/%s: %w", cp.Namespace, cp.Name, err)
 	}
+	c.writes.record(out)
 	return out, nil
 }
 
@@ -277,6 +293,7 @@ func (c *Controller) createNewReplicaSet(ctx context.Context, d *types.Deploymen
 	rc := sdk.Typed[*types.ReplicaSet](c.client).Namespace(d.Namespace)
 	out, err := rc.Create(ctx, rs)
 	if err == nil {
+		c.writes.record(out)
 		c.Recorder().Eventf(d, types.EventTypeNormal, "ScalingReplicaSet", "Scaled up replica set %s from 0 to %d", out.Name, n)
 		if hasProgressDeadline(d) {
 			setCondition(&d.Status, newCondition(types.DeploymentProgressing, types.ConditionTrue, ReasonNewRSCreated,
@@ -345,6 +362,7 @@ func (c *Controller) scaleReplicaSet(ctx context.Context, rs *types.ReplicaSet, 
 	if err != nil {
 		return nil, fmt.Errorf("scale replicaset %s/%s to %d: %w", cp.Namespace, cp.Name, n, err)
 	}
+	c.writes.record(out)
 	if from := rsReplicas(rs); from != n {
 		dir := "up"
 		if n < from {

@@ -275,6 +275,11 @@ func (c *Controller) scale(ctx context.Context, d *types.Deployment, newRS *type
 	if toAdd == 0 {
 		return nil
 	}
+	if ok, err := c.sizesConfirmed(ctx, d, all); err != nil || !ok {
+		// The cache is behind: its update of the ReplicaSets will
+		// enqueue the Deployment again.
+		return err
+	}
 	// Scale up largest (then newest) first; down smallest (then oldest).
 	sort.SliceStable(all, func(i, j int) bool {
 		a, b := rsReplicas(all[i]), rsReplicas(all[j])
