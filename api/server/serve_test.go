@@ -1,7 +1,9 @@
 package server_test
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -16,26 +18,34 @@ import (
 	"github.com/wharfhq/wharf/storage/badger"
 )
 
-// TestServeShutdownEndsWatches: Serve answers on its listener and, when
-// its context ends, closes open watches and returns nil.
-func TestServeShutdownEndsWatches(t *testing.T) {
+// startServe runs Serve of a server of cfg (its Store and Logger set
+// here) on a loopback listener until cancel; served receives what Serve
+// returned.
+func startServe(t *testing.T, cfg server.Config) (st *badger.Store, srv *server.Server, l net.Listener, cancel context.CancelFunc, served chan error) {
+	t.Helper()
 	st, err := badger.Open(t.TempDir(), badger.WithCompactInterval(0), badger.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	srv, err := server.New(server.Config{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
+	cfg.Store, cfg.Logger = st, slog.New(slog.NewTextHandler(io.Discard, nil))
+	if srv, err = server.New(cfg); err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	if l, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	served := make(chan error, 1)
+	served = make(chan error, 1)
 	go func() { served <- srv.Serve(ctx, l) }()
+	return st, srv, l, cancel, served
+}
+
+// TestServeShutdownEndsWatches: Serve answers on its listener and, when
+// its context ends, closes open watches and returns nil.
+func TestServeShutdownEndsWatches(t *testing.T) {
+	st, srv, l, cancel, served := startServe(t, server.Config{})
+	defer cancel()
 
 	e := &env{url: "http://" + l.Addr().String(), store: st, srv: srv, now: fixedStart}
 	e.get(t, "/readyz").must(t, 200)
@@ -50,6 +60,42 @@ func TestServeShutdownEndsWatches(t *testing.T) {
 		}
 	case <-time.After(watchWait):
 		t.Fatal("Serve did not return after its context ended")
+	}
+}
+
+// TestServeClosesIdleConnections: a kept-alive connection that sends no
+// new request is closed after Config.IdleTimeout (it was held open for
+// ever, so that idle clients, even unauthenticated ones, could pile up
+// connections).
+func TestServeClosesIdleConnections(t *testing.T) {
+	_, _, l, cancel, served := startServe(t, server.Config{IdleTimeout: 50 * time.Millisecond})
+	t.Cleanup(func() { cancel(); <-served })
+
+	conn, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: wharf\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	res, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || res.Close {
+		t.Fatalf("GET /healthz: %d, close %v; want 200 on a kept-alive connection", res.StatusCode, res.Close)
+	}
+	// A safety net, far above the idle timeout: the read ends with EOF
+	// when the server closes the connection.
+	if err := conn.SetReadDeadline(time.Now().Add(watchWait)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := br.ReadByte(); !errors.Is(err, io.EOF) {
+		t.Fatalf("reading the idle connection: %v, want EOF (closed by the server)", err)
 	}
 }
 

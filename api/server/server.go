@@ -89,6 +89,11 @@ type Config struct {
 	// ServiceCIDR is the range Service cluster IPs are allocated from;
 	// DefaultServiceCIDR when unset.
 	ServiceCIDR netip.Prefix
+	// IdleTimeout closes a kept-alive connection that sends no new
+	// request for that long (Serve only); 90 seconds when 0, as
+	// kube-apiserver, so that idle connections, authenticated or not, do
+	// not pile up.
+	IdleTimeout time.Duration
 	// Authenticator, when set, authenticates every request by its bearer
 	// token (authn.go): a request without an accepted token gets 401
 	// Unauthorized, except on /healthz, /livez, /readyz and /version.
@@ -166,6 +171,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.WatchTimeout <= 0 {
 		cfg.WatchTimeout = 30 * time.Minute
 	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 90 * time.Second
+	}
 	if cfg.NamespaceResync <= 0 {
 		cfg.NamespaceResync = 2 * time.Second
 	}
@@ -206,6 +214,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	hs := &http.Server{
 		Handler:           s.echo,
 		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       s.cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	bgCtx, bgCancel := context.WithCancel(ctx)
