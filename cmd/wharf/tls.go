@@ -29,8 +29,12 @@ func (a *app) addTLSClientFlags(cmd *cobra.Command) {
 // system's roots) unless --certificate-authority or
 // --insecure-skip-tls-verify is set.
 func (a *app) tlsClientConfig() (*tls.Config, error) {
-	if a.caFile == "" && !a.insecureTLS {
+	switch {
+	case a.caFile == "" && !a.insecureTLS:
 		return nil, nil
+	case a.caFile != "" && a.insecureTLS:
+		// As kubectl: the file would be ignored, which the user did not mean.
+		return nil, errors.New("--certificate-authority and --insecure-skip-tls-verify cannot be given together: the certificate would not be checked")
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: a.insecureTLS}
 	if a.caFile != "" {

@@ -104,6 +104,8 @@ func TestTLSClientConfig(t *testing.T) {
 		{"insecure", app{insecureTLS: true}, ""},
 		{"missing file", app{caFile: certFile + ".missing"}, "--certificate-authority: open"},
 		{"not a certificate", app{caFile: keyFile}, "--certificate-authority: no PEM certificate in"},
+		// kubectl refuses the two together rather than ignore the file.
+		{"both", app{caFile: certFile, insecureTLS: true}, "--certificate-authority and --insecure-skip-tls-verify cannot be given together"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			hc, err := tc.app.httpClient()
