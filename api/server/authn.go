@@ -298,12 +298,12 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 				user = u
 			}
 			if user == nil {
-				return s.unauthorized(c, "the bearer token is not accepted")
+				return s.unauthorized(c, "the bearer token is not accepted", slog.LevelInfo)
 			}
 		} else if isPublicPath(req.URL.Path) {
 			user = anonymous
 		} else {
-			return s.unauthorized(c, "no bearer token")
+			return s.unauthorized(c, "no bearer token", slog.LevelDebug)
 		}
 		c.SetRequest(req.WithContext(context.WithValue(req.Context(), userKey{}, user)))
 		err := next(c)
@@ -319,10 +319,13 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// unauthorized answers 401 and logs why (never the token).
-func (s *Server) unauthorized(c echo.Context, why string) error {
+// unauthorized answers 401 and logs why (never the token). A request
+// without a token is logged at debug level only (as kube-apiserver, which
+// does not log them): anyone who reaches the port could otherwise fill
+// the log; a token that is refused is worth an info line.
+func (s *Server) unauthorized(c echo.Context, why string, level slog.Level) error {
 	req := c.Request()
-	s.log.Info("request not authenticated", "reason", why, "method", req.Method, "uri", req.RequestURI,
+	s.log.Log(req.Context(), level, "request not authenticated", "reason", why, "method", req.Method, "uri", req.RequestURI,
 		"remote", req.RemoteAddr, "userAgent", req.UserAgent())
 	c.Response().Header().Set("WWW-Authenticate", `Bearer realm="wharf"`)
 	return errUnauthorized()

@@ -384,3 +384,26 @@ func TestSelfSubjectReview(t *testing.T) {
 	}
 	sendAuth(t, authn, "POST", path, "", body).status(t, http.StatusUnauthorized, types.StatusReasonUnauthorized)
 }
+
+// TestAuthnLogLevels: at the default info level a request without a token
+// leaves no log line (anyone reaching the port could fill the log), while
+// a refused token does.
+func TestAuthnLogLevels(t *testing.T) {
+	tokens, err := server.ParseTokenFile(strings.NewReader(authnTokens))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	e := newEnv(t, func(c *server.Config) {
+		c.Authenticator = tokens
+		c.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	})
+	sendAuth(t, e, "GET", "/api", "", "").status(t, http.StatusUnauthorized, types.StatusReasonUnauthorized)
+	if l := logs.String(); strings.Contains(l, "not authenticated") {
+		t.Errorf("a request without a token was logged at info:\n%s", l)
+	}
+	sendAuth(t, e, "GET", "/api", "Bearer nope", "").status(t, http.StatusUnauthorized, types.StatusReasonUnauthorized)
+	if l := logs.String(); !strings.Contains(l, `reason="the bearer token is not accepted"`) {
+		t.Errorf("a refused token was not logged:\n%s", l)
+	}
+}
