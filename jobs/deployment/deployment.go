@@ -33,6 +33,7 @@ type Controller struct {
 	client    *sdk.Client
 	dLister   *sdk.TypedLister[*types.Deployment]
 	rsLister  *sdk.TypedLister[*types.ReplicaSet]
+	rsCache   *sdk.Informer
 	podLister *sdk.TypedLister[*types.Pod]
 	now       func() time.Time
 	// writes holds the ReplicaSet writes the cache does not show yet.
@@ -59,6 +60,7 @@ func New(cc *controller.Context) (*Controller, error) {
 		client:    cc.Client,
 		dLister:   sdk.ListerFor[*types.Deployment](infs["deployments"]),
 		rsLister:  sdk.ListerFor[*types.ReplicaSet](infs["replicasets"]),
+		rsCache:   infs["replicasets"],
 		podLister: sdk.ListerFor[*types.Pod](infs["pods"]),
 		now:       time.Now,
 		writes:    newOwnWrites(time.Now),
@@ -99,6 +101,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	ns, name := sdk.SplitKey(key)
 	cached, err := c.dLister.Get(ns, name)
 	if sdk.IsNotFound(err) {
+		c.writes.forget(key)
 		return nil
 	}
 	if err != nil {
@@ -110,20 +113,22 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		c.Logger().Warn("deployment selects nothing or everything; not syncing", "deployment", key, "err", err)
 		return nil
 	}
+	// Read before the ReplicaSets: the cache holds at least this.
+	cacheRV := parseRV(c.rsCache.LastSyncResourceVersion())
 	rss, err := c.claimReplicaSets(ctx, d, sel)
 	if err != nil {
 		return err
 	}
-	return c.reconcile(ctx, d, rss)
+	return c.reconcile(ctx, d, rss, cacheRV)
 }
 
 // reconcile acts on d from rss, the ReplicaSets it controls as the cache
-// shows them. It does nothing while the cache is behind the controller's
-// own writes of them: the informer's update of the ReplicaSet enqueues
-// the Deployment again.
-func (c *Controller) reconcile(ctx context.Context, d *types.Deployment, rss []*types.ReplicaSet) error {
-	if rs := c.writes.behind(rss); rs != nil {
-		c.Logger().Debug("replicaset cache behind this controller's write; waiting for it", "deployment", sdk.KeyFunc(d), "replicaset", rs.Name, "resourceVersion", rs.ResourceVersion)
+// (at resourceVersion cacheRV or later) shows them. It does nothing while
+// the cache does not show the controller's own writes of them yet: the
+// informer's event for the write enqueues the Deployment again.
+func (c *Controller) reconcile(ctx context.Context, d *types.Deployment, rss []*types.ReplicaSet, cacheRV uint64) error {
+	if name, ok := c.writes.behind(sdk.KeyFunc(d), rss, cacheRV); ok {
+		c.Logger().Debug("replicaset cache behind this controller's write; waiting for it", "deployment", sdk.KeyFunc(d), "replicaset", name)
 		return nil
 	}
 	if d.DeletionTimestamp != nil {
@@ -250,7 +255,7 @@ func (c *Controller) updateNewReplicaSet(ctx context.Context, d *types.Deploymen
 	if err != nil {
 		return nil, fmt.Errorf("update replicaset %s/%s: %w", cp.Namespace, cp.Name, err)
 	}
-	c.writes.record(out)
+	c.writes.record(sdk.KeyFunc(d), out)
 	return out, nil
 }
 
@@ -293,7 +298,7 @@ func (c *Controller) createNewReplicaSet(ctx context.Context, d *types.Deploymen
 	rc := sdk.Typed[*types.ReplicaSet](c.client).Namespace(d.Namespace)
 	out, err := rc.Create(ctx, rs)
 	if err == nil {
-		c.writes.record(out)
+		c.writes.record(sdk.KeyFunc(d), out)
 		c.Recorder().Eventf(d, types.EventTypeNormal, "ScalingReplicaSet", "Scaled up replica set %s from 0 to %d", out.Name, n)
 		if hasProgressDeadline(d) {
 			setCondition(&d.Status, newCondition(types.DeploymentProgressing, types.ConditionTrue, ReasonNewRSCreated,
@@ -362,7 +367,7 @@ func (c *Controller) scaleReplicaSet(ctx context.Context, rs *types.ReplicaSet, 
 	if err != nil {
 		return nil, fmt.Errorf("scale replicaset %s/%s to %d: %w", cp.Namespace, cp.Name, n, err)
 	}
-	c.writes.record(out)
+	c.writes.record(sdk.KeyFunc(d), out)
 	if from := rsReplicas(rs); from != n {
 		dir := "up"
 		if n < from {

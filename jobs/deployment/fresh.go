@@ -13,77 +13,112 @@ import (
 	"github.com/wharfhq/wharf/sdk"
 )
 
-// ownWrites remembers the resourceVersion of each ReplicaSet the
-// controller last wrote until its informer cache shows that version, so
-// that a sync does not compute from sizes its own earlier sync has
-// already changed. Kubernetes relies on update conflicts for this, but a
-// sync writes several ReplicaSets one after the other: when only the
-// later write conflicts, the earlier one stays, computed from a stale
-// size (issue 6: a cache still showing the new ReplicaSet at 3 of its 5
-// replicas gave all 10 extra replicas of a scale-up to the old one, and
-// the annotations then recorded the scale as done).
+// ownWrites remembers the ReplicaSets the controller wrote for each
+// Deployment, with the resourceVersions the API server gave the writes,
+// until its informer cache shows them, so that a sync does not compute
+// from sizes its own earlier sync has already changed. Kubernetes relies
+// on update conflicts for this, but a sync writes several ReplicaSets one
+// after the other: when only the later write conflicts, the earlier one
+// stays, computed from a stale size (issue 6: a cache still showing the
+// new ReplicaSet at 3 of its 5 replicas gave all 10 extra replicas of a
+// scale-up to the old one, and its annotations then recorded the scale as
+// done).
 //
 // It compares resourceVersions as numbers: Wharf's API server makes them
-// from its store's increasing revisions (api/server formatRV).
+// from its store's increasing revisions (api/server formatRV), and an
+// informer's watch delivers events in that order.
 type ownWrites struct {
 	now func() time.Time
 
 	mu sync.Mutex
-	m  map[string]written // by ReplicaSet UID
+	m  map[string]map[string]written // Deployment key -> ReplicaSet UID -> last write
 }
 
 type written struct {
-	rv uint64
-	at time.Time
+	name string
+	rv   uint64
+	at   time.Time
 }
 
 func newOwnWrites(now func() time.Time) *ownWrites {
-	return &ownWrites{now: now, m: map[string]written{}}
+	return &ownWrites{now: now, m: map[string]map[string]written{}}
 }
 
-// record notes that the controller wrote rs (as the API server returned
-// it), and forgets writes that have waited past
-// controller.ExpectationsTimeout (their ReplicaSet deleted unseen).
-func (w *ownWrites) record(rs *types.ReplicaSet) {
-	rv, err := strconv.ParseUint(rs.ResourceVersion, 10, 64)
+// parseRV returns a resourceVersion as a number (0 when it is not one).
+func parseRV(rv string) uint64 {
+	n, err := strconv.ParseUint(rv, 10, 64)
 	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// record notes that the controller wrote rs for the Deployment key (rs
+// as the API server returned it), and forgets writes that have waited
+// past controller.ExpectationsTimeout.
+func (w *ownWrites) record(key string, rs *types.ReplicaSet) {
+	rv := parseRV(rs.ResourceVersion)
+	if rv == 0 {
 		return // not comparable: nothing to wait for
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	now := w.now()
-	for uid, x := range w.m {
-		if now.Sub(x.at) > controller.ExpectationsTimeout {
-			delete(w.m, uid)
+	for k, byUID := range w.m {
+		for uid, x := range byUID {
+			if now.Sub(x.at) > controller.ExpectationsTimeout {
+				delete(byUID, uid)
+			}
+		}
+		if len(byUID) == 0 {
+			delete(w.m, k)
 		}
 	}
-	if x, ok := w.m[rs.UID]; !ok || x.rv < rv {
-		w.m[rs.UID] = written{rv: rv, at: now}
+	byUID := w.m[key]
+	if byUID == nil {
+		byUID = map[string]written{}
+		w.m[key] = byUID
+	}
+	if x, ok := byUID[rs.UID]; !ok || x.rv < rv {
+		byUID[rs.UID] = written{name: rs.Name, rv: rv, at: now}
 	}
 }
 
-// behind returns a ReplicaSet of rss (as the cache shows them) that is
-// older than the controller's last write of it, or nil; the writes the
-// cache has caught up with are forgotten.
-func (w *ownWrites) behind(rss []*types.ReplicaSet) *types.ReplicaSet {
+// behind returns the name of a ReplicaSet the controller wrote for key
+// that the view rss does not show as written: rss has an older version
+// of it, or does not have it while the informer (at cacheRV, read before
+// rss) has not yet seen the write. Writes the cache shows are forgotten.
+func (w *ownWrites) behind(key string, rss []*types.ReplicaSet, cacheRV uint64) (string, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	var stale *types.ReplicaSet
-	for _, rs := range rss {
-		x, ok := w.m[rs.UID]
-		if !ok {
-			continue
-		}
-		rv, err := strconv.ParseUint(rs.ResourceVersion, 10, 64)
-		if err != nil || rv >= x.rv || w.now().Sub(x.at) > controller.ExpectationsTimeout {
-			delete(w.m, rs.UID)
-			continue
-		}
-		if stale == nil {
-			stale = rs
-		}
+	byUID := w.m[key]
+	if len(byUID) == 0 {
+		return "", false
 	}
-	return stale
+	inView := make(map[string]uint64, len(rss))
+	for _, rs := range rss {
+		inView[rs.UID] = parseRV(rs.ResourceVersion)
+	}
+	now := w.now()
+	var stale string
+	for uid, x := range byUID {
+		if rv, ok := inView[uid]; cacheRV >= x.rv || (ok && rv >= x.rv) || now.Sub(x.at) > controller.ExpectationsTimeout {
+			delete(byUID, uid)
+			continue
+		}
+		stale = x.name
+	}
+	if len(byUID) == 0 {
+		delete(w.m, key)
+	}
+	return stale, stale != ""
+}
+
+// forget drops the writes for a Deployment that is gone.
+func (w *ownWrites) forget(key string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.m, key)
 }
 
 // sizesConfirmed reports whether the API server holds the active

@@ -272,7 +272,10 @@ func (c *Controller) scale(ctx context.Context, d *types.Deployment, newRS *type
 		allowed += maxSurge(d)
 	}
 	toAdd := allowed - current
-	if toAdd == 0 {
+	// With nothing to add, Kubernetes still writes each ReplicaSet's
+	// replicas annotations, which ends the scaling event (isScalingEvent)
+	// so that the rollout goes on.
+	if toAdd == 0 && allAnnotated(d, all) {
 		return nil
 	}
 	if ok, err := c.sizesConfirmed(ctx, d, all); err != nil || !ok {
@@ -314,6 +317,18 @@ func (c *Controller) scale(ctx context.Context, d *types.Deployment, newRS *type
 		}
 	}
 	return nil
+}
+
+// allAnnotated reports whether every ReplicaSet of rss carries d's
+// current desired and max replicas annotations.
+func allAnnotated(d *types.Deployment, rss []*types.ReplicaSet) bool {
+	want := replicasOf(d.Spec.Replicas)
+	for _, rs := range rss {
+		if !hasReplicasAnnotations(rs, want, want+maxSurge(d)) {
+			return false
+		}
+	}
+	return true
 }
 
 // proportion is rs's share of toAdd: its fraction of the Deployment's

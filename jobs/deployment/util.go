@@ -207,15 +207,22 @@ func filterActive(rss []*types.ReplicaSet) []*types.ReplicaSet {
 // setReplicasAnnotations sets the desired and max replicas annotations;
 // it reports whether they changed.
 func setReplicasAnnotations(rs *types.ReplicaSet, desired, maxReplicas int32) bool {
+	if hasReplicasAnnotations(rs, desired, maxReplicas) {
+		return false
+	}
 	if rs.Annotations == nil {
 		rs.Annotations = map[string]string{}
 	}
-	ds, ms := strconv.Itoa(int(desired)), strconv.Itoa(int(maxReplicas))
-	if rs.Annotations[DesiredReplicasAnnotation] == ds && rs.Annotations[MaxReplicasAnnotation] == ms {
-		return false
-	}
-	rs.Annotations[DesiredReplicasAnnotation], rs.Annotations[MaxReplicasAnnotation] = ds, ms
+	rs.Annotations[DesiredReplicasAnnotation] = strconv.Itoa(int(desired))
+	rs.Annotations[MaxReplicasAnnotation] = strconv.Itoa(int(maxReplicas))
 	return true
+}
+
+// hasReplicasAnnotations reports whether rs carries these desired and max
+// replicas annotations.
+func hasReplicasAnnotations(rs *types.ReplicaSet, desired, maxReplicas int32) bool {
+	return rs.Annotations[DesiredReplicasAnnotation] == strconv.Itoa(int(desired)) &&
+		rs.Annotations[MaxReplicasAnnotation] == strconv.Itoa(int(maxReplicas))
 }
 
 // skipCopy are the Deployment annotations not copied to ReplicaSets.
