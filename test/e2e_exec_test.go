@@ -73,7 +73,6 @@ func TestExecEndsWithTheCommand(t *testing.T) {
 	}
 	ref := pushAppImage(t)
 	node := fmt.Sprintf("e2e-exec-%d", os.Getpid()) // see TestWorkloads on node names
-	t.Cleanup(func() { _ = os.Remove("/run/wharf/netns/" + node) })
 	s := startServer(t, t.TempDir(), "--node-name", node)
 	k := newKubectl(t, s)
 	tend(t, s, k)

@@ -43,11 +43,10 @@ func TestWorkloads(t *testing.T) {
 	buildExamples(t, exDir, dataDir)
 	manifests := exampleManifests(t, "file://"+filepath.Join(exDir, "hello.wasm"))
 
-	// A node name of its own: agents of one name share the host's Pod
-	// network namespace directory (/run/wharf/netns/NODE), and one removes
-	// the namespaces of another's Pods (e.g. other test runs' e2e-node).
+	// A node name of its own, so its Pods are told apart from other test
+	// runs' in events and on the host (its namespace directory is
+	// /run/wharf/netns/NODE-HASH, removed by the agent when empty).
 	node := fmt.Sprintf("e2e-workloads-%d", os.Getpid())
-	t.Cleanup(func() { _ = os.Remove(filepath.Join("/run/wharf/netns", node)) }) // left empty by removeWorkloads
 	s := startServer(t, dataDir, "--node-name", node)
 	k := newKubectl(t, s)
 	tend(t, s, k)

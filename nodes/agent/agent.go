@@ -42,6 +42,8 @@ package agent
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -130,7 +132,9 @@ type Config struct {
 	// container then gets its own.
 	DisablePodNetNS bool
 	// NetNSDir is where Pod network namespaces are bind-mounted
-	// (DefaultNetNSDir/<node name> when empty). It is kept out of DataDir
+	// (DefaultNetNSDir/<node name>-<hash of DataDir> when empty: the
+	// agent removes namespaces there that it does not know, so two nodes
+	// on one machine, even of one name, must not share it). It is kept out of DataDir
 	// on purpose: a bind mount outlives the agent (its containers keep
 	// running), and one inside DataDir would make the directory
 	// impossible to remove while it is mounted.
@@ -145,6 +149,18 @@ type Config struct {
 // DefaultNetNSDir is the parent of the default Config.NetNSDir, as
 // `ip netns` uses /run/netns.
 const DefaultNetNSDir = "/run/wharf/netns"
+
+// DefaultNetNSDirFor is the default Config.NetNSDir of a node: under
+// DefaultNetNSDir, named after the node and its data directory, so that
+// the same node restarted on its data directory finds its namespaces again
+// and another node on the machine never sees them.
+func DefaultNetNSDirFor(node, dataDir string) string {
+	if abs, err := filepath.Abs(dataDir); err == nil {
+		dataDir = abs
+	}
+	sum := sha256.Sum256([]byte(dataDir))
+	return filepath.Join(DefaultNetNSDir, node+"-"+hex.EncodeToString(sum[:4]))
+}
 
 // Agent runs the Pods bound to one node.
 type Agent struct {
@@ -238,7 +254,7 @@ func New(cfg Config) (*Agent, error) {
 		cfg.UsageInterval = DefaultUsageInterval
 	}
 	if cfg.NetNSDir == "" {
-		cfg.NetNSDir = filepath.Join(DefaultNetNSDir, cfg.NodeName)
+		cfg.NetNSDir = DefaultNetNSDirFor(cfg.NodeName, cfg.DataDir)
 	}
 	podsDir := filepath.Join(cfg.DataDir, "pods")
 	if err := os.MkdirAll(podsDir, 0o700); err != nil {
