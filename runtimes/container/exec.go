@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,9 +17,20 @@ import (
 	"github.com/wharfhq/wharf/runtimes"
 )
 
+// hasEnv reports whether env (KEY=VALUE entries) sets key.
+func hasEnv(env []string, key string) bool {
+	for _, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); k == key {
+			return true
+		}
+	}
+	return false
+}
+
 // Exec runs a command in the running container (joining its namespaces
 // and cgroup, as its user, in its working dir, with its environment plus
 // opts.Env) and returns its exit code. With opts.TTY the command gets a
+// TERM=xterm unless its environment has a TERM, and
 // terminal of the container's own devpts (as runc exec -t: a new session
 // whose controlling terminal it is), stderr merged into opts.Stdout, and
 // the sizes received on opts.Resize are applied to it.
@@ -43,6 +55,11 @@ func (r *Runtime) Exec(ctx context.Context, id string, opts runtimes.ExecOptions
 	tmpl := c.rec.Exec
 	c.mu.Unlock()
 	tmpl.Env = mergeEnv(tmpl.Env, opts.Env)
+	if opts.TTY && !hasEnv(tmpl.Env, "TERM") {
+		// As containerd's CRI and docker exec -t: programs such as vi and
+		// top need to know the terminal's kind.
+		tmpl.Env = append(tmpl.Env, "TERM=xterm")
+	}
 	cfg := c.lc.Config()
 	p := processFor(&cfg, tmpl, opts.Command)
 	var (

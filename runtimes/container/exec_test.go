@@ -23,7 +23,7 @@ func TestExecTTY(t *testing.T) {
 		want []string // in the output
 	}{
 		// The terminal turns "\n" into "\r\n" (ONLCR): only a terminal does.
-		{"a terminal, stderr merged", []string{"/app", "echo", "x"}, 0, []string{"args: x\r\n", "to stderr\r\n"}},
+		{"a terminal, stderr merged, TERM set", []string{"/app", "echo", "x"}, 0, []string{"args: x\r\n", "to stderr\r\n", "env: TERM=xterm\r\n"}},
 		{"exit code kept", []string{"/app", "exit", "5"}, 5, nil},
 	}
 	for _, tt := range tests {
