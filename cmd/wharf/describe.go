@@ -261,6 +261,8 @@ func describe(w io.Writer, o types.Object, events []*types.Event, now time.Time)
 		describeData(d, v)
 	case "Namespace":
 		d.line(0, "Status:\t%s", v.str("status", "phase"))
+	case "HorizontalPodAutoscaler":
+		describeHPA(d, v)
 	default:
 		if err := describeSpec(d, v); err != nil {
 			return err
@@ -546,6 +548,84 @@ func describeService(d *describer, v obj) {
 		}
 	}
 	d.line(0, "Session Affinity:\t%s", orNone(v.str("spec", "sessionAffinity")))
+}
+
+// describeHPA prints an autoscaler as kubectl's describe of
+// autoscaling/v2 does: the target, each metric's current and target
+// value, the bounds, the behavior and the replicas.
+func describeHPA(d *describer, v obj) {
+	ref := v.sub("spec", "scaleTargetRef")
+	d.line(0, "Reference:\t%s/%s", ref.str("kind"), ref.str("name"))
+	d.line(0, "Metrics:\t( current / target )")
+	current := v.list("status", "currentMetrics")
+	for i, m := range v.list("spec", "metrics") {
+		// As kubectl: the status of the i-th metric is the i-th current one.
+		var cur obj
+		if i < len(current) {
+			cur = current[i].sub("resource", "current")
+		}
+		switch m.str("type") {
+		case "Resource":
+			res := m.sub("resource")
+			target := res.sub("target")
+			if avg := target.str("averageValue"); avg != "" {
+				d.line(1, "resource %s on pods:\t%s / %s", res.str("name"), orUnknown(cur.str("averageValue")), avg)
+				continue
+			}
+			now := "<unknown>"
+			if u := cur.str("averageUtilization"); u != "" {
+				now = fmt.Sprintf("%s%% (%s)", u, cur.str("averageValue"))
+			}
+			want := "<auto>"
+			if u := target.str("averageUtilization"); u != "" {
+				want = u + "%"
+			}
+			d.line(1, "resource %s on pods  (as a percentage of request):\t%s / %s", res.str("name"), now, want)
+		default:
+			d.line(1, "<unknown metric type %q>", m.str("type"))
+		}
+	}
+	minReplicas := v.str("spec", "minReplicas")
+	if minReplicas == "" {
+		minReplicas = "<unset>"
+	}
+	d.line(0, "Min replicas:\t%s", minReplicas)
+	d.line(0, "Max replicas:\t%s", orZero(v.str("spec", "maxReplicas")))
+	if b := v.sub("spec", "behavior"); b != nil {
+		d.line(0, "Behavior:")
+		for _, dir := range []struct{ label, field string }{{"Scale Up", "scaleUp"}, {"Scale Down", "scaleDown"}} {
+			rules := b.sub(dir.field)
+			if rules == nil {
+				continue
+			}
+			d.line(1, "%s:", dir.label)
+			if w := rules.str("stabilizationWindowSeconds"); w != "" {
+				d.line(2, "Stabilization Window: %s seconds", w)
+			}
+			policies := rules.list("policies")
+			if len(policies) == 0 {
+				continue
+			}
+			sel := rules.str("selectPolicy")
+			if sel == "" {
+				sel = "Max" // the API's default, as kubectl prints it
+			}
+			d.line(2, "Select Policy: %s", sel)
+			d.line(2, "Policies:")
+			for _, p := range policies {
+				d.line(3, "- Type: %s\tValue: %s\tPeriod: %s seconds", p.str("type"), orZero(p.str("value")), orZero(p.str("periodSeconds")))
+			}
+		}
+	}
+	d.line(0, "%s pods:\t%s current / %s desired", ref.str("kind"),
+		orZero(v.str("status", "currentReplicas")), orZero(v.str("status", "desiredReplicas")))
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "<unknown>"
+	}
+	return s
 }
 
 func orTCP(s string) string {
