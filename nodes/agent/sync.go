@@ -478,11 +478,17 @@ func (a *Agent) startContainer(ctx context.Context, ps *podSync, c *types.Contai
 		if errors.Is(err, runtimes.ErrExists) {
 			return // created by an earlier sync that lost its answer; the next sync starts it
 		}
+		if a.startFailed(ctx, pod, c, rt, id, err, st, p) {
+			return
+		}
 		a.setWaiting(pod, c, st, p, now, ReasonCreateContainer, err.Error(), "Failed", "Error: "+err.Error())
 		return
 	}
 	a.events.normal(pod, c.Name, "Created", "Created container "+c.Name)
 	if err := rt.Start(ctx, id); err != nil {
+		if a.startFailed(ctx, pod, c, rt, id, err, st, p) {
+			return
+		}
 		a.setWaiting(pod, c, st, p, now, ReasonRunContainer, err.Error(), "Failed", "Error: "+err.Error())
 		return
 	}
@@ -496,11 +502,33 @@ func (a *Agent) startContainer(ctx context.Context, ps *podSync, c *types.Contai
 // Create and Start).
 func (a *Agent) startCreated(ctx context.Context, pod *types.Pod, c *types.Container, inst *instance, st *podState, p *plan) {
 	if err := inst.rt.Start(ctx, inst.info.ID); err != nil {
+		if a.startFailed(ctx, pod, c, inst.rt, inst.info.ID, err, st, p) {
+			return
+		}
 		a.setWaiting(pod, c, st, p, a.cfg.Now(), ReasonRunContainer, err.Error(), "Failed", "Error: "+err.Error())
 		return
 	}
 	a.events.normal(pod, c.Name, "Started", "Started container "+c.Name)
 	delete(st.waiting, c.Name)
+}
+
+// startFailed handles an error of Create or Start (err) after which the
+// runtime kept instance id as exited: a process that could not be started
+// (runtimes.ReasonStartError, exit code 128), as containerd reports it.
+// That is a terminated instance, not a waiting container: the next sync
+// applies the restart policy to it as to any exit (Never: the Pod fails;
+// otherwise CrashLoopBackOff), and restart counts and adoption after an
+// agent restart see it as the runtime lists it. It reports whether id was
+// such an instance.
+func (a *Agent) startFailed(ctx context.Context, pod *types.Pod, c *types.Container, rt runtimes.Runtime, id string, err error, st *podState, p *plan) bool {
+	info, ierr := rt.Inspect(ctx, id)
+	if ierr != nil || info.State != runtimes.StateExited {
+		return false
+	}
+	a.events.warn(pod, c.Name, "Failed", "Error: "+err.Error())
+	delete(st.waiting, c.Name)
+	p.after(0)
+	return true
 }
 
 // setWaiting records a start failure with its back-off and event.

@@ -44,8 +44,12 @@ func checkRunnable(img *image.Image) error {
 }
 
 // Create prepares the container: rootfs, cgroup, namespaces and the init
-// process, which waits (like `runc create`) until Start. A command that
-// does not exist in the image fails here.
+// process, which waits (like `runc create`) until Start. A process that
+// cannot be started (a command that does not exist in the image, or is
+// not executable) fails here: Create returns the error and keeps the
+// container, exited with exit code 128 and ReasonStartError, as
+// containerd reports such a container to the kubelet, so that its owner
+// applies the restart policy to it as to any exit.
 func (r *Runtime) Create(ctx context.Context, id string, spec *runtimes.Spec) (retErr error) {
 	if !validID.MatchString(id) || id == "." || id == ".." {
 		return fmt.Errorf("container id %q: must match %s", id, validID)
@@ -60,8 +64,9 @@ func (r *Runtime) Create(ctx context.Context, id string, spec *runtimes.Spec) (r
 	r.ctrs[id] = c // reserved; invisible until Create succeeds
 	r.mu.Unlock()
 	var lc *libcontainer.Container
+	kept := false // a start failure recorded as an exit
 	defer func() {
-		if retErr == nil {
+		if retErr == nil || kept {
 			return
 		}
 		r.cleanupPartial(dir, lc)
@@ -156,7 +161,12 @@ func (r *Runtime) Create(ctx context.Context, id string, spec *runtimes.Spec) (r
 	errW.Close()
 	if err != nil {
 		<-relay.done
-		return fmt.Errorf("container %q: %w: %w", id, errStart, err)
+		startErr := fmt.Errorf("container %q: %w: %w", id, errStart, err)
+		if keepErr := r.keepStartFailure(c, lc, err); keepErr != nil {
+			return errors.Join(startErr, keepErr)
+		}
+		kept = true
+		return startErr
 	}
 	c.mu.Lock()
 	c.lc, c.proc = lc, proc
@@ -177,6 +187,38 @@ func (r *Runtime) Create(ctx context.Context, id string, spec *runtimes.Spec) (r
 
 // errStart marks a process that could not be started.
 var errStart = errors.New("cannot start container process")
+
+// keepStartFailure records a container whose process could not be started
+// (err, from libcontainer) as exited with ReasonStartError and code 128,
+// and makes it visible. Its libcontainer state and cgroup are destroyed at
+// once (no process is left in them); its rootfs and log stay until
+// Remove. The record is saved, so a restarted agent finds it too.
+func (r *Runtime) keepStartFailure(c *ctr, lc *libcontainer.Container, err error) error {
+	if derr := lc.Destroy(); derr != nil {
+		return fmt.Errorf("container %q: destroy after a failed start: %w", c.id, derr)
+	}
+	now := time.Now()
+	c.mu.Lock()
+	c.rec.State = runtimes.StateExited
+	c.rec.Exit = &runtimes.ExitStatus{ExitCode: startErrorCode, Reason: runtimes.ReasonStartError,
+		Message: err.Error(), FinishedAt: now}
+	serr := c.save()
+	if serr == nil {
+		c.exited()
+	}
+	c.mu.Unlock()
+	if serr != nil {
+		return fmt.Errorf("container %q: record a failed start: %w", c.id, serr)
+	}
+	r.mu.Lock() // not under c.mu: see the lock order on Runtime
+	c.visible = true
+	r.mu.Unlock()
+	return nil
+}
+
+// startErrorCode is the exit code of a process that could not be started,
+// as containerd reports it (and the Wasm runtime).
+const startErrorCode = 128
 
 // Start lets the created container's process run.
 func (r *Runtime) Start(ctx context.Context, id string) error {

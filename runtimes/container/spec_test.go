@@ -161,6 +161,8 @@ func TestImageErrors(t *testing.T) {
 		})
 	}
 	t.Run("missing command", func(t *testing.T) {
+		// As containerd: the container is kept, exited with StartError and
+		// 128, so its owner applies the restart policy to it.
 		s := e.spec()
 		s.Command = []string{"/no/such/binary"}
 		err := e.rt.Create(ctx, "nocmd", s)
@@ -171,8 +173,32 @@ func TestImageErrors(t *testing.T) {
 		if !strings.Contains(err.Error(), "/no/such/binary") {
 			t.Errorf("error does not name the command: %v", err)
 		}
+		in, ierr := e.rt.Inspect(ctx, "nocmd")
+		if ierr != nil {
+			t.Fatalf("Inspect after a failed start: %v", ierr)
+		}
+		if in.State != runtimes.StateExited || in.Exit == nil || in.Exit.ExitCode != 128 ||
+			in.Exit.Reason != runtimes.ReasonStartError || !strings.Contains(in.Exit.Message, "/no/such/binary") {
+			t.Errorf("Inspect = %s %+v, want exited 128 %s naming the command", in.State, in.Exit, runtimes.ReasonStartError)
+		}
+		if st, err := e.rt.Wait(ctx, "nocmd"); err != nil || st.Reason != runtimes.ReasonStartError {
+			t.Errorf("Wait = %+v, %v", st, err)
+		}
+		if err := e.rt.Stop(ctx, "nocmd", 0); err != nil {
+			t.Errorf("Stop of an exited container: %v", err)
+		}
+		if err := e.rt.Start(ctx, "nocmd"); !errors.Is(err, runtimes.ErrInvalidState) {
+			t.Errorf("Start = %v, want %v", err, runtimes.ErrInvalidState)
+		}
+		// A restarted agent finds the same outcome.
+		if in, err := e.newRuntime(t).Inspect(ctx, "nocmd"); err != nil || in.Exit == nil || in.Exit.Reason != runtimes.ReasonStartError {
+			t.Errorf("Inspect after a restart = %+v, %v", in, err)
+		}
+		if err := e.rt.Remove(ctx, "nocmd"); err != nil {
+			t.Fatalf("Remove: %v", err)
+		}
 		if _, err := e.rt.Inspect(ctx, "nocmd"); !errors.Is(err, runtimes.ErrNotFound) {
-			t.Errorf("a failed Create left a container: %v", err)
+			t.Errorf("Inspect after Remove: %v", err)
 		}
 	})
 }
