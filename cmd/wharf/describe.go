@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
@@ -211,6 +213,132 @@ func (d *describer) mapLines(level int, field string, m map[string]string, sep s
 	}
 }
 
+// metaMaps prints the labels and annotations, as kubectl: without the
+// last-applied-configuration annotation (long, and shown by get -o yaml).
+func (d *describer) metaMaps(m *types.ObjectMeta) {
+	d.mapLines(0, "Labels", m.Labels, "=")
+	annotations := make(map[string]string, len(m.Annotations))
+	for k, val := range m.Annotations {
+		if k != lastAppliedAnnotation {
+			annotations[k] = val
+		}
+	}
+	d.mapLines(0, "Annotations", annotations, ": ")
+}
+
+// genericDescribed are the kinds kubectl has no describer of its own for:
+// it prints them with its generic describer, and so does describe.
+var genericDescribed = map[string]bool{"RuntimeClass": true}
+
+// describeGeneric prints an object as kubectl's generic describer does:
+// the name, namespace, labels and annotations, then every other field
+// of the object, sorted, with labels made of the field names.
+func describeGeneric(d *describer, o types.Object) error {
+	b, err := json.Marshal(o)
+	if err != nil {
+		return fmt.Errorf("describe: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber() // numbers print as the server sent them
+	var content map[string]any
+	if err := dec.Decode(&content); err != nil {
+		return fmt.Errorf("describe: %w", err)
+	}
+	m := o.GetObjectMeta()
+	d.line(0, "Name:\t%s", m.Name)
+	d.line(0, "Namespace:\t%s", m.Namespace)
+	d.metaMaps(m)
+	d.unstructured(0, content, "", map[string]bool{".metadata.managedFields": true, ".metadata.name": true,
+		".metadata.namespace": true, ".metadata.labels": true, ".metadata.annotations": true})
+	return nil
+}
+
+// unstructured prints the fields of content, sorted, nested maps and
+// lists indented below their label (kubectl's printUnstructuredContent).
+func (d *describer) unstructured(level int, content map[string]any, prefix string, skip map[string]bool) {
+	fields := make([]string, 0, len(content))
+	for f := range content {
+		fields = append(fields, f)
+	}
+	sort.Strings(fields)
+	for _, f := range fields {
+		path := prefix + "." + f
+		if skip[path] {
+			continue
+		}
+		switch v := content[f].(type) {
+		case map[string]any:
+			d.line(level, "%s:", smartLabel(f))
+			d.unstructured(level+1, v, path, skip)
+		case []any:
+			d.line(level, "%s:", smartLabel(f))
+			for _, e := range v {
+				if m, ok := e.(map[string]any); ok {
+					d.unstructured(level+1, m, path, skip)
+				} else {
+					d.line(level+1, "%v", e)
+				}
+			}
+		default:
+			d.line(level, "%s:\t%v", smartLabel(f), v)
+		}
+	}
+}
+
+// smartLabel makes a label of a field name as kubectl does:
+// "podFixed" is "Pod Fixed", "apiVersion" is "API Version"; a name with
+// anything but letters and '-' stays as it is. kubectl splits words with
+// github.com/fatih/camelcase, not a dependency here: for letters and '-'
+// its rule is short (a new word at each change between lower case, upper
+// case and other, and an upper-case run gives its last letter to a
+// following lower-case word), so it is written out.
+func smartLabel(field string) string {
+	if strings.IndexFunc(field, func(r rune) bool { return !unicode.IsLetter(r) && r != '-' }) >= 0 {
+		return field
+	}
+	class := func(r rune) int {
+		switch {
+		case unicode.IsLower(r):
+			return 1
+		case unicode.IsUpper(r):
+			return 2
+		}
+		return 3
+	}
+	var runs [][]rune
+	last := 0
+	for _, r := range field {
+		if c := class(r); c == last {
+			runs[len(runs)-1] = append(runs[len(runs)-1], r)
+		} else {
+			runs = append(runs, []rune{r})
+			last = c
+		}
+	}
+	for i := 0; i+1 < len(runs); i++ {
+		if class(runs[i][0]) == 2 && class(runs[i+1][0]) == 1 {
+			n := len(runs[i]) - 1
+			runs[i+1] = append([]rune{runs[i][n]}, runs[i+1]...)
+			runs[i] = runs[i][:n]
+		}
+	}
+	words := make([]string, 0, len(runs))
+	for _, r := range runs {
+		if len(r) == 0 {
+			continue // an upper-case letter that went to the next word
+		}
+		w := string(r)
+		switch up := strings.ToUpper(w); up {
+		case "API", "URL", "UID", "OSB", "GUID":
+			w = up
+		default:
+			w = strings.ToUpper(w[:1]) + w[1:]
+		}
+		words = append(words, w)
+	}
+	return strings.Join(words, " ")
+}
+
 // describe writes obj as kubectl describe does: metadata, a summary of the
 // kind, conditions, events.
 func describe(w io.Writer, o types.Object, events []*types.Event, now time.Time) error {
@@ -224,19 +352,18 @@ func describe(w io.Writer, o types.Object, events []*types.Event, now time.Time)
 	}
 	m := o.GetObjectMeta()
 	d := &describer{w: tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)}
+	if genericDescribed[o.GetTypeMeta().Kind] {
+		if err := describeGeneric(d, o); err != nil {
+			return err
+		}
+		describeEvents(d, events, now)
+		return d.w.Flush()
+	}
 	d.line(0, "Name:\t%s", m.Name)
 	if m.Namespace != "" {
 		d.line(0, "Namespace:\t%s", m.Namespace)
 	}
-	d.mapLines(0, "Labels", m.Labels, "=")
-	annotations := make(map[string]string, len(m.Annotations))
-	for k, val := range m.Annotations {
-		if k == lastAppliedAnnotation {
-			continue // as kubectl: long and shown by get -o yaml
-		}
-		annotations[k] = val
-	}
-	d.mapLines(0, "Annotations", annotations, ": ")
+	d.metaMaps(m)
 	d.line(0, "CreationTimestamp:\t%s", m.CreationTimestamp.Format(time.RFC1123Z))
 	if m.DeletionTimestamp != nil {
 		d.line(0, "Terminating:\tsince %s", m.DeletionTimestamp.Format(time.RFC1123Z))

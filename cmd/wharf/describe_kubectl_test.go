@@ -137,3 +137,32 @@ func TestDescribeLikeKubectl(t *testing.T) {
 		})
 	}
 }
+
+// TestDescribeRuntimeClassLikeKubectl: describe runtimeclass shows the
+// handler, overhead and scheduling as kubectl does.
+func TestDescribeRuntimeClassLikeKubectl(t *testing.T) {
+	srv := servertest.Start(t, servertest.Options{})
+	ctx := context.Background()
+	rcs := sdk.Typed[*types.RuntimeClass](srv.Client)
+	// The server makes the wasm class itself.
+	for _, rc := range []*types.RuntimeClass{
+		{ObjectMeta: types.ObjectMeta{Name: "gvisor", Labels: map[string]string{"sandbox": "yes"}}, Handler: "runsc",
+			Overhead: &types.Overhead{PodFixed: types.ResourceList{types.ResourceCPU: types.MustParse("250m"), types.ResourceMemory: types.MustParse("120Mi")}},
+			Scheduling: &types.Scheduling{NodeSelector: map[string]string{"sandbox": "gvisor", "arch": "amd64"},
+				Tolerations: []types.Toleration{{Key: "sandbox", Operator: "Equal", Value: "gvisor", Effect: "NoSchedule"}}}},
+	} {
+		if _, err := rcs.Create(ctx, rc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{"wasm", "gvisor"} {
+		t.Run(name, func(t *testing.T) {
+			args := []string{"describe", "runtimeclass", name}
+			want := kubectlAt(t, srv.URL, args...)
+			got := wharfAt(t, srv.URL, args...)
+			if got != want {
+				t.Errorf("wharf %s:\n%s\nkubectl:\n%s", strings.Join(args, " "), got, want)
+			}
+		})
+	}
+}

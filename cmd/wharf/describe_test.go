@@ -16,3 +16,26 @@ func TestStamp(t *testing.T) {
 		})
 	}
 }
+
+// TestSmartLabel: field names become kubectl's generic describer's
+// labels.
+func TestSmartLabel(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"apiVersion", "API Version"},
+		{"podFixed", "Pod Fixed"},
+		{"uid", "UID"},
+		{"handler", "Handler"},
+		{"HTTPServer", "HTTP Server"},
+		{"nodeURLs", "Node UR Ls"}, // as camelcase splits it
+		{"foo-bar", "Foo - Bar"},
+		{"kubernetes.io/arch", "kubernetes.io/arch"},
+		{"k8s", "k8s"},
+		{"", ""},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			if got := smartLabel(tc.in); got != tc.want {
+				t.Errorf("smartLabel(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
