@@ -17,7 +17,7 @@ import (
 )
 
 // protectedNamespaces may not be deleted.
-var protectedNamespaces = map[string]bool{"default": true, "wharf-system": true}
+var protectedNamespaces = map[string]bool{"default": true, "wharf-system": true, types.NamespaceNodeLease: true}
 
 // deleteOptions reads DeleteOptions from the body (if any) and the query.
 func (s *Server) deleteOptions(c echo.Context) (types.DeleteOptions, writeOptions, error) {

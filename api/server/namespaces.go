@@ -16,6 +16,7 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	objs := []types.Object{
 		&types.Namespace{ObjectMeta: types.ObjectMeta{Name: "default"}},
 		&types.Namespace{ObjectMeta: types.ObjectMeta{Name: "wharf-system"}},
+		&types.Namespace{ObjectMeta: types.ObjectMeta{Name: types.NamespaceNodeLease}},
 		&types.RuntimeClass{ObjectMeta: types.ObjectMeta{Name: "wasm"}, Handler: "wasm"},
 	}
 	for _, obj := range objs {

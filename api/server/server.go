@@ -141,7 +141,7 @@ type Server struct {
 }
 
 // New checks cfg, fills its defaults, ensures the default objects exist
-// (namespaces "default" and "wharf-system", RuntimeClass "wasm") and
+// (namespaces "default", "wharf-system" and "kube-node-lease", RuntimeClass "wasm") and
 // returns the server.
 func New(cfg Config) (*Server, error) {
 	if cfg.Store == nil {

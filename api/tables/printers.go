@@ -242,6 +242,16 @@ var printers = map[string]printer{
 			return []any{rc.Name, rc.Handler, Age(rc.CreationTimestamp, now)}
 		}),
 	},
+	"Lease": {
+		columns: []ColumnDefinition{nameColumn, col("Holder", "string", "The holder of the lease."), ageColumn},
+		cells: typed(func(l *types.Lease, now time.Time) []any {
+			var holder string
+			if l.Spec.HolderIdentity != nil {
+				holder = *l.Spec.HolderIdentity
+			}
+			return []any{l.Name, holder, Age(l.CreationTimestamp, now)}
+		}),
+	},
 }
 
 // typed adapts a cells function of one concrete kind; an object of another

@@ -176,7 +176,7 @@ func TestRegistry(t *testing.T) {
 		"apps/v1/Deployment": true, "apps/v1/ReplicaSet": true, "apps/v1/DaemonSet": true,
 		"apps/v1/StatefulSet": true, "apps/v1/ControllerRevision": true, "batch/v1/Job": true,
 		"batch/v1/CronJob": true, "autoscaling/v2/HorizontalPodAutoscaler": true,
-		"networking.k8s.io/v1/Ingress": true, "node.k8s.io/v1/RuntimeClass": true,
+		"networking.k8s.io/v1/Ingress": true, "node.k8s.io/v1/RuntimeClass": true, "coordination.k8s.io/v1/Lease": true,
 	}
 	for _, r := range Resources() {
 		key := r.APIVersion() + "/" + r.Kind

@@ -47,17 +47,20 @@ var (
 	_ ObjectList = (*IngressList)(nil)
 	_ Object     = (*RuntimeClass)(nil)
 	_ ObjectList = (*RuntimeClassList)(nil)
+	_ Object     = (*Lease)(nil)
+	_ ObjectList = (*LeaseList)(nil)
 )
 
 // Well-known group names.
 const (
-	GroupCore        = ""
-	GroupApps        = "apps"
-	GroupBatch       = "batch"
-	GroupAutoscaling = "autoscaling"
-	GroupNetworking  = "networking.k8s.io"
-	GroupNode        = "node.k8s.io"
-	GroupPolicy      = "policy"
+	GroupCore         = ""
+	GroupApps         = "apps"
+	GroupBatch        = "batch"
+	GroupAutoscaling  = "autoscaling"
+	GroupNetworking   = "networking.k8s.io"
+	GroupNode         = "node.k8s.io"
+	GroupPolicy       = "policy"
+	GroupCoordination = "coordination.k8s.io"
 )
 
 var categoryAll = []string{"all"}
@@ -130,4 +133,7 @@ func init() {
 		New: func() Object { return &Ingress{} }, NewList: func() ObjectList { return &IngressList{} }})
 	reg(GroupNode, "v1", &Resource{Kind: "RuntimeClass", Name: "runtimeclasses", SingularName: "runtimeclass",
 		New: func() Object { return &RuntimeClass{} }, NewList: func() ObjectList { return &RuntimeClassList{} }})
+	reg(GroupCoordination, "v1", &Resource{Kind: "Lease", Name: "leases", SingularName: "lease",
+		Namespaced: true,
+		New:        func() Object { return &Lease{} }, NewList: func() ObjectList { return &LeaseList{} }})
 }

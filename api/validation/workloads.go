@@ -57,6 +57,8 @@ func validateWorkload(obj types.Object) ErrorList {
 		return validateIngressSpec(&o.Spec, specPath)
 	case *types.RuntimeClass:
 		return validateRuntimeClass(o)
+	case *types.Lease:
+		return validateLease(o)
 	}
 	return nil
 }

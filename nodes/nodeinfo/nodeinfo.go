@@ -1,7 +1,9 @@
 // Package nodeinfo registers an agent's Node with the API server and keeps
 // its status current: capacity, labels (arch, os, hostname, runtimes),
 // taints given at start, system info, addresses, the agent's endpoint and
-// the Ready condition's heartbeat.
+// the Ready condition's heartbeat, and the node's Lease in kube-node-lease
+// (the cheap heartbeat Kubernetes' kubelet keeps, which kubectl describe
+// node shows).
 package nodeinfo
 
 import (
@@ -43,6 +45,9 @@ const (
 const (
 	DefaultMaxPods           = 110
 	DefaultHeartbeatInterval = 10 * time.Second
+	// LeaseDurationSeconds is the node Lease's spec.leaseDurationSeconds,
+	// the kubelet's default (--node-lease-duration-seconds).
+	LeaseDurationSeconds = 40
 )
 
 // ErrMaxPods is returned for a Pod capacity that is not positive.
@@ -96,8 +101,8 @@ type Config struct {
 	// MaxPods is the node's Pod capacity and allocatable; DefaultMaxPods
 	// when 0. New refuses a negative value.
 	MaxPods int
-	// HeartbeatInterval is how often the Ready condition is renewed;
-	// DefaultHeartbeatInterval when 0.
+	// HeartbeatInterval is how often the Ready condition and the node
+	// Lease are renewed; DefaultHeartbeatInterval when 0.
 	HeartbeatInterval time.Duration
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
@@ -107,8 +112,9 @@ type Config struct {
 
 // Registrar keeps one Node registered and its heartbeat fresh.
 type Registrar struct {
-	cfg   Config
-	nodes *sdk.TypedClient[*types.Node]
+	cfg    Config
+	nodes  *sdk.TypedClient[*types.Node]
+	leases *sdk.TypedClient[*types.Lease]
 }
 
 // New checks cfg and returns a Registrar.
@@ -134,7 +140,8 @@ func New(cfg Config) (*Registrar, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Registrar{cfg: cfg, nodes: sdk.Typed[*types.Node](cfg.Client)}, nil
+	return &Registrar{cfg: cfg, nodes: sdk.Typed[*types.Node](cfg.Client),
+		leases: sdk.Typed[*types.Lease](cfg.Client).Namespace(types.NamespaceNodeLease)}, nil
 }
 
 // Labels returns the labels the agent puts on its Node.
@@ -308,6 +315,7 @@ func (r *Registrar) Register(ctx context.Context) (*types.Node, error) {
 		created, err := r.nodes.Create(ctx, n)
 		if err == nil {
 			r.cfg.Logger.Info("registered node", "node", r.cfg.NodeName)
+			r.renewLeaseOrWarn(ctx, created)
 			return created, nil
 		}
 		if !sdk.IsAlreadyExists(err) {
@@ -328,6 +336,7 @@ func (r *Registrar) Register(ctx context.Context) (*types.Node, error) {
 		return nil, fmt.Errorf("register node %q: status: %w", r.cfg.NodeName, err)
 	}
 	r.cfg.Logger.Info("node registration updated", "node", r.cfg.NodeName)
+	r.renewLeaseOrWarn(ctx, updated)
 	return updated, nil
 }
 
@@ -349,8 +358,8 @@ func (r *Registrar) applyMeta(n *types.Node) {
 	}
 }
 
-// Heartbeat renews the Node's status once (re-registering a Node that was
-// deleted).
+// Heartbeat renews the Node's status and then its Lease once
+// (re-registering a Node that was deleted).
 func (r *Registrar) Heartbeat(ctx context.Context) error {
 	for attempt := 0; ; attempt++ {
 		n, err := r.nodes.Get(ctx, r.cfg.NodeName)
@@ -362,14 +371,82 @@ func (r *Registrar) Heartbeat(ctx context.Context) error {
 			return fmt.Errorf("heartbeat of node %q: %w", r.cfg.NodeName, err)
 		}
 		r.applyStatus(n)
-		_, err = r.nodes.UpdateStatus(ctx, n)
-		if err == nil || !sdk.IsConflict(err) || attempt >= 3 {
-			if err != nil {
-				return fmt.Errorf("heartbeat of node %q: %w", r.cfg.NodeName, err)
-			}
-			return nil
+		updated, err := r.nodes.UpdateStatus(ctx, n)
+		if err == nil {
+			return r.RenewLease(ctx, updated)
+		}
+		if !sdk.IsConflict(err) || attempt >= 3 {
+			return fmt.Errorf("heartbeat of node %q: %w", r.cfg.NodeName, err)
 		}
 	}
+}
+
+// renewLeaseOrWarn renews the Lease after a registration, whose success
+// does not depend on it: the next heartbeat tries again.
+func (r *Registrar) renewLeaseOrWarn(ctx context.Context, n *types.Node) {
+	if err := r.RenewLease(ctx, n); err != nil && ctx.Err() == nil {
+		r.cfg.Logger.Warn("node lease renewal failed", "err", err)
+	}
+}
+
+// RenewLease creates or renews the Lease kube-node-lease/NODE of node n, as
+// the kubelet does: holderIdentity NODE, leaseDurationSeconds
+// LeaseDurationSeconds, renewTime now, and an ownerReference to the Node
+// (by uid) so that deleting the Node collects its Lease. acquireTime is
+// set when the Lease is created or changes holder.
+func (r *Registrar) RenewLease(ctx context.Context, n *types.Node) error {
+	name := r.cfg.NodeName
+	for attempt := 0; ; attempt++ {
+		l, err := r.leases.Get(ctx, name)
+		switch {
+		case sdk.IsNotFound(err):
+			l = &types.Lease{ObjectMeta: types.ObjectMeta{Name: name, Namespace: types.NamespaceNodeLease}}
+			r.applyLease(l, n)
+			_, err = r.leases.Create(ctx, l)
+		case err == nil:
+			r.applyLease(l, n)
+			_, err = r.leases.Update(ctx, l)
+		}
+		if err == nil {
+			return nil
+		}
+		if !(sdk.IsConflict(err) || sdk.IsAlreadyExists(err)) || attempt >= 3 {
+			return fmt.Errorf("lease of node %q: %w", name, err)
+		}
+	}
+}
+
+// applyLease sets what the agent owns in its node Lease.
+func (r *Registrar) applyLease(l *types.Lease, n *types.Node) {
+	now := types.MicroTime{Time: r.cfg.Now().UTC().Truncate(time.Microsecond)}
+	s := &l.Spec
+	if s.HolderIdentity == nil || *s.HolderIdentity != r.cfg.NodeName {
+		if s.HolderIdentity != nil {
+			s.LeaseTransitions = ptr(deref(s.LeaseTransitions) + 1)
+		}
+		s.HolderIdentity = ptr(r.cfg.NodeName)
+		s.AcquireTime = &now
+	}
+	s.LeaseDurationSeconds = ptr(int32(LeaseDurationSeconds))
+	s.RenewTime = &now
+	if n != nil && n.UID != "" {
+		// Replace a reference to an earlier Node of this name (deleted and
+		// registered again), keep any other.
+		l.OwnerReferences = slices.DeleteFunc(l.OwnerReferences, func(o types.OwnerReference) bool {
+			return o.APIVersion == "v1" && o.Kind == "Node"
+		})
+		l.OwnerReferences = append(l.OwnerReferences, types.OwnerReference{APIVersion: "v1", Kind: "Node", Name: n.Name, UID: n.UID})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func deref[T any](p *T) T {
+	var zero T
+	if p != nil {
+		return *p
+	}
+	return zero
 }
 
 // Run registers the Node (retrying with back-off until it succeeds) and
