@@ -87,7 +87,7 @@ func runDescribe(ctx context.Context, a *app, args []string, selector string, fi
 		for _, obj := range objs {
 			name := obj.GetObjectMeta().Name
 			if !first {
-				fmt.Fprintln(a.out)
+				fmt.Fprint(a.out, "\n\n") // as kubectl: two blank lines between objects
 			}
 			first = false
 			events, err := objectEvents(ctx, c, obj)
@@ -111,6 +111,9 @@ func runDescribe(ctx context.Context, a *app, args []string, selector string, fi
 // involvedObject.uid), oldest first.
 func objectEvents(ctx context.Context, c *sdk.Client, obj types.Object) ([]*types.Event, error) {
 	m := obj.GetObjectMeta()
+	if m.UID == "" {
+		return nil, nil // not stored (metrics): no events are about it
+	}
 	l, err := sdk.Typed[*types.Event](c).Namespace(m.Namespace).List(ctx, sdk.ListOptions{
 		FieldSelector: "involvedObject.uid=" + m.UID,
 	})
@@ -228,7 +231,7 @@ func (d *describer) metaMaps(m *types.ObjectMeta) {
 
 // genericDescribed are the kinds kubectl has no describer of its own for:
 // it prints them with its generic describer, and so does describe.
-var genericDescribed = map[string]bool{"RuntimeClass": true}
+var genericDescribed = map[string]bool{"RuntimeClass": true, "PodMetrics": true, "NodeMetrics": true}
 
 // describeGeneric prints an object as kubectl's generic describer does:
 // the name, namespace, labels and annotations, then every other field

@@ -20,6 +20,9 @@ type target struct {
 func lookupResource(s string) (*types.Resource, error) {
 	res, ok := types.LookupResource(s)
 	if !ok {
+		res, ok = lookupServed(s)
+	}
+	if !ok {
 		return nil, fmt.Errorf("the server doesn't have a resource type %q (see the NAME column of \"kubectl api-resources\"; known: %s)", s, knownResources())
 	}
 	return res, nil
@@ -30,8 +33,39 @@ func knownResources() string {
 	for _, r := range types.Resources() {
 		names = append(names, r.Name)
 	}
+	for _, r := range servedResources {
+		names = append(names, r.Name+"."+r.Group)
+	}
 	sort.Strings(names)
 	return strings.Join(names, ", ")
+}
+
+// servedResources are served by the API server but not stored, so not in
+// the types registry: the metrics API (api/server/metricsapi.go), get and
+// list only. The singular names are kubectl's (the lower-case kind, as
+// metrics-server's discovery gives none).
+var servedResources = []*types.Resource{
+	{Group: types.GroupMetrics, Version: types.MetricsVersion, Kind: "PodMetrics", Name: "pods", SingularName: "podmetrics",
+		Namespaced: true, New: func() types.Object { return &types.PodMetrics{} }},
+	{Group: types.GroupMetrics, Version: types.MetricsVersion, Kind: "NodeMetrics", Name: "nodes", SingularName: "nodemetrics",
+		New: func() types.Object { return &types.NodeMetrics{} }},
+}
+
+// lookupServed finds s among servedResources: "pods.metrics.k8s.io",
+// "podmetrics", "PodMetrics". Their plural names are those of Pods and
+// Nodes: only with the group.
+func lookupServed(s string) (*types.Resource, bool) {
+	name, group, _ := strings.Cut(s, ".")
+	for _, r := range servedResources {
+		if group != "" && group != r.Group {
+			continue
+		}
+		if strings.EqualFold(r.SingularName, name) || strings.EqualFold(r.Kind, name) ||
+			(group != "" && strings.EqualFold(r.Name, name)) {
+			return r, true
+		}
+	}
+	return nil, false
 }
 
 // groupOrder orders API groups as kubectl's discovery lists them, for

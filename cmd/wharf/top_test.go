@@ -173,3 +173,49 @@ func TestTopOldPodWithoutMetrics(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want an error with %q", code, errOut.String(), want)
 	}
 }
+
+// TestGetMetrics: the resources of the metrics API, served but not
+// stored, resolve by every name kubectl knows them by, and get prints the
+// server's table (kubectl get podmetrics: NAME CPU MEMORY WINDOW).
+func TestGetMetrics(t *testing.T) {
+	srv := topFixture(t)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"pods by group", []string{"get", "pods.metrics.k8s.io"}, `
+NAME   CPU   MEMORY   WINDOW
+db     1m    100Mi    15s
+web    1     32Mi     15s`},
+		{"podmetrics, one", []string{"get", "podmetrics", "web"}, `
+NAME   CPU   MEMORY   WINDOW
+web    1     32Mi     15s`},
+		{"podmetrics, all namespaces", []string{"get", "PodMetrics", "-A", "-l", "app=web"}, `
+NAMESPACE   NAME   CPU   MEMORY   WINDOW
+default     web    1     32Mi     15s
+other       far    5m    1Mi      15s`},
+		{"nodes by group", []string{"get", "nodes.metrics.k8s.io"}, `
+NAME   CPU     MEMORY   WINDOW
+n1     500m    1Gi      15s
+n2     1500m   512Mi    15s`},
+		{"nodemetrics, slash form", []string{"get", "nodemetrics/n2"}, `
+NAME   CPU     MEMORY   WINDOW
+n2     1500m   512Mi    15s`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := wharfAt(t, srv.URL, tc.args...)
+			if got, want := strings.TrimSpace(got), strings.TrimSpace(tc.want); got != want {
+				t.Errorf("wharf %s:\n%s\nwant:\n%s", strings.Join(tc.args, " "), got, want)
+			}
+		})
+	}
+	t.Run("like kubectl", func(t *testing.T) {
+		for _, args := range [][]string{{"get", "pods.metrics.k8s.io"}, {"get", "nodemetrics"}, {"get", "podmetrics", "-A"}, {"describe", "podmetrics", "web"}, {"describe", "nodemetrics"}, {"get", "podmetrics", "db", "-o", "yaml"}} {
+			if got, want := wharfAt(t, srv.URL, args...), kubectlAt(t, srv.URL, args...); got != want {
+				t.Errorf("wharf %s:\n%s\nkubectl:\n%s", strings.Join(args, " "), got, want)
+			}
+		}
+	})
+}
