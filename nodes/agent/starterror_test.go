@@ -31,6 +31,10 @@ func TestContainerStartError(t *testing.T) {
 	}
 	e.create(t, noShell("never", types.RestartPolicyNever))
 	e.create(t, noShell("always", types.RestartPolicyAlways))
+	notPresent := c.pod("notpresent", types.RestartPolicyNever, []string{"exit", "0"})
+	notPresent.Spec.Containers[0].Image = strings.Replace(c.ref, "/agent-app:", "/absent:", 1) // in no store
+	notPresent.Spec.Containers[0].ImagePullPolicy = types.PullNever
+	e.create(t, notPresent)
 
 	t.Run("Never", func(t *testing.T) {
 		p := e.waitPod(t, "never", "Failed", phase(types.PodFailed))
@@ -43,6 +47,15 @@ func TestContainerStartError(t *testing.T) {
 			t.Errorf("restartCount = %d, want 0", cs.RestartCount)
 		}
 		e.waitEvent(t, "never", "Warning Failed: Error: ")
+	})
+	t.Run("image not present with pull policy Never", func(t *testing.T) {
+		p := e.waitPod(t, "notpresent", "ErrImageNeverPull", func(p *types.Pod) bool {
+			cs := p.Status.ContainerStatuses
+			return len(cs) == 1 && cs[0].State.Waiting != nil && cs[0].State.Waiting.Reason == "ErrImageNeverPull"
+		})
+		if w := p.Status.ContainerStatuses[0].State.Waiting; !strings.Contains(w.Message, "is not present with pull policy of Never") {
+			t.Errorf("message = %q", w.Message)
+		}
 	})
 	t.Run("Always", func(t *testing.T) {
 		p := e.waitPod(t, "always", "CrashLoopBackOff after a restart", func(p *types.Pod) bool {

@@ -21,6 +21,7 @@ const (
 	ReasonCrashLoopBackOff      = "CrashLoopBackOff"
 	ReasonErrImagePull          = "ErrImagePull"
 	ReasonImagePullBackOff      = "ImagePullBackOff"
+	ReasonErrImageNeverPull     = "ErrImageNeverPull" // not present, pull policy Never
 	ReasonCreateContainerConfig = "CreateContainerConfigError"
 	ReasonCreateContainer       = "CreateContainerError"
 	ReasonRunContainer          = "RunContainerError"
@@ -407,6 +408,10 @@ func (a *Agent) startContainer(ctx context.Context, ps *podSync, c *types.Contai
 			w.reason = ReasonImagePullBackOff
 			p.after(w.retryAt.Sub(now))
 			return
+		case ReasonErrImageNeverPull:
+			// The kubelet keeps this reason: no pull is being backed off.
+			p.after(w.retryAt.Sub(now))
+			return
 		case ReasonCreateContainer:
 			// An image with the wrong content (a Wasm Pod given a
 			// container image) may be pushed again under the same tag:
@@ -442,13 +447,25 @@ func (a *Agent) startContainer(ctx context.Context, ps *podSync, c *types.Contai
 	}
 	err = rt.Pull(ctx, spec, progress)
 	notLoaded := errors.Is(err, runtimes.ErrImageNotLoaded)
+	// With policy Never nothing is fetched: a pull error means the image
+	// is not on the node.
+	neverPull := spec.PullPolicy == string(types.PullNever) && errors.Is(err, runtimes.ErrImagePull)
 	pullMu.Lock()
-	if !present && !pulling && !notLoaded {
+	if !present && !pulling && !notLoaded && !neverPull {
 		a.events.normal(pod, c.Name, "Pulling", fmt.Sprintf("Pulling image %q", c.Image))
 	}
 	pullMu.Unlock()
 	switch {
 	case err == nil:
+	case neverPull:
+		// As the kubelet, which does not ask the runtime to pull then; a
+		// local image not loaded keeps its hint on how to load it.
+		msg := fmt.Sprintf("Container image %q is not present with pull policy of Never", c.Image)
+		if notLoaded {
+			msg += fmt.Sprintf("; load it with `wharf image load --data-dir %s FILE` on node %s", a.cfg.NodeDataDir, a.cfg.NodeName)
+		}
+		a.setWaiting(pod, c, st, p, now, ReasonErrImageNeverPull, msg, ReasonErrImageNeverPull, msg)
+		return
 	case notLoaded:
 		// A local image: only `wharf image load` on this node brings it.
 		msg := fmt.Sprintf("image %s is not loaded on node %s; load it with `wharf image load --data-dir %s FILE` on that node (local images are not pulled from a registry)",

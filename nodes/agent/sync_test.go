@@ -226,6 +226,35 @@ func TestFailuresShownInStatus(t *testing.T) {
 		}
 		waitFor(t, "a pull failure event counted twice", func() bool { n, _ := count(); return n >= 2 })
 	})
+	t.Run("image not present with pull policy Never", func(t *testing.T) {
+		p := pod("neverpull", types.RestartPolicyAlways, []string{"serve"})
+		p.Spec.Containers[0].Image = "example.com/missing:v1"
+		p.Spec.Containers[0].ImagePullPolicy = types.PullNever
+		e.create(t, p)
+		want := `Container image "example.com/missing:v1" is not present with pull policy of Never`
+		waitFor(t, "ErrImageNeverPull events, retried with the reason kept", func() bool {
+			for _, ev := range e.events(t, "neverpull") {
+				var n int
+				if rest, ok := strings.CutPrefix(ev, "Warning ErrImageNeverPull: "+want+" (x"); ok {
+					if _, err := fmt.Sscanf(rest, "%d)", &n); err == nil && n >= 2 {
+						return true
+					}
+				}
+			}
+			return false
+		})
+		got := e.waitPod(t, "neverpull", "ErrImageNeverPull", func(p *types.Pod) bool {
+			return p != nil && len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].State.Waiting != nil
+		})
+		if w := got.Status.ContainerStatuses[0].State.Waiting; w.Reason != "ErrImageNeverPull" || w.Message != want {
+			t.Errorf("waiting = %+v, want ErrImageNeverPull %q", w, want)
+		}
+		for _, ev := range e.events(t, "neverpull") {
+			if strings.Contains(ev, "Pulling") || strings.Contains(ev, "BackOff") {
+				t.Errorf("event %q for an image never pulled", ev)
+			}
+		}
+	})
 	t.Run("wasm trap", func(t *testing.T) {
 		p := pod("trap", types.RestartPolicyNever, []string{"trap", "wasm error: unreachable"})
 		w := "wasm"
