@@ -242,10 +242,35 @@ func TestLogsThroughTheAPIServer(t *testing.T) {
 			t.Errorf("%d %s", code, body)
 		}
 	})
+	// As the kubelet: 400, and why the container waits (from the Pod's
+	// status), rather than "container not found".
 	t.Run("container not started yet", func(t *testing.T) {
 		code, body := c.get(t, "/api/v1/namespaces/default/pods/two/log?container=b")
-		if code != 404 {
-			t.Errorf("%d %s", code, body)
+		if want := `container \"b\" in pod \"two\" is waiting to start - no logs yet`; code != 400 || !strings.Contains(body, want) {
+			t.Errorf("%d %s, want 400 %s", code, body, want)
+		}
+	})
+	t.Run("container waiting with a reason", func(t *testing.T) {
+		pods := sdk.Typed[*types.Pod](c.api.Client).Namespace("default")
+		for _, tt := range []struct{ reason, want string }{
+			{"CreateContainerError", "is waiting to start: CreateContainerError"},
+			{"ImagePullBackOff", "is waiting to start: trying and failing to pull image"},
+		} {
+			p, err := pods.Get(context.Background(), "two")
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Status.ContainerStatuses = []types.ContainerStatus{
+				{Name: "a", State: types.ContainerState{Running: &types.ContainerStateRunning{}}},
+				{Name: "b", State: types.ContainerState{Waiting: &types.ContainerStateWaiting{Reason: tt.reason}}},
+			}
+			if _, err := pods.UpdateStatus(context.Background(), p); err != nil {
+				t.Fatal(err)
+			}
+			code, body := c.get(t, "/api/v1/namespaces/default/pods/two/log?container=b")
+			if code != 400 || !strings.Contains(body, tt.want) || !strings.Contains(body, `"reason":"BadRequest"`) {
+				t.Errorf("%s: %d %s, want 400 %q", tt.reason, code, body, tt.want)
+			}
 		}
 	})
 }

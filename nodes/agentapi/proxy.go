@@ -1,14 +1,18 @@
 package agentapi
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/wharfhq/wharf/api/server"
@@ -66,7 +70,8 @@ func NewProxy(nodes NodeGetter, opts ...ProxyOption) *Proxy {
 				pr.Out.Header.Set("Authorization", "Bearer "+p.token)
 			}
 		},
-		FlushInterval: -1, // followed logs: pass every write on at once
+		FlushInterval:  -1, // followed logs: pass every write on at once
+		ModifyResponse: notStarted,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			target := r.Context().Value(targetKey{}).(*url.URL)
 			writeStatus(w, http.StatusBadGateway, types.StatusReasonInternalError,
@@ -134,8 +139,68 @@ func (p *Proxy) ServePod(w http.ResponseWriter, r *http.Request, pod *types.Pod,
 		Path:     fmt.Sprintf("/pods/%s/%s/containers/%s/%s", pod.Namespace, pod.Name, container, subresource),
 		RawQuery: q.Encode(),
 	}
-	r = r.WithContext(context.WithValue(r.Context(), targetKey{}, target))
-	p.rp.ServeHTTP(w, r)
+	ctx := context.WithValue(r.Context(), targetKey{}, target)
+	if subresource == "log" {
+		ctx = context.WithValue(ctx, waitingKey{}, waitingMessage(pod, container))
+	}
+	p.rp.ServeHTTP(w, r.WithContext(ctx))
+}
+
+type waitingKey struct{}
+
+// waitingMessage is the kubelet's answer to a log request for a
+// container with no instance, from the Pod's status: "container "c" in
+// pod "x" is waiting to start: REASON".
+func waitingMessage(pod *types.Pod, container string) string {
+	var w *types.ContainerStateWaiting
+	for _, cs := range append(append([]types.ContainerStatus{}, pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...) {
+		if cs.Name == container {
+			w = cs.State.Waiting
+		}
+	}
+	prefix := fmt.Sprintf("container %q in pod %q is waiting to start", container, pod.Name)
+	switch {
+	case w == nil || w.Reason == "":
+		return prefix + " - no logs yet"
+	case w.Reason == "ErrImagePull":
+		return prefix + ": image can't be pulled"
+	case w.Reason == "ImagePullBackOff":
+		return prefix + ": trying and failing to pull image"
+	default:
+		return prefix + ": " + w.Reason
+	}
+}
+
+// notStarted turns the agent's 404 to a log request for a container with
+// no instance (ErrContainerNotFound) into the kubelet's 400 BadRequest
+// saying why it waits.
+func notStarted(resp *http.Response) error {
+	msg, ok := resp.Request.Context().Value(waitingKey{}).(string)
+	if !ok || resp.StatusCode != http.StatusNotFound {
+		return nil
+	}
+	var st types.Status
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	if json.Unmarshal(b, &st) != nil || !strings.HasSuffix(st.Message, ErrContainerNotFound.Error()) {
+		resp.Body = io.NopCloser(bytes.NewReader(b)) // some other 404: passed on as it is
+		return nil
+	}
+	b, err = json.Marshal(&types.Status{
+		TypeMeta: types.TypeMeta{Kind: "Status", APIVersion: "v1"},
+		Status:   "Failure", Message: msg, Reason: types.StatusReasonBadRequest, Code: http.StatusBadRequest,
+	})
+	if err != nil {
+		return err
+	}
+	resp.StatusCode, resp.Status = http.StatusBadRequest, "400 Bad Request"
+	resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
+	resp.Header.Del("Transfer-Encoding")
+	return nil
 }
 
 // ErrNoContainer: the Pod has no container of that name.
