@@ -209,8 +209,16 @@ type Runtime interface {
 	// that Create does not block on the network. progress may be nil.
 	Pull(ctx context.Context, spec *Spec, progress func(PullProgress)) error
 	// Create prepares a container with the given ID without starting it.
+	//
+	// A process that cannot be started at all (its command is not in the
+	// image) may fail Create or Start, whichever first sees it; the
+	// runtime then may keep the container, exited with exit code 128 and
+	// ReasonStartError (as containerd reports it), besides returning the
+	// error. The caller tells that case by Inspect: such an instance is
+	// an exit like any other, to which the restart policy applies.
 	Create(ctx context.Context, id string, spec *Spec) error
-	// Start starts a created container.
+	// Start starts a created container (see Create for a process that
+	// cannot be started).
 	Start(ctx context.Context, id string) error
 	// Wait blocks until the container has exited, or ctx ends.
 	Wait(ctx context.Context, id string) (ExitStatus, error)
