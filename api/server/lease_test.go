@@ -123,3 +123,25 @@ func TestLeaseDiscoveryAndNamespace(t *testing.T) {
 	e.get(t, "/api/v1/namespaces/kube-node-lease").must(t, http.StatusOK)
 	e.del(t, "/api/v1/namespaces/kube-node-lease", nil).status(t, http.StatusForbidden, types.StatusReasonForbidden)
 }
+
+// TestKubectlLeases: kubectl api-resources lists leases, and kubectl get
+// prints a Lease with its holder.
+func TestKubectlLeases(t *testing.T) {
+	e := newEnv(t)
+	e.post(t, leasePath, `{"metadata":{"name":"node-a"},"spec":{"holderIdentity":"node-a","leaseDurationSeconds":40}}`).must(t, http.StatusCreated)
+	out, err := e.kubectl(t, "api-resources", "--api-group=coordination.k8s.io", "--no-headers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := strings.Fields(string(out)); !slices.Equal(f, []string{"leases", "coordination.k8s.io/v1", "true", "Lease"}) {
+		t.Errorf("kubectl api-resources: %q", out)
+	}
+	out, err = e.kubectl(t, "get", "leases", "-n", "kube-node-lease")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 2 || !slices.Equal(strings.Fields(lines[0]), []string{"NAME", "HOLDER", "AGE"}) || strings.Fields(lines[1])[1] != "node-a" {
+		t.Errorf("kubectl get leases:\n%s", out)
+	}
+}
