@@ -70,6 +70,7 @@ var verbs = []func(*app) *cobra.Command{
 	newVersionCmd,
 	newScaleCmd,
 	newRolloutCmd,
+	newSetCmd,
 }
 
 func main() {
