@@ -5,9 +5,12 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,5 +122,86 @@ func TestKubectlDescribeNodeShowsLease(t *testing.T) {
 	}
 	if strings.Contains(string(out), "RenewTime:       <unset>") {
 		t.Errorf("renew time unset:\n%s", out)
+	}
+}
+
+// TestLeaseRenewalIsOneWrite: a renewal is one update without a read
+// while nobody else writes the Lease; after another writer's change (a
+// conflict) it reads the Lease again and keeps that change.
+func TestLeaseRenewalIsOneWrite(t *testing.T) {
+	var mu sync.Mutex
+	calls := map[string]int{} // "METHOD" of requests on the node Lease
+	env := apitest.Start(t, apitest.Options{Wrap: func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if strings.HasSuffix(req.URL.Path, "/namespaces/kube-node-lease/leases/node-a") {
+				mu.Lock()
+				calls[req.Method]++
+				mu.Unlock()
+			}
+			h.ServeHTTP(w, req)
+		})
+	}})
+	took := func() map[string]int {
+		mu.Lock()
+		defer mu.Unlock()
+		c := maps.Clone(calls)
+		clear(calls)
+		return c
+	}
+	ctx := context.Background()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	r, err := New(Config{NodeName: "node-a", Client: env.Client, Now: func() time.Time { return now },
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := r.Register(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	took()
+	for i := range 3 {
+		now = now.Add(DefaultHeartbeatInterval)
+		if err := r.RenewLease(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+		if c := took(); !maps.Equal(c, map[string]int{http.MethodPut: 1}) {
+			t.Errorf("renewal %d: requests %v, want one PUT", i, c)
+		}
+	}
+
+	leases := sdk.Typed[*types.Lease](env.Client).Namespace(types.NamespaceNodeLease)
+	l, err := leases.Get(ctx, "node-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Labels = map[string]string{"team": "x"}
+	if _, err := leases.Update(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	took()
+	now = now.Add(DefaultHeartbeatInterval)
+	if err := r.RenewLease(ctx, n); err != nil {
+		t.Fatalf("renewal after another writer: %v", err)
+	}
+	if c := took(); !maps.Equal(c, map[string]int{http.MethodPut: 2, http.MethodGet: 1}) {
+		t.Errorf("renewal after another writer: requests %v, want PUT (conflict), GET, PUT", c)
+	}
+	if l, err = leases.Get(ctx, "node-a"); err != nil {
+		t.Fatal(err)
+	}
+	if l.Labels["team"] != "x" || !l.Spec.RenewTime.Equal(now) {
+		t.Errorf("after renewal: labels %v renewTime %v, want team=x and %v", l.Labels, l.Spec.RenewTime, now)
+	}
+
+	// The Lease deleted by someone: the next renewal creates it again.
+	if err := leases.Delete(ctx, "node-a", types.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.RenewLease(ctx, n); err != nil {
+		t.Fatalf("renewal after deletion: %v", err)
+	}
+	if _, err := leases.Get(ctx, "node-a"); err != nil {
+		t.Errorf("lease not created again: %v", err)
 	}
 }

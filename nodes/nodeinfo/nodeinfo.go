@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wharfhq/wharf/api/types"
@@ -115,6 +116,12 @@ type Registrar struct {
 	cfg    Config
 	nodes  *sdk.TypedClient[*types.Node]
 	leases *sdk.TypedClient[*types.Lease]
+
+	mu sync.Mutex // guards lease; held during a renewal
+	// lease is the Lease as last written, renewed with one update and
+	// no read while nobody else writes it (as the kubelet does); nil
+	// before the first renewal and after a failed one.
+	lease *types.Lease
 }
 
 // New checks cfg and returns a Registrar.
@@ -395,25 +402,41 @@ func (r *Registrar) renewLeaseOrWarn(ctx context.Context, n *types.Node) {
 // (by uid) so that deleting the Node collects its Lease. acquireTime is
 // set when the Lease is created or changes holder.
 func (r *Registrar) RenewLease(ctx context.Context, n *types.Node) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	name := r.cfg.NodeName
 	for attempt := 0; ; attempt++ {
-		l, err := r.leases.Get(ctx, name)
-		switch {
-		case sdk.IsNotFound(err):
-			l = &types.Lease{ObjectMeta: types.ObjectMeta{Name: name, Namespace: types.NamespaceNodeLease}}
-			r.applyLease(l, n)
-			_, err = r.leases.Create(ctx, l)
-		case err == nil:
-			r.applyLease(l, n)
-			_, err = r.leases.Update(ctx, l)
-		}
+		written, err := r.writeLease(ctx, n)
 		if err == nil {
+			r.lease = written
 			return nil
 		}
-		if !(sdk.IsConflict(err) || sdk.IsAlreadyExists(err)) || attempt >= 3 {
+		r.lease = nil // read it again
+		if !(sdk.IsConflict(err) || sdk.IsAlreadyExists(err) || sdk.IsNotFound(err)) || attempt >= 3 {
 			return fmt.Errorf("lease of node %q: %w", name, err)
 		}
 	}
+}
+
+// writeLease updates the Lease last written, or reads it and then
+// updates it, or creates it.
+func (r *Registrar) writeLease(ctx context.Context, n *types.Node) (*types.Lease, error) {
+	if r.lease != nil {
+		l := types.Clone(r.lease)
+		r.applyLease(l, n)
+		return r.leases.Update(ctx, l)
+	}
+	l, err := r.leases.Get(ctx, r.cfg.NodeName)
+	switch {
+	case sdk.IsNotFound(err):
+		l = &types.Lease{ObjectMeta: types.ObjectMeta{Name: r.cfg.NodeName, Namespace: types.NamespaceNodeLease}}
+		r.applyLease(l, n)
+		return r.leases.Create(ctx, l)
+	case err != nil:
+		return nil, err
+	}
+	r.applyLease(l, n)
+	return r.leases.Update(ctx, l)
 }
 
 // applyLease sets what the agent owns in its node Lease.
