@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wharfhq/wharf/api/types"
 	"github.com/wharfhq/wharf/sdk"
 )
 
@@ -24,8 +25,16 @@ func newSetCmd(a *app) *cobra.Command {
 	return cmd
 }
 
+// setImageOptions are the flags of set image.
+type setImageOptions struct {
+	files    fileOptions
+	selector string
+	all      bool
+}
+
 func newSetImageCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	o := &setImageOptions{}
+	cmd := &cobra.Command{
 		Use:   "image KIND/NAME... CONTAINER=IMAGE...",
 		Short: "Change the image of containers of pods, or of the pod template of workloads",
 		Long: `Change the image of containers, as kubectl set image does: of a pod, or of the pod
@@ -39,11 +48,23 @@ Objects whose images are already those asked for are left as they are.`,
   wharf set image deploy web proxy=envoy:v1.31 migrate=example.com/migrate:v2
 
   # Every container of a cron job's pods, and of a daemon set's
-  wharf set image cronjob/report ds/agent '*=example.com/tools:v3'`,
+  wharf set image cronjob/report ds/agent '*=example.com/tools:v3'
+
+  # The deployments labelled app=web, or every one of the namespace
+  wharf set image deployments -l app=web web=nginx:1.27
+  wharf set image deployments --all web=nginx:1.27
+
+  # The objects of a manifest
+  wharf set image -f web.yaml web=nginx:1.27`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runSetImage(cmd.Context(), a, args)
+			return runSetImage(cmd.Context(), a, o, args)
 		},
 	}
+	o.files.addOptionalFlags(cmd)
+	f := cmd.Flags()
+	f.StringVarP(&o.selector, "selector", "l", "", "set the images of the objects of the types given matching this label selector")
+	f.BoolVar(&o.all, "all", false, "set the images of every object of the types given, in the namespace")
+	return cmd
 }
 
 // podSpecPaths is where each kind keeps the pod spec whose images set
@@ -63,7 +84,7 @@ var errNoImages = errors.New("at least one image update is required: CONTAINER=I
 
 // splitImageArgs separates the objects (before the first CONTAINER=IMAGE)
 // from the images by container name, as kubectl reads its arguments.
-func splitImageArgs(args []string) (objects []string, images map[string]string, err error) {
+func splitImageArgs(args []string, withFiles bool) (objects []string, images map[string]string, err error) {
 	images = map[string]string{}
 	for i, arg := range args {
 		name, image, ok := strings.Cut(arg, "=")
@@ -79,8 +100,8 @@ func splitImageArgs(args []string) (objects []string, images map[string]string, 
 		}
 		images[name] = image
 	}
-	if len(objects) == 0 {
-		return nil, nil, errors.New("name the objects whose images to set, e.g. deployment/web")
+	if len(objects) == 0 && !withFiles {
+		return nil, nil, errors.New("name the objects whose images to set, e.g. deployment/web, or give -f FILE")
 	}
 	if len(images) == 0 {
 		return nil, nil, errNoImages
@@ -91,12 +112,15 @@ func splitImageArgs(args []string) (objects []string, images map[string]string, 
 	return objects, images, nil
 }
 
-func runSetImage(ctx context.Context, a *app, args []string) error {
-	objects, images, err := splitImageArgs(args)
+func runSetImage(ctx context.Context, a *app, o *setImageOptions, args []string) error {
+	objects, images, err := splitImageArgs(args, len(o.files.files) > 0)
 	if err != nil {
 		return err
 	}
-	targets, err := resolveArgs(objects)
+	if o.all && o.selector != "" {
+		return errors.New("give --all or -l, not both")
+	}
+	targets, err := targetsOf(a, objects, &o.files)
 	if err != nil {
 		return err
 	}
@@ -104,8 +128,11 @@ func runSetImage(ctx context.Context, a *app, args []string) error {
 		if podSpecPaths[t.res.Kind] == nil {
 			return fmt.Errorf("%s have no containers whose image to set (pods, deployments, replicasets, statefulsets, daemonsets, jobs and cronjobs do)", t.res.Name)
 		}
-		if len(t.names) == 0 {
-			return fmt.Errorf("name the %s whose images to set, e.g. %s/NAME", t.res.Name, t.res.SingularName)
+		switch {
+		case len(t.names) > 0 && (o.all || o.selector != ""):
+			return errors.New("give object names, or --all or -l, not both")
+		case len(t.names) == 0 && !o.all && o.selector == "":
+			return fmt.Errorf("name the %s whose images to set (e.g. %s/NAME), or give -l SELECTOR or --all", t.res.Name, t.res.SingularName)
 		}
 	}
 	c, err := a.Client()
@@ -115,8 +142,16 @@ func runSetImage(ctx context.Context, a *app, args []string) error {
 	failed := false
 	for _, t := range targets {
 		rc := c.Resource(t.res).Namespace(a.namespace)
+		objs := make([]types.Object, 0, len(t.names))
+		if len(t.names) == 0 {
+			l, err := rc.List(ctx, sdk.ListOptions{LabelSelector: o.selector})
+			if err != nil {
+				return err
+			}
+			objs = l.Items
+		}
 		for _, name := range t.names {
-			o, err := rc.Get(ctx, name)
+			obj, err := rc.Get(ctx, name)
 			if err != nil {
 				if err := objectErr(a, err); err != nil {
 					return err
@@ -124,7 +159,11 @@ func runSetImage(ctx context.Context, a *app, args []string) error {
 				failed = true
 				continue
 			}
-			patch, missing, err := imagePatch(o, podSpecPaths[t.res.Kind], images)
+			objs = append(objs, obj)
+		}
+		for _, obj := range objs {
+			name := obj.GetObjectMeta().Name
+			patch, missing, err := imagePatch(obj, podSpecPaths[t.res.Kind], images)
 			if err != nil {
 				return err
 			}
@@ -156,7 +195,7 @@ func runSetImage(ctx context.Context, a *app, args []string) error {
 // the containers and init containers of the pod spec at path of o (merged
 // by name: the other containers and fields are left alone), nil when no
 // image changes, and the container names of images that match none.
-func imagePatch(o any, path []string, images map[string]string) (patch []byte, missing []string, err error) {
+func imagePatch(o types.Object, path []string, images map[string]string) (patch []byte, missing []string, err error) {
 	b, err := json.Marshal(o)
 	if err != nil {
 		return nil, nil, fmt.Errorf("set image: %w", err)

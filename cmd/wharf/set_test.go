@@ -32,18 +32,24 @@ containers:
 kind: Deployment
 metadata:
   name: ` + name + `
+  labels:
+    app: ` + name + `
 spec:` + labels + podSpec("      ") + `
 ---
 apiVersion: apps/v1
 kind: DaemonSet
 metadata:
   name: ` + name + `
+  labels:
+    app: ` + name + `
 spec:` + labels + podSpec("      ") + `
 ---
 apiVersion: v1
 kind: Pod
 metadata:
   name: ` + name + `
+  labels:
+    app: ` + name + `
 spec:
   ` + podSpec("  ") + `
 ---
@@ -51,6 +57,8 @@ apiVersion: batch/v1
 kind: CronJob
 metadata:
   name: ` + name + `
+  labels:
+    app: ` + name + `
 spec:
   schedule: "0 * * * *"
   jobTemplate:
@@ -67,12 +75,13 @@ spec:
 // twin of each object.
 func TestSetImage(t *testing.T) {
 	srv := servertest.Start(t, servertest.Options{})
+	dir := t.TempDir()
+	manifest := func(name string) string { return filepath.Join(dir, name+".yaml") }
 	for _, name := range []string{"w", "k"} { // wharf's and kubectl's
-		file := filepath.Join(t.TempDir(), name+".yaml")
-		if err := os.WriteFile(file, []byte(setImageManifests(name)), 0o644); err != nil {
+		if err := os.WriteFile(manifest(name), []byte(setImageManifests(name)), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		wharfAt(t, srv.URL, "apply", "-f", file)
+		wharfAt(t, srv.URL, "apply", "-f", manifest(name))
 	}
 	// spec returns the pod spec of an object, as JSON to compare.
 	spec := func(t *testing.T, kind, name string, path ...string) string {
@@ -153,6 +162,24 @@ func TestSetImage(t *testing.T) {
 			t.Errorf("web not changed: %s", s)
 		}
 	})
+	t.Run("by label, --all and -f", func(t *testing.T) {
+		for _, tc := range []struct {
+			args    []string
+			wantOut string
+		}{
+			{[]string{"deployments", "-l", "app=w", "web=example.com/web:l"}, "deployment.apps/w image updated\n"},
+			{[]string{"deployments", "--all", "proxy=example.com/proxy:all"}, "deployment.apps/k image updated\ndeployment.apps/w image updated\n"},
+			{[]string{"-f", manifest("w"), "migrate=example.com/migrate:f"}, "deployment.apps/w image updated\ndaemonset.apps/w image updated\npod/w image updated\ncronjob.batch/w image updated\n"},
+		} {
+			if got := wharfAt(t, srv.URL, append([]string{"set", "image"}, tc.args...)...); got != tc.wantOut {
+				t.Errorf("wharf set image %s: %q, want %q", strings.Join(tc.args, " "), got, tc.wantOut)
+			}
+		}
+		if s := spec(t, "deployment", "w", "spec", "template", "spec"); !strings.Contains(s, "example.com/web:l") ||
+			!strings.Contains(s, "example.com/proxy:all") || !strings.Contains(s, "example.com/migrate:f") {
+			t.Errorf("deployment w: %s", s)
+		}
+	})
 	for _, tc := range []struct {
 		name    string
 		args    []string
@@ -164,6 +191,8 @@ func TestSetImage(t *testing.T) {
 		{"object after the images", []string{"deploy/w", "web=x:1", "pod/w"}, "all resources must be specified before image changes: pod/w"},
 		{"no image", []string{"deploy/w"}, "at least one image update is required"},
 		{"no object", []string{"web=x:1", "proxy=y:1"}, "name the objects"},
+		{"a kind without names", []string{"deploy", "web=x:1"}, "or give -l SELECTOR or --all"},
+		{"names and -l", []string{"deploy/w", "-l", "a=b", "web=x:1"}, "give object names, or --all or -l, not both"},
 		{"missing object", []string{"deploy/none", "web=x:1"}, `deployments.apps "none" not found`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
