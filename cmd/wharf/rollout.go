@@ -380,7 +380,7 @@ func newRolloutPauseCmd(a *app, pause bool) *cobra.Command {
 	if pause {
 		verb, done, example = "pause", "paused", `  # Pause a deployment, make several changes, then resume it once
   wharf rollout pause deployment/web
-  kubectl set image deployment/web web=nginx:1.27   # or wharf apply -f
+  wharf set image deployment/web web=nginx:1.27   # or wharf apply -f
   wharf rollout resume deployment/web`
 		short = "Pause a deployment: template changes do not roll out until it is resumed"
 	}
