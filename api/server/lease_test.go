@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -143,5 +145,22 @@ func TestKubectlLeases(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	if len(lines) != 2 || !slices.Equal(strings.Fields(lines[0]), []string{"NAME", "HOLDER", "AGE"}) || strings.Fields(lines[1])[1] != "node-a" {
 		t.Errorf("kubectl get leases:\n%s", out)
+	}
+
+	manifest := filepath.Join(t.TempDir(), "lease.yaml")
+	doc := "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata:\n  name: lock\n  namespace: default\n" +
+		"spec:\n  holderIdentity: leader-1\n  leaseDurationSeconds: 15\n  renewTime: \"2026-01-02T03:04:05.000007Z\"\n"
+	if err := os.WriteFile(manifest, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := e.kubectl(t, "apply", "-f", manifest); err != nil {
+		t.Fatalf("kubectl apply: %v: %s", err, out)
+	}
+	out, err = e.kubectl(t, "get", "lease", "lock", "-n", "default", "-o", "jsonpath={.spec.holderIdentity} {.spec.renewTime}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != "leader-1 2026-01-02T03:04:05.000007Z" {
+		t.Errorf("applied lease: %q", out)
 	}
 }
