@@ -47,13 +47,17 @@ type GC struct {
 
 var _ controller.Runner = (*GC)(nil)
 
+// clusterOwners are the cluster-scoped kinds watched as owners: a Node's
+// deletion collects its Lease (kube-node-lease/NODE) at once.
+var clusterOwners = map[string]bool{"nodes": true}
+
 // New returns a garbage collector over cc's shared informers, one per
-// namespaced kind (events excepted).
+// namespaced kind (events excepted) and per kind of clusterOwners.
 func New(cc *controller.Context) (*GC, error) {
 	g := &GC{client: cc.Client, infs: map[string]*sdk.Informer{}, res: map[string]*types.Resource{}}
 	g.Controller = controller.New(cc, Name, g.sync)
 	for _, r := range types.Resources() {
-		if !r.Namespaced || skipped[r.Name] {
+		if (!r.Namespaced && !clusterOwners[r.Name]) || skipped[r.Name] {
 			continue
 		}
 		inf := cc.Factory.Informer(r, sdk.InformerOptions{Indexers: map[string]sdk.IndexFunc{

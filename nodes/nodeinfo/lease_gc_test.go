@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/wharfhq/wharf/api/types"
 	"github.com/wharfhq/wharf/jobs/controller/controllertest"
@@ -34,10 +35,13 @@ func TestLeaseOfDeletedNodeCollected(t *testing.T) {
 	if _, err := leases.Get(ctx, "node-a"); err != nil {
 		t.Fatal(err)
 	}
+	// The collector runs before the deletion: it must see the Node go, not
+	// only find an orphan when it lists Leases at start.
+	env.Start(controllertest.Controller(gc.New))
+	time.Sleep(200 * time.Millisecond) // let it list the Lease with its owner present
 	if err := sdk.Typed[*types.Node](env.Client).Delete(ctx, "node-a", types.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	env.Start(controllertest.Controller(gc.New))
 	env.Eventually("lease collected", func() (bool, error) {
 		_, err := leases.Get(ctx, "node-a")
 		if sdk.IsNotFound(err) {
