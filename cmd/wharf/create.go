@@ -23,7 +23,7 @@ func newCreateCmd(a *app) *cobra.Command {
 		},
 	}
 	o.addFlags(cmd)
-	cmd.AddCommand(newCreateJobCmd(a))
+	cmd.AddCommand(newCreateJobCmd(a), newCreateConfigMapCmd(a), newCreateSecretCmd(a), newCreateNamespaceCmd(a))
 	return cmd
 }
 

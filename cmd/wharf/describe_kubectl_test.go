@@ -1,17 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wharfhq/wharf/api/server/servertest"
 	"github.com/wharfhq/wharf/api/types"
-	"github.com/wharfhq/wharf/internal/testutil"
 	"github.com/wharfhq/wharf/sdk"
 )
 
@@ -19,30 +15,21 @@ import (
 // so that no user configuration is read.
 func kubectlAt(t *testing.T, url string, args ...string) string {
 	t.Helper()
-	path, err := exec.LookPath("kubectl")
-	if err != nil {
-		testutil.Unavailable(t, "kubectl is not on PATH")
+	r := kubectlResult(t, url, args...)
+	if !r.ok {
+		t.Fatalf("kubectl %v: %s", args, r.errOut)
 	}
-	home := t.TempDir()
-	cmd := exec.Command(path, append([]string{"--server", url}, args...)...)
-	cmd.Env = []string{"HOME=" + home, "KUBECONFIG=" + home + "/config", "PATH=" + os.Getenv("PATH")}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("kubectl %v: %v: %s", args, err, stderr.Bytes())
-	}
-	return string(out)
+	return r.out
 }
 
 // wharfAt runs the wharf CLI against url and returns its output.
 func wharfAt(t *testing.T, url string, args ...string) string {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	if code := run(t.Context(), append([]string{"--server", url}, args...), strings.NewReader(""), &out, &errOut); code != 0 {
-		t.Fatalf("wharf %v: exit %d: %s", args, code, errOut.String())
+	r := wharfResult(t, url, args...)
+	if !r.ok {
+		t.Fatalf("wharf %v: %s", args, r.errOut)
 	}
-	return out.String()
+	return r.out
 }
 
 // eventAbout records an event about obj that happened an hour and more

@@ -50,6 +50,9 @@ type app struct {
 	// namespaceSet: --namespace was given, so manifests of another
 	// namespace are an error (as with kubectl).
 	namespaceSet bool
+	// dryRunServer: --dry-run=server, so the client sends every write
+	// with dryRun=All (dryrun.go).
+	dryRunServer bool
 
 	in          io.Reader
 	out, errOut io.Writer
@@ -179,7 +182,15 @@ func (errAlreadyReported) Error() string { return "errors were reported above" }
 
 // oneLine keeps an error on one line.
 func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+	// Line by line, so that spaces inside a line (kubectl's validation
+	// messages have "',  or '") are kept.
+	var parts []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	return strings.Join(parts, " ")
 }
 
 func newRootCmd(a *app) *cobra.Command {
@@ -276,7 +287,10 @@ func (a *app) Client() (*sdk.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	if tlsCfg != nil {
+	switch {
+	case a.dryRunServer:
+		opts = append(opts, sdk.WithHTTPClient(&http.Client{Transport: dryRunTransport{transportWithTLS(tlsCfg)}}))
+	case tlsCfg != nil:
 		opts = append(opts, sdk.WithHTTPClient(&http.Client{Transport: transportWithTLS(tlsCfg)}))
 	}
 	server := a.server
