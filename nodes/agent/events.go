@@ -50,6 +50,12 @@ func (r *recorder) warn(pod *types.Pod, container, reason, msg string) {
 }
 
 func (r *recorder) record(pod *types.Pod, container, typ, reason, msg string) {
+	if container != "" {
+		if m := withoutIDs(msg, pod.UID, container); m != msg {
+			r.log.Debug("event", "pod", pod.Namespace+"/"+pod.Name, "reason", reason, "message", msg)
+			msg = m
+		}
+	}
 	now := r.now()
 	ref := types.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: pod.Namespace, Name: pod.Name,
 		UID: pod.UID, ResourceVersion: pod.ResourceVersion}

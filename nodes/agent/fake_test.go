@@ -20,6 +20,10 @@ import (
 //	sleep D       exits 0 after D
 //	trap MSG      exits 1 with reason Error and message MSG (a Wasm trap)
 //	ignore-term   runs until stopped; Stop waits the whole grace period
+//	nostart MSG   cannot start: Start fails and keeps it exited, StartError
+//	              128 with message MSG, as the container runtime does
+//	nocreate MSG  the same, seen by Create already
+//	badcreate MSG Create fails (naming the ID) and keeps nothing
 //	(anything)    runs until stopped; Stop ends it with 0 (it "handles" SIGTERM)
 //
 // An image containing "missing" fails to pull with ErrImagePull.
@@ -29,7 +33,9 @@ type fakeRuntime struct {
 	mu      sync.Mutex
 	ctrs    map[string]*fakeCtr
 	creates map[string]int // container name label -> creates
-	// execFunc answers Exec (probes, hooks); exit 0 when nil.
+	// execFunc answers Exec (probes, hooks); exit 0 when nil. A negative
+	// code is an exec that could not run: Exec returns an error naming the
+	// container's ID, as the container runtime does.
 	execFunc func(id string, cmd []string) int
 	execs    []string // "id: cmd" of each Exec
 	stops    []string // ids, in Stop order
@@ -81,7 +87,27 @@ func (f *fakeRuntime) Create(ctx context.Context, id string, spec *runtimes.Spec
 		done: make(chan struct{}),
 	}
 	f.creates[spec.Labels["wharf.dev/container-name"]]++
+	if args := f.args(f.ctrs[id]); len(args) > 0 {
+		switch args[0] {
+		case "nocreate":
+			return f.startErrorLocked(f.ctrs[id])
+		case "badcreate":
+			delete(f.ctrs, id)
+			return fmt.Errorf("container %q: %s", id, strings.Join(args[1:], " "))
+		}
+	}
 	return nil
+}
+
+// startErrorLocked keeps c exited as a process that could not be started
+// (message: its args after the first) and returns the runtime's error,
+// which names c's ID; f.mu is held.
+func (f *fakeRuntime) startErrorLocked(c *fakeCtr) error {
+	msg := strings.Join(f.args(c)[1:], " ")
+	c.info.State = runtimes.StateExited
+	c.info.Exit = &runtimes.ExitStatus{ExitCode: 128, Reason: runtimes.ReasonStartError, Message: msg, FinishedAt: time.Now()}
+	close(c.done)
+	return fmt.Errorf("container %q: cannot start container process: %s", c.info.ID, msg)
 }
 
 func (f *fakeRuntime) args(c *fakeCtr) []string {
@@ -103,6 +129,9 @@ func (f *fakeRuntime) Start(ctx context.Context, id string) error {
 			o.info.Labels["wharf.dev/container-name"] == c.info.Labels["wharf.dev/container-name"] {
 			f.overlaps = append(f.overlaps, id)
 		}
+	}
+	if args := f.args(c); len(args) > 0 && args[0] == "nostart" {
+		return f.startErrorLocked(c)
 	}
 	c.info.State = runtimes.StateRunning
 	c.info.StartedAt = time.Now()
@@ -268,7 +297,10 @@ func (f *fakeRuntime) Exec(ctx context.Context, id string, opts runtimes.ExecOpt
 	if fn == nil {
 		return 0, nil
 	}
-	return fn(id, opts.Command), nil
+	if code := fn(id, opts.Command); code >= 0 {
+		return code, nil
+	}
+	return -1, fmt.Errorf("container %q: exec %q: no such file or directory", id, opts.Command[0])
 }
 
 // podInstances returns how many instances the runtime holds for the Pod

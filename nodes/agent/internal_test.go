@@ -139,3 +139,24 @@ func TestPullBackoffGrows(t *testing.T) {
 		t.Errorf("pull error of a new image: requeue %s (image %q), want 1s", p.requeue, st.waiting["c"].image)
 	}
 }
+
+func TestWithoutIDs(t *testing.T) {
+	const uid = "8f0c2a9e-1b2d-4c3e-9f00-123456789abc"
+	tests := []struct{ name, in, want string }{
+		{"no id", "plain message", "plain message"},
+		{"quoted id", `container "` + uid + `-web-0": exec: not found`, `container "web": exec: not found`},
+		{"many digits, twice", `"` + uid + `-web-12" then "` + uid + `-web-3"`, `"web" then "web"`},
+		{"in a path, unquoted", "open /data/" + uid + "/" + uid + "-web-0.log: denied", "open /data/" + uid + "/" + uid + "-web-0.log: denied"},
+		{"another container", `"` + uid + `-sidecar-0" failed`, `"` + uid + `-sidecar-0" failed`},
+		{"prefix without a restart count", `"` + uid + `-web-" and "` + uid + `-web-0"`, `"` + uid + `-web-" and "web"`},
+		{"prefix not closed", `"` + uid + `-web-0x"`, `"` + uid + `-web-0x"`},
+		{"at the end", `"` + uid + `-web-7`, `"` + uid + `-web-7`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := withoutIDs(tt.in, uid, "web"); got != tt.want {
+				t.Errorf("withoutIDs(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}

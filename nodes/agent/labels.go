@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/wharfhq/wharf/api/types"
 	"github.com/wharfhq/wharf/runtimes"
@@ -34,6 +35,41 @@ type instance struct {
 // containerID is the runtime ID of a Pod's container at a restart count.
 func containerID(uid, name string, restart int32) string {
 	return fmt.Sprintf("%s-%s-%d", uid, name, restart)
+}
+
+// withoutIDs replaces in msg (an event or status message about a Pod's
+// container) each quoted runtime ID of that container's instances,
+// "<uid>-<name>-<restart>" as runtimes quote IDs in their errors, by the
+// quoted container name: the kubelet's messages name the container, and
+// Wharf's instance IDs are for operators' logs, not for users. Unquoted
+// occurrences (inside a path, say) are left alone.
+func withoutIDs(msg, uid, name string) string {
+	if uid == "" || !strings.Contains(msg, uid) {
+		return msg
+	}
+	prefix := `"` + uid + "-" + name + "-"
+	var b strings.Builder
+	for {
+		i := strings.Index(msg, prefix)
+		if i < 0 {
+			break
+		}
+		j := i + len(prefix)
+		k := j
+		for k < len(msg) && msg[k] >= '0' && msg[k] <= '9' {
+			k++
+		}
+		if k == j || k == len(msg) || msg[k] != '"' {
+			b.WriteString(msg[:j]) // not a whole quoted ID
+			msg = msg[j:]
+			continue
+		}
+		b.WriteString(msg[:i])
+		b.WriteString(strconv.Quote(name))
+		msg = msg[k+1:]
+	}
+	b.WriteString(msg)
+	return b.String()
 }
 
 // podImage is the image the instance was started from, as the Pod named it.

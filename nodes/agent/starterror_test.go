@@ -46,7 +46,14 @@ func TestContainerStartError(t *testing.T) {
 		if cs.RestartCount != 0 {
 			t.Errorf("restartCount = %d, want 0", cs.RestartCount)
 		}
-		e.waitEvent(t, "never", "Warning Failed: Error: ")
+		if got := term.StartedAt.Format(time.RFC1123Z); got != "Thu, 01 Jan 1970 00:00:00 +0000" {
+			t.Errorf("startedAt = %q, want the Unix epoch (as Kubernetes shows a StartError)", got)
+		}
+		// The kubelet's events: Created, then Failed naming the container
+		// (not Wharf's instance ID).
+		e.waitEvent(t, "never", "Normal Created: Created container c0")
+		e.waitEvent(t, "never", `Warning Failed: Error: failed to start container "c0": `)
+		noIDs(t, e, p)
 	})
 	t.Run("image not present with pull policy Never", func(t *testing.T) {
 		p := e.waitPod(t, "notpresent", "ErrImageNeverPull", func(p *types.Pod) bool {

@@ -28,14 +28,21 @@ func terminated(inst *instance) *types.ContainerStateTerminated {
 	if e == nil {
 		return &types.ContainerStateTerminated{ExitCode: 137, Reason: runtimes.ReasonUnknown, ContainerID: statusID(inst)}
 	}
-	return &types.ContainerStateTerminated{
+	t := &types.ContainerStateTerminated{
 		ExitCode:    int32(e.ExitCode),
 		Reason:      e.Reason,
-		Message:     e.Message,
+		Message:     withoutIDs(e.Message, inst.info.Labels[LabelPodUID], inst.info.Labels[LabelContainer]),
 		StartedAt:   sec(e.StartedAt),
 		FinishedAt:  sec(e.FinishedAt),
 		ContainerID: statusID(inst),
 	}
+	if e.Reason == runtimes.ReasonStartError {
+		// No process ever ran. containerd reports a start time of 0 then,
+		// which the kubelet shows as the Unix epoch (kubectl describe:
+		// "Started: Thu, 01 Jan 1970 00:00:00 +0000"), not as no time.
+		t.StartedAt = types.NewTime(time.Unix(0, 0).UTC())
+	}
+	return t
 }
 
 // terminated is an exit as a status state, with the container's

@@ -495,7 +495,7 @@ func (a *Agent) startContainer(ctx context.Context, ps *podSync, c *types.Contai
 		if errors.Is(err, runtimes.ErrExists) {
 			return // created by an earlier sync that lost its answer; the next sync starts it
 		}
-		if a.startFailed(ctx, pod, c, rt, id, err, st, p) {
+		if a.startFailed(ctx, pod, c, rt, id, err, st, p, true) {
 			return
 		}
 		a.setWaiting(pod, c, st, p, now, ReasonCreateContainer, err.Error(), "Failed", "Error: "+err.Error())
@@ -503,7 +503,7 @@ func (a *Agent) startContainer(ctx context.Context, ps *podSync, c *types.Contai
 	}
 	a.events.normal(pod, c.Name, "Created", "Created container "+c.Name)
 	if err := rt.Start(ctx, id); err != nil {
-		if a.startFailed(ctx, pod, c, rt, id, err, st, p) {
+		if a.startFailed(ctx, pod, c, rt, id, err, st, p, false) {
 			return
 		}
 		a.setWaiting(pod, c, st, p, now, ReasonRunContainer, err.Error(), "Failed", "Error: "+err.Error())
@@ -519,7 +519,7 @@ func (a *Agent) startContainer(ctx context.Context, ps *podSync, c *types.Contai
 // Create and Start).
 func (a *Agent) startCreated(ctx context.Context, pod *types.Pod, c *types.Container, inst *instance, st *podState, p *plan) {
 	if err := inst.rt.Start(ctx, inst.info.ID); err != nil {
-		if a.startFailed(ctx, pod, c, inst.rt, inst.info.ID, err, st, p) {
+		if a.startFailed(ctx, pod, c, inst.rt, inst.info.ID, err, st, p, false) {
 			return
 		}
 		a.setWaiting(pod, c, st, p, a.cfg.Now(), ReasonRunContainer, err.Error(), "Failed", "Error: "+err.Error())
@@ -537,12 +537,26 @@ func (a *Agent) startCreated(ctx context.Context, pod *types.Pod, c *types.Conta
 // otherwise CrashLoopBackOff), and restart counts and adoption after an
 // agent restart see it as the runtime lists it. It reports whether id was
 // such an instance.
-func (a *Agent) startFailed(ctx context.Context, pod *types.Pod, c *types.Container, rt runtimes.Runtime, id string, err error, st *podState, p *plan) bool {
+//
+// Its events are the kubelet's for a container the runtime created but
+// could not start: Normal Created (when announce: Create itself reported
+// the failure, so no Created was recorded yet), then Warning Failed
+// "Error: failed to start container "NAME": CAUSE", naming the container,
+// not the instance ID (which goes to the log).
+func (a *Agent) startFailed(ctx context.Context, pod *types.Pod, c *types.Container, rt runtimes.Runtime, id string, err error, st *podState, p *plan, announce bool) bool {
 	info, ierr := rt.Inspect(ctx, id)
 	if ierr != nil || info.State != runtimes.StateExited {
 		return false
 	}
-	a.events.warn(pod, c.Name, "Failed", "Error: "+err.Error())
+	a.log.Warn("container could not start", "pod", pod.Namespace+"/"+pod.Name, "id", id, "err", err)
+	if announce {
+		a.events.normal(pod, c.Name, "Created", "Created container "+c.Name)
+	}
+	cause := err.Error()
+	if info.Exit != nil && info.Exit.Message != "" {
+		cause = info.Exit.Message // the runtime's own words, without its "container ID:" prefix
+	}
+	a.events.warn(pod, c.Name, "Failed", fmt.Sprintf("Error: failed to start container %q: %s", c.Name, cause))
 	delete(st.waiting, c.Name)
 	p.after(0)
 	return true
@@ -554,6 +568,10 @@ func (a *Agent) setWaiting(pod *types.Pod, c *types.Container, st *podState, p *
 	isPull := func(r string) bool { return r == ReasonErrImagePull || r == ReasonImagePullBackOff }
 	if w == nil || w.image != c.Image || w.reason != reason && !(isPull(w.reason) && isPull(reason)) {
 		w = &waitInfo{image: c.Image} // a new kind of failure, or image, starts its back-off afresh
+	}
+	if m := withoutIDs(msg, pod.UID, c.Name); m != msg {
+		a.log.Warn("container failure", "pod", pod.Namespace+"/"+pod.Name, "reason", reason, "err", msg)
+		msg = m
 	}
 	w.reason, w.message = reason, msg
 	delay := a.backoff(int32(w.failures))
