@@ -1,13 +1,18 @@
 package agent_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"os"
+	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wharfhq/wharf/api/types"
+	"github.com/wharfhq/wharf/internal/testutil"
 	"github.com/wharfhq/wharf/runtimes"
 )
 
@@ -83,6 +88,39 @@ func TestStartErrorEvents(t *testing.T) {
 			noIDs(t, e, p)
 		})
 	}
+	t.Run("kubectl describe pod", func(t *testing.T) {
+		out := e.kubectl(t, "describe", "pod", "nostart")
+		for _, want := range []*regexp.Regexp{
+			regexp.MustCompile(`State:\s+Terminated\n\s+Reason:\s+StartError\n`),
+			regexp.MustCompile(`\n\s+Exit Code:\s+128\n\s+Started:\s+Thu, 01 Jan 1970 00:00:00 \+0000\n\s+Finished:\s+\S`),
+			regexp.MustCompile(`Normal\s+Created\s+.*Created container c0\n`),
+			regexp.MustCompile(`Warning\s+Failed\s+.*Error: failed to start container "c0": ` + regexp.QuoteMeta(cause) + `\n`),
+		} {
+			if !want.MatchString(out) {
+				t.Errorf("kubectl describe pod does not match %s:\n%s", want, out)
+			}
+		}
+	})
+}
+
+// kubectl runs kubectl against the env's API server and returns its
+// output.
+func (e *env) kubectl(t *testing.T, args ...string) string {
+	t.Helper()
+	path, err := exec.LookPath("kubectl")
+	if err != nil {
+		testutil.Unavailable(t, "kubectl is not on PATH")
+	}
+	home := t.TempDir()
+	cmd := exec.Command(path, append([]string{"--server", e.url, "--namespace", "default"}, args...)...)
+	cmd.Env = []string{"HOME=" + home, "KUBECONFIG=" + home + "/config", "PATH=" + os.Getenv("PATH")}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kubectl %s: %v: %s", strings.Join(args, " "), err, stderr.Bytes())
+	}
+	return string(out)
 }
 
 // Messages users read (events, status) name the container, never Wharf's

@@ -37,12 +37,13 @@ const nodeName = "node-1"
 type env struct {
 	client *sdk.Client
 	pods   *sdk.TypedClient[*types.Pod]
+	url    string // the API server's, for kubectl
 }
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	api := apitest.Start(t, apitest.Options{})
-	return &env{client: api.Client, pods: sdk.Typed[*types.Pod](api.Client).Namespace("default")}
+	return &env{client: api.Client, pods: sdk.Typed[*types.Pod](api.Client).Namespace("default"), url: api.URL}
 }
 
 // running is one started agent.
