@@ -47,6 +47,7 @@ func (o *fileOptions) addOptionalFlags(cmd *cobra.Command) {
 
 func newApplyCmd(a *app) *cobra.Command {
 	o := &fileOptions{}
+	d := &dryRunOptions{}
 	cmd := &cobra.Command{
 		Use:   "apply -f FILE|DIR|-",
 		Short: "Create objects, or update them to match their manifests",
@@ -62,17 +63,24 @@ reads and writes the same last-applied annotation. Prints
 
   # Apply every manifest of a directory, and a stream on stdin
   wharf apply -f examples/
-  cat job.yaml | wharf apply -f -`,
+  cat job.yaml | wharf apply -f -
+
+  # What would change, as the server would store it, without storing it
+  wharf apply -f examples/deployment.yaml --dry-run=server -o yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runApply(cmd.Context(), a, o)
+			return runApply(cmd.Context(), a, o, d)
 		},
 	}
 	o.addFlags(cmd)
+	d.addFlags(cmd)
 	return cmd
 }
 
-func runApply(ctx context.Context, a *app, o *fileOptions) error {
+func runApply(ctx context.Context, a *app, o *fileOptions, d *dryRunOptions) error {
+	if err := d.check(a); err != nil {
+		return err
+	}
 	ms, err := readManifests(a, o.files, o.recursive)
 	if err != nil {
 		return err
@@ -83,7 +91,7 @@ func runApply(ctx context.Context, a *app, o *fileOptions) error {
 	}
 	failed := false
 	for _, m := range ms {
-		result, err := applyOne(ctx, c, m, m.namespace(a))
+		result, obj, err := applyOne(ctx, c, m, m.namespace(a), d.mode == dryRunClient)
 		if err != nil {
 			err = aboutManifest(m, err)
 			if err := objectErr(a, err); err != nil {
@@ -92,7 +100,9 @@ func runApply(ctx context.Context, a *app, o *fileOptions) error {
 			failed = true
 			continue
 		}
-		fmt.Fprintf(a.out, "%s %s\n", objectName(m.res, m.obj.GetObjectMeta().Name), result)
+		if err := d.report(a, m.res, obj, result); err != nil {
+			return err
+		}
 	}
 	if failed {
 		return errAlreadyReported{}
@@ -112,8 +122,11 @@ func aboutManifest(m *manifest, err error) error {
 }
 
 // applyOne creates m or merges it into the live object; it returns
-// "created", "configured" or "unchanged".
-func applyOne(ctx context.Context, c *sdk.Client, m *manifest, ns string) (string, error) {
+// "created", "configured" or "unchanged" and the object stored (as the
+// server answered). With clientDryRun nothing is sent but reads, and it
+// returns, as kubectl, "created" and the object that would be sent, or
+// "configured" and the live object.
+func applyOne(ctx context.Context, c *sdk.Client, m *manifest, ns string, clientDryRun bool) (string, types.Object, error) {
 	rc := c.Resource(m.res).Namespace(ns)
 	name := m.obj.GetObjectMeta().Name
 
@@ -124,7 +137,7 @@ func applyOne(ctx context.Context, c *sdk.Client, m *manifest, ns string) (strin
 	}
 	modifiedJSON, err := lastAppliedValue(modified)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	// The object sent is the manifest plus the annotation recording it.
 	sent := cloneTree(modified)
@@ -137,7 +150,7 @@ func applyOne(ctx context.Context, c *sdk.Client, m *manifest, ns string) (strin
 	ann[lastAppliedAnnotation] = string(modifiedJSON)
 	sentJSON, err := json.Marshal(sent)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 
 	for attempt := 0; ; attempt++ {
@@ -145,39 +158,45 @@ func applyOne(ctx context.Context, c *sdk.Client, m *manifest, ns string) (strin
 		if sdk.IsNotFound(err) {
 			obj := m.res.New()
 			if err := json.Unmarshal(sentJSON, obj); err != nil {
-				return "", fmt.Errorf("%s: %w", m.source, err)
+				return "", nil, fmt.Errorf("%s: %w", m.source, err)
 			}
-			_, err = rc.Create(ctx, obj)
+			if clientDryRun {
+				return "created", obj, nil
+			}
+			created, err := rc.Create(ctx, obj)
 			if sdk.IsAlreadyExists(err) && attempt < applyRetries {
 				continue // created meanwhile: merge into it
 			}
 			if err != nil {
-				return "", err
+				return "", nil, err
 			}
-			return "created", nil
+			return "created", created, nil
 		}
 		if err != nil {
-			return "", err
+			return "", nil, err
+		}
+		if clientDryRun {
+			return "configured", live, nil
 		}
 		patch, err := applyPatchFor(m.res, live, sent, modified, modifiedJSON)
 		if err != nil || patch == nil {
-			return "unchanged", err
+			return "unchanged", live, err
 		}
-		_, err = rc.Patch(ctx, name, sdk.StrategicMergePatch, patch)
+		patched, err := rc.Patch(ctx, name, sdk.StrategicMergePatch, patch)
 		if sdk.IsConflict(err) && attempt < applyRetries {
 			// Changed meanwhile: read again and patch again, after a pause
 			// as client-go's DefaultRetry (10ms) lets the writer finish.
 			select {
 			case <-ctx.Done():
-				return "", ctx.Err()
+				return "", nil, ctx.Err()
 			case <-time.After(conflictPause):
 			}
 			continue
 		}
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
-		return "configured", nil
+		return "configured", patched, nil
 	}
 }
 

@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/spf13/cobra"
 )
 
 func newCreateCmd(a *app) *cobra.Command {
 	o := &fileOptions{}
+	d := &dryRunOptions{}
 	cmd := &cobra.Command{
 		Use:   "create -f FILE|DIR|-",
 		Short: "Create the objects of manifests (an existing object is an error)",
@@ -16,18 +16,28 @@ func newCreateCmd(a *app) *cobra.Command {
   wharf create -f examples/job.yaml
 
   # Create from stdin in another namespace
-  cat pod.yaml | wharf create -f - -n test`,
+  cat pod.yaml | wharf create -f - -n test
+
+  # Check a manifest with the server (validation, defaults) without storing it
+  wharf create -f examples/job.yaml --dry-run=server -o yaml
+
+  # Write a config map's manifest instead of creating it
+  wharf create configmap app --from-file=conf/ --dry-run=client -o yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runCreate(cmd.Context(), a, o)
+			return runCreate(cmd.Context(), a, o, d)
 		},
 	}
 	o.addFlags(cmd)
+	d.addFlags(cmd)
 	cmd.AddCommand(newCreateJobCmd(a), newCreateConfigMapCmd(a), newCreateSecretCmd(a), newCreateNamespaceCmd(a))
 	return cmd
 }
 
-func runCreate(ctx context.Context, a *app, o *fileOptions) error {
+func runCreate(ctx context.Context, a *app, o *fileOptions, d *dryRunOptions) error {
+	if err := d.check(a); err != nil {
+		return err
+	}
 	ms, err := readManifests(a, o.files, o.recursive)
 	if err != nil {
 		return err
@@ -38,7 +48,10 @@ func runCreate(ctx context.Context, a *app, o *fileOptions) error {
 	}
 	failed := false
 	for _, m := range ms {
-		created, err := c.Resource(m.res).Namespace(m.namespace(a)).Create(ctx, m.obj)
+		created := m.obj
+		if d.mode != dryRunClient {
+			created, err = c.Resource(m.res).Namespace(m.namespace(a)).Create(ctx, m.obj)
+		}
 		if err != nil {
 			if err := objectErr(a, err); err != nil {
 				return err
@@ -46,7 +59,9 @@ func runCreate(ctx context.Context, a *app, o *fileOptions) error {
 			failed = true
 			continue
 		}
-		fmt.Fprintf(a.out, "%s created\n", objectName(m.res, created.GetObjectMeta().Name))
+		if err := d.report(a, m.res, created, "created"); err != nil {
+			return err
+		}
 	}
 	if failed {
 		return errAlreadyReported{}

@@ -22,6 +22,7 @@ type deleteOptions struct {
 	selector    string
 	all         bool
 	ignoreNF    bool
+	dryRun      dryRunOptions
 }
 
 func newDeleteCmd(a *app) *cobra.Command {
@@ -43,7 +44,10 @@ func newDeleteCmd(a *app) *cobra.Command {
 
   # Delete every config map of a namespace; no error if a pod is gone
   wharf delete configmaps --all -n test
-  wharf delete pod maybe-gone --ignore-not-found`,
+  wharf delete pod maybe-gone --ignore-not-found
+
+  # What would be deleted, checked by the server, without deleting it
+  wharf delete jobs -l team=data --dry-run=server`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if (o.all || o.selector != "") && !cmd.Flags().Changed("ignore-not-found") {
 				// As kubectl: what a listing found may be gone by the time it
@@ -63,6 +67,7 @@ func newDeleteCmd(a *app) *cobra.Command {
 	f.StringVarP(&o.selector, "selector", "l", "", "delete the objects matching this label selector")
 	f.BoolVar(&o.all, "all", false, "delete every object of the types given, in the namespace")
 	f.BoolVar(&o.ignoreNF, "ignore-not-found", false, "treat an object already gone as deleted, without an error (default with --all and -l)")
+	o.dryRun.addDryRunFlag(cmd)
 	return cmd
 }
 
@@ -96,6 +101,9 @@ type deleted struct {
 }
 
 func runDelete(ctx context.Context, a *app, o *deleteOptions, args []string) error {
+	if err := o.dryRun.check(a); err != nil {
+		return err
+	}
 	opts, err := o.deleteOpts()
 	if err != nil {
 		return err
@@ -164,7 +172,9 @@ func runDelete(ctx context.Context, a *app, o *deleteOptions, args []string) err
 			it.uid = obj.GetObjectMeta().UID
 			one := opts
 			one.Preconditions = &types.Preconditions{UID: &it.uid} // that object, not a successor
-			err = it.rc.Delete(ctx, it.name, one)
+			if o.dryRun.mode != dryRunClient {
+				err = it.rc.Delete(ctx, it.name, one)
+			}
 		}
 		if sdk.IsNotFound(err) && o.ignoreNF {
 			continue
@@ -176,7 +186,10 @@ func runDelete(ctx context.Context, a *app, o *deleteOptions, args []string) err
 			failed = true
 			continue
 		}
-		fmt.Fprintf(a.out, "%s %q deleted\n", kindName(res), it.name)
+		fmt.Fprintf(a.out, "%s %q deleted%s\n", kindName(res), it.name, o.dryRun.suffix())
+		if o.dryRun.mode != dryRunNone {
+			continue // nothing to wait for: it stays
+		}
 		waits = append(waits, it)
 	}
 	if o.wait {

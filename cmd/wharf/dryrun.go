@@ -33,6 +33,7 @@ func (d *dryRunOptions) addFlags(cmd *cobra.Command) {
 // addDryRunFlag adds only --dry-run, for verbs that have their own -o.
 func (d *dryRunOptions) addDryRunFlag(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&d.mode, "dry-run", dryRunNone, `"none", "client" (print what would be sent, send nothing) or "server" (the server checks and answers, but stores nothing)`)
+	cmd.Flags().Lookup("dry-run").NoOptDefVal = dryRunClient // a bare --dry-run, as kubectl's deprecated form
 }
 
 // check validates the flags and, for a server dry run, makes a's client
