@@ -3,6 +3,7 @@ package agent_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
@@ -88,6 +89,34 @@ func TestStartErrorEvents(t *testing.T) {
 			noIDs(t, e, p)
 		})
 	}
+	t.Run("restarted", func(t *testing.T) {
+		// Each restart is a new instance (a new ID); its events are the
+		// same, so they are one Event each, counted.
+		e.create(t, pod("loop", types.RestartPolicyAlways, []string{"nostart", cause}))
+		want := `Warning Failed: Error: failed to start container "c0": ` + cause + " (x"
+		var evs []string
+		waitFor(t, "the Failed event counted twice", func() bool {
+			evs = e.events(t, "loop")
+			for _, ev := range evs {
+				var n int
+				if rest, ok := strings.CutPrefix(ev, want); ok {
+					if _, err := fmt.Sscanf(rest, "%d)", &n); err == nil && n >= 2 {
+						return true
+					}
+				}
+			}
+			return false
+		})
+		failed := 0
+		for _, ev := range evs {
+			if strings.HasPrefix(ev, "Warning Failed:") {
+				failed++
+			}
+		}
+		if failed != 1 {
+			t.Errorf("%d Failed events, want one counted:\n%s", failed, strings.Join(evs, "\n"))
+		}
+	})
 	t.Run("kubectl describe pod", func(t *testing.T) {
 		out := e.kubectl(t, "describe", "pod", "nostart")
 		for _, want := range []*regexp.Regexp{
