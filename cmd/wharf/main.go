@@ -74,6 +74,7 @@ var verbs = []func(*app) *cobra.Command{
 	newScaleCmd,
 	newRolloutCmd,
 	newSetCmd,
+	newAutoscaleCmd,
 }
 
 func main() {
