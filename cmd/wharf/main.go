@@ -1,6 +1,8 @@
 // Command wharf is Wharf's single binary: the API server (`wharf server`),
 // the single-machine cluster (`wharf up`), and the CLI verbs (apply, get,
-// describe, delete, scale, rollout, set image, ...) over the Go SDK.
+// describe, delete, scale, autoscale, rollout, set image, create
+// configmap/secret/namespace/job, --dry-run=client|server, ...) over the
+// Go SDK.
 //
 // This file holds the global flags and the wiring; each verb lives in a
 // file of its own (get.go, apply.go, ...) as a newXxxCmd(*app) function
