@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -145,6 +146,24 @@ func TestDryRunLikeKubectl(t *testing.T) {
 		}
 		if r := wharfResult(t, srv.URL, "create", "-f", bad, "--dry-run=server"); r.ok || !strings.Contains(r.errOut, "metadata.name: Invalid value") {
 			t.Errorf("server: %+v, want the server's validation error", r)
+		}
+	})
+
+	t.Run("client dry run of create configmap, secret and namespace prints kubectl's manifest", func(t *testing.T) {
+		for _, args := range [][]string{
+			{"create", "configmap", "x", "--from-literal=a=b", "--from-literal=c=", "--dry-run=client", "-o", "yaml"},
+			{"create", "secret", "generic", "x", "--from-literal=a=b", "--type=example.com/t", "-n", "foo", "--dry-run=client", "-o", "json"},
+			{"create", "namespace", "x", "--dry-run=client", "-o", "yaml"},
+		} {
+			w, k := wharfResult(t, srv.URL, args...), kubectlResult(t, srv.URL, args...)
+			same := w.out == k.out
+			if args[len(args)-1] == "json" { // wharf sorts the keys as in yaml, kubectl does not
+				var wv, kv any
+				same = json.Unmarshal([]byte(w.out), &wv) == nil && json.Unmarshal([]byte(k.out), &kv) == nil && reflect.DeepEqual(wv, kv)
+			}
+			if !w.ok || !k.ok || !same {
+				t.Errorf("%v: wharf %+v\nkubectl %+v", args, w, k)
+			}
 		}
 	})
 
