@@ -73,17 +73,12 @@ func runDescribe(ctx context.Context, a *app, args []string, selector string, fi
 			}
 			objs = l.Items
 		}
-		for _, name := range t.names {
-			obj, err := rc.Get(ctx, name)
-			if err != nil {
-				if err := objectErr(a, err); err != nil {
-					return err
-				}
-				failed = true
-				continue
-			}
-			objs = append(objs, obj)
+		named, found, err := getNamed(ctx, a, rc, t.names)
+		if err != nil {
+			return err
 		}
+		failed = failed || !found
+		objs = append(objs, named...)
 		for _, obj := range objs {
 			name := obj.GetObjectMeta().Name
 			if !first {

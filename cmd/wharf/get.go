@@ -205,6 +205,25 @@ func objectErr(a *app, err error) error {
 	return nil
 }
 
+// getNamed reads the named objects through rc. An object the server
+// answers about (not found...) is reported as objectErr does and leaves
+// ok false; any other failure ends the read.
+func getNamed(ctx context.Context, a *app, rc *sdk.ResourceClient, names []string) (objs []types.Object, ok bool, err error) {
+	ok = true
+	for _, name := range names {
+		obj, err := rc.Get(ctx, name)
+		if err != nil {
+			if err := objectErr(a, err); err != nil {
+				return nil, false, err
+			}
+			ok = false
+			continue
+		}
+		objs = append(objs, obj)
+	}
+	return objs, ok, nil
+}
+
 // noResources prints kubectl's "No resources found" line.
 func noResources(a *app, res *types.Resource, ns string) {
 	if res.Namespaced && ns != "" {
@@ -326,17 +345,12 @@ func getObjects(ctx context.Context, a *app, o *getOptions, c *sdk.Client, targe
 		rc := c.Resource(t.res).Namespace(o.listNamespace(a, t))
 		var objs []types.Object
 		if len(t.names) > 0 {
-			for _, name := range t.names {
-				obj, err := rc.Get(ctx, name)
-				if err != nil {
-					if err := objectErr(a, err); err != nil {
-						return false, err
-					}
-					ok = false
-					continue
-				}
-				objs = append(objs, obj)
+			got, found, err := getNamed(ctx, a, rc, t.names)
+			if err != nil {
+				return false, err
 			}
+			ok = ok && found
+			objs = got
 		} else {
 			l, err := rc.List(ctx, sdk.ListOptions{LabelSelector: o.selector, FieldSelector: o.fieldSelector})
 			if err != nil {

@@ -150,17 +150,12 @@ func runSetImage(ctx context.Context, a *app, o *setImageOptions, args []string)
 			}
 			objs = l.Items
 		}
-		for _, name := range t.names {
-			obj, err := rc.Get(ctx, name)
-			if err != nil {
-				if err := objectErr(a, err); err != nil {
-					return err
-				}
-				failed = true
-				continue
-			}
-			objs = append(objs, obj)
+		named, found, err := getNamed(ctx, a, rc, t.names)
+		if err != nil {
+			return err
 		}
+		failed = failed || !found
+		objs = append(objs, named...)
 		for _, obj := range objs {
 			name := obj.GetObjectMeta().Name
 			patch, missing, err := imagePatch(obj, podSpecPaths[t.res.Kind], images)
