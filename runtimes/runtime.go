@@ -77,6 +77,11 @@ type Spec struct {
 	Image string
 	// PullPolicy is Always, IfNotPresent or Never.
 	PullPolicy string
+	// PullSecrets are registry credentials to try, in order, before the
+	// node's own when pulling Image: docker config JSON documents, the
+	// contents of the Pod's (and its ServiceAccount's) imagePullSecrets
+	// (a .dockerconfigjson or legacy .dockercfg).
+	PullSecrets [][]byte
 	// Command replaces the image's entrypoint; Args its cmd (Kubernetes'
 	// semantics: if only Args is set the image's entrypoint stays).
 	Command []string

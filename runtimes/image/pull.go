@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -28,8 +29,14 @@ const (
 // may be nil, is called as layers download. Errors wrap
 // runtimes.ErrImagePull (unknown image, unreachable registry, digest
 // mismatch, Never with no local copy) or runtimes.ErrInvalidImage (bad
-// reference, wrong platform).
-func (s *Store) Pull(ctx context.Context, ref, policy string, progress func(runtimes.PullProgress)) (*Image, error) {
+// reference, wrong platform). opts add credentials for this pull
+// ([WithPullSecrets]); a registry that refuses them (or their absence)
+// is an ErrImagePull too.
+func (s *Store) Pull(ctx context.Context, ref, policy string, progress func(runtimes.PullProgress), opts ...PullOption) (*Image, error) {
+	var po pullOptions
+	for _, o := range opts {
+		o(&po)
+	}
 	if progress == nil {
 		progress = func(runtimes.PullProgress) {}
 	}
@@ -60,7 +67,16 @@ func (s *Store) Pull(ctx context.Context, ref, policy string, progress func(runt
 	default:
 		return nil, fmt.Errorf("image %q: unknown pull policy %q (want Always, IfNotPresent or Never): %w", ref, policy, runtimes.ErrImagePull)
 	}
-	return s.fetch(ctx, r, ref, progress)
+	return s.fetch(ctx, r, ref, s.keychainFor(po), progress)
+}
+
+// keychainFor is the pull's keychain: its own credentials first, then
+// the store's.
+func (s *Store) keychainFor(po pullOptions) authn.Keychain {
+	if len(po.keychains) == 0 {
+		return s.keychain
+	}
+	return authn.NewMultiKeychain(append(po.keychains, s.keychain)...)
 }
 
 // present returns ref from the store, for this node's platform, telling
@@ -78,8 +94,8 @@ func (s *Store) present(ref string, progress func(runtimes.PullProgress)) (*Imag
 }
 
 // fetch resolves r on its registry and downloads what is missing.
-func (s *Store) fetch(ctx context.Context, r name.Reference, ref string, progress func(runtimes.PullProgress)) (*Image, error) {
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(s.keychain)}
+func (s *Store) fetch(ctx context.Context, r name.Reference, ref string, keychain authn.Keychain, progress func(runtimes.PullProgress)) (*Image, error) {
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(keychain)}
 	desc, err := remote.Get(r, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("pull %q: %w: %w", ref, runtimes.ErrImagePull, err)

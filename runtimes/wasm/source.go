@@ -85,7 +85,7 @@ func (r *Runtime) resolve(ctx context.Context, spec *runtimes.Spec, progress fun
 		}
 		return ref, nil
 	}
-	ref, err = r.fetch(ctx, spec.Image, policy, progress)
+	ref, err = r.fetch(ctx, spec, policy, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -95,11 +95,11 @@ func (r *Runtime) resolve(ctx context.Context, spec *runtimes.Spec, progress fun
 	return ref, nil
 }
 
-func (r *Runtime) fetch(ctx context.Context, img, policy string, progress func(runtimes.PullProgress)) (*moduleRef, error) {
-	if isURL(img) {
-		return r.fetchURL(ctx, img, progress)
+func (r *Runtime) fetch(ctx context.Context, spec *runtimes.Spec, policy string, progress func(runtimes.PullProgress)) (*moduleRef, error) {
+	if isURL(spec.Image) {
+		return r.fetchURL(ctx, spec.Image, progress)
 	}
-	return r.fetchOCI(ctx, img, policy, progress)
+	return r.fetchOCI(ctx, spec.Image, policy, progress, image.WithPullSecrets(spec.PullSecrets))
 }
 
 // isURL reports whether img is a file://, http:// or https:// URL rather
@@ -180,8 +180,8 @@ func (r *Runtime) fetchURL(ctx context.Context, raw string, progress func(runtim
 // fetchOCI pulls a registry image through the image store and finds its
 // module: the Wasm layer of an artifact, or the file the entrypoint names
 // in a rootfs image.
-func (r *Runtime) fetchOCI(ctx context.Context, ref, policy string, progress func(runtimes.PullProgress)) (*moduleRef, error) {
-	img, err := r.images.Pull(ctx, ref, policy, progress)
+func (r *Runtime) fetchOCI(ctx context.Context, ref, policy string, progress func(runtimes.PullProgress), opts ...image.PullOption) (*moduleRef, error) {
+	img, err := r.images.Pull(ctx, ref, policy, progress, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("module %q: %w", ref, err)
 	}

@@ -7,7 +7,9 @@ package imagetest
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/base64"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -29,6 +31,34 @@ func Registry(t testing.TB) string {
 	srv := httptest.NewServer(registry.New(registry.Logger(discardLogger())))
 	t.Cleanup(srv.Close)
 	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// AuthRegistry starts one in-memory registry behind two servers: open
+// (host:port to push to without credentials) and private, which answers
+// 401 with a Basic challenge unless a request carries user:password.
+// Both serve the same repositories.
+func AuthRegistry(t testing.TB, user, password string) (open, private string) {
+	t.Helper()
+	reg := registry.New(registry.Logger(discardLogger()))
+	o := httptest.NewServer(reg)
+	t.Cleanup(o.Close)
+	p := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, pw, ok := r.BasicAuth(); !ok || u != user || pw != password {
+			w.Header().Set("WWW-Authenticate", `Basic realm="imagetest"`)
+			http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`, http.StatusUnauthorized)
+			return
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	t.Cleanup(p.Close)
+	return strings.TrimPrefix(o.URL, "http://"), strings.TrimPrefix(p.URL, "http://")
+}
+
+// DockerConfig is a .dockerconfigjson document granting user:password
+// on host.
+func DockerConfig(host, user, password string) []byte {
+	auth := base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
+	return []byte(`{"auths":{"` + host + `":{"auth":"` + auth + `"}}}`)
 }
 
 // Entry is one tar entry of a layer.
