@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -18,8 +19,10 @@ import (
 // reads: PodMetrics and NodeMetrics built, at each request, from the
 // types.AnnotationUsageSample the agents keep on Pods and Nodes (no
 // metrics-server, nothing stored). As metrics-server: get and list only,
-// label and field selectors on lists, a Pod or Node without a usage yet is
-// NotFound on get and absent from lists, only Running Pods have metrics.
+// label and field selectors on lists, a Pod or Node without a usage yet,
+// or with a stale one (its agent stopped: types.UsageSampleMaxAge, against
+// the server's clock), is NotFound on get and absent from lists, only
+// Running Pods have metrics.
 
 // metricsPrefix is the path of the metrics group.
 const metricsPrefix = "/apis/" + types.GroupMetrics
@@ -142,22 +145,41 @@ func (s *Server) getMetrics(c echo.Context, mr *metricsResource, namespace, name
 		}
 		return err
 	}
-	m, ok := metricsOf(obj)
+	m, ok := metricsOf(obj, s.now())
 	if !ok {
 		return errMetricsNotFound(mr, namespace, name)
 	}
 	return writeMetrics(c, m)
 }
 
-// metricsOf builds the metrics object of a Pod or Node.
-func metricsOf(obj types.Object) (types.Object, bool) {
+// metricsOf builds the metrics object of a Pod or Node; false when it has
+// none, or a stale one at now.
+func metricsOf(obj types.Object, now time.Time) (types.Object, bool) {
 	switch o := obj.(type) {
 	case *types.Pod:
-		return types.PodMetricsOf(o)
+		return podMetricsAt(o, now)
 	case *types.Node:
-		return types.NodeMetricsOf(o)
+		return nodeMetricsAt(o, now)
 	}
 	return nil, false
+}
+
+// podMetricsAt is the Pod's metrics, if it has fresh ones at now.
+func podMetricsAt(p *types.Pod, now time.Time) (*types.PodMetrics, bool) {
+	m, ok := types.PodMetricsOf(p)
+	if !ok || m.StaleAt(now) {
+		return nil, false
+	}
+	return m, true
+}
+
+// nodeMetricsAt is the Node's metrics, if it has fresh ones at now.
+func nodeMetricsAt(n *types.Node, now time.Time) (*types.NodeMetrics, bool) {
+	m, ok := types.NodeMetricsOf(n)
+	if !ok || m.StaleAt(now) {
+		return nil, false
+	}
+	return m, true
 }
 
 // listMetrics answers the metrics of the Pods (of a namespace, or of all)
@@ -177,13 +199,14 @@ func (s *Server) listMetrics(c echo.Context, mr *metricsResource, namespace stri
 		return err
 	}
 	lm := types.ListMeta{ResourceVersion: formatRV(res.rev)}
+	now := s.now()
 	apiVersion := types.GroupMetrics + "/" + types.MetricsVersion
 	if mr == metricsNodes {
 		list := &types.NodeMetricsList{TypeMeta: types.TypeMeta{Kind: "NodeMetricsList", APIVersion: apiVersion},
 			ListMeta: lm, Items: []types.NodeMetrics{}}
 		for _, obj := range res.objs {
 			if n, ok := obj.(*types.Node); ok {
-				if m, ok := types.NodeMetricsOf(n); ok {
+				if m, ok := nodeMetricsAt(n, now); ok {
 					list.Items = append(list.Items, *m)
 				}
 			}
@@ -194,7 +217,7 @@ func (s *Server) listMetrics(c echo.Context, mr *metricsResource, namespace stri
 		ListMeta: lm, Items: []types.PodMetrics{}}
 	for _, obj := range res.objs {
 		if p, ok := obj.(*types.Pod); ok {
-			if m, ok := types.PodMetricsOf(p); ok {
+			if m, ok := podMetricsAt(p, now); ok {
 				list.Items = append(list.Items, *m)
 			}
 		}
@@ -222,6 +245,7 @@ func (s *Server) listPodMetrics(c echo.Context, namespace string, sel selectors)
 	}
 	list := &types.PodMetricsList{TypeMeta: types.TypeMeta{Kind: "PodMetricsList", APIVersion: types.GroupMetrics + "/" + types.MetricsVersion},
 		ListMeta: types.ListMeta{ResourceVersion: formatRV(res.Revision)}, Items: []types.PodMetrics{}}
+	now := s.now()
 	for _, kv := range res.Items {
 		var f podMetricsFields
 		if err := json.Unmarshal(kv.Value, &f); err != nil {
@@ -232,7 +256,7 @@ func (s *Server) listPodMetrics(c echo.Context, namespace string, sel selectors)
 		}
 		p := &types.Pod{ObjectMeta: f.Metadata}
 		p.Status.Phase = f.Status.Phase
-		if m, ok := types.PodMetricsOf(p); ok {
+		if m, ok := podMetricsAt(p, now); ok {
 			list.Items = append(list.Items, *m)
 		}
 	}

@@ -22,6 +22,13 @@ func TestKubectlTop(t *testing.T) {
 	e.metricsPod(t, "other", "far", nil, "Running",
 		sampleOf(15*time.Second, types.ContainerMetrics{Name: "app", Usage: usage("5m", "1Mi")}))
 	e.metricsPod(t, "other", "fresh", nil, "Running", "")
+	// A sample in nanocores, as metrics-server answers: kubectl rounds it up.
+	e.metricsPod(t, "other", "tiny", nil, "Running",
+		sampleOf(15*time.Second, types.ContainerMetrics{Name: "app", Usage: usage("1234567n", "1Mi")}))
+	// Samples their agent stopped rewriting ten minutes ago: stale.
+	stale := &types.UsageSample{Timestamp: types.NewTime(fixedStart.Add(-10 * time.Minute)), Window: types.Duration{Duration: 15 * time.Second},
+		Containers: []types.ContainerMetrics{{Name: "app", Usage: usage("7m", "7Mi")}}}
+	e.metricsPod(t, "default", "gone", nil, "Running", stale.String())
 	node := map[string]any{"apiVersion": "v1", "kind": "Node", "metadata": map[string]any{
 		"name": "n1", "annotations": map[string]string{types.AnnotationUsageSample: (&types.UsageSample{
 			Timestamp: types.NewTime(fixedStart), Window: types.Duration{Duration: 15 * time.Second},
@@ -33,6 +40,9 @@ func TestKubectlTop(t *testing.T) {
 	e.put(t, "/api/v1/nodes/n1/status", created).must(t, http.StatusOK)
 	e.post(t, "/api/v1/nodes", map[string]any{"apiVersion": "v1", "kind": "Node", "metadata": map[string]any{"name": "n2"}}).
 		must(t, http.StatusCreated)
+	stale.Containers, stale.Usage = nil, usage("900m", "2Gi")
+	e.post(t, "/api/v1/nodes", map[string]any{"apiVersion": "v1", "kind": "Node", "metadata": map[string]any{
+		"name": "n3", "annotations": map[string]string{types.AnnotationUsageSample: stale.String()}}}).must(t, http.StatusCreated)
 
 	tests := []struct {
 		name string
@@ -54,7 +64,8 @@ web   side   2m           2Mi`},
 NAMESPACE   NAME   CPU(cores)   MEMORY(bytes)
 default     db     1m           100Mi
 default     web    1000m        32Mi
-other       far    5m           1Mi`},
+other       far    5m           1Mi
+other       tiny   2m           1Mi`},
 		{"get podmetrics", []string{"get", "podmetrics"}, `
 NAME   CPU   MEMORY   WINDOW
 db     1m    100Mi    15s
@@ -65,7 +76,8 @@ n1     500m   1Gi      15s`},
 		{"nodes", []string{"top", "node"}, `
 NAME   CPU(cores)   CPU(%)      MEMORY(bytes)   MEMORY(%)
 n1     500m         25%         1024Mi          25%
-n2     <unknown>    <unknown>   <unknown>       <unknown>`},
+n2     <unknown>    <unknown>   <unknown>       <unknown>
+n3     <unknown>    <unknown>   <unknown>       <unknown>`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -78,12 +90,22 @@ n2     <unknown>    <unknown>   <unknown>       <unknown>`},
 			}
 		})
 	}
-	t.Run("pod without metrics", func(t *testing.T) {
-		_, err := e.kubectl(t, "top", "pod", "fresh", "-n", "other")
-		if err == nil || !strings.Contains(err.Error(), `podmetrics.metrics.k8s.io "other/fresh" not found`) {
-			t.Errorf("err %v, want podmetrics.metrics.k8s.io \"other/fresh\" not found", err)
-		}
-	})
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"pod without metrics", []string{"top", "pod", "fresh", "-n", "other"}, `podmetrics.metrics.k8s.io "other/fresh" not found`},
+		{"pod with stale metrics", []string{"top", "pod", "gone"}, `podmetrics.metrics.k8s.io "default/gone" not found`},
+		{"node with stale metrics", []string{"top", "node", "n3"}, `nodemetrics.metrics.k8s.io "n3" not found`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := e.kubectl(t, tc.args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("kubectl %s: err %v, want %s", strings.Join(tc.args, " "), err, tc.want)
+			}
+		})
+	}
 }
 
 // trimLines drops the spaces kubectl's tabwriter leaves at line ends, and

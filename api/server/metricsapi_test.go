@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -201,6 +202,100 @@ func TestMetricsAPINodes(t *testing.T) {
 		st := e.get(t, metricsPath+"/nodes/"+name).status(t, http.StatusNotFound, types.StatusReasonNotFound)
 		if want := `nodemetrics.metrics.k8s.io "` + name + `" not found`; st.Message != want {
 			t.Errorf("message %q, want %q", st.Message, want)
+		}
+	}
+}
+
+// TestMetricsAPIStale: a sample its agent stopped rewriting is dropped
+// once older, by the server's clock, than types.UsageSampleMaxAge (225s
+// for a 15s window), as metrics-server drops what its last scrape did
+// not get: the Pod or Node is absent from lists and NotFound on get.
+func TestMetricsAPIStale(t *testing.T) {
+	e := newEnv(t)
+	at := func(ts time.Time) *types.UsageSample {
+		return &types.UsageSample{Timestamp: types.NewTime(ts), Window: types.Duration{Duration: 15 * time.Second}}
+	}
+	sample := func(ts time.Time) string {
+		u := at(ts)
+		u.Containers = []types.ContainerMetrics{{Name: "app", Usage: usage("10m", "1Mi")}}
+		return u.String()
+	}
+	// After the clock moves 300s: "live" was rewritten 100s before, "dead"
+	// 300s before.
+	e.metricsPod(t, "default", "live", map[string]string{"app": "web"}, "Running", sample(fixedStart.Add(200*time.Second)))
+	e.metricsPod(t, "default", "dead", map[string]string{"app": "web"}, "Running", sample(fixedStart))
+	for name, ts := range map[string]time.Time{"up": fixedStart.Add(200 * time.Second), "down": fixedStart} {
+		u := at(ts)
+		u.Usage = usage("100m", "1Gi")
+		e.post(t, "/api/v1/nodes", map[string]any{"apiVersion": "v1", "kind": "Node", "metadata": map[string]any{
+			"name": name, "annotations": map[string]string{types.AnnotationUsageSample: u.String()}}}).must(t, http.StatusCreated)
+	}
+	lists := []struct {
+		name, path string
+	}{
+		{"pods", metricsPath + "/namespaces/default/pods"},
+		{"pods by label", metricsPath + "/namespaces/default/pods?labelSelector=app%3Dweb"},
+		{"pods by field", metricsPath + "/namespaces/default/pods?fieldSelector=status.phase%3DRunning"},
+		{"pods of all namespaces", metricsPath + "/pods"},
+		{"nodes", metricsPath + "/nodes"},
+		{"nodes by field", metricsPath + "/nodes?fieldSelector=metadata.name!%3Dx"},
+	}
+	check := func(t *testing.T, wantPods, wantNodes []string) {
+		t.Helper()
+		for _, l := range lists {
+			want := wantPods
+			if strings.Contains(l.path, "/nodes") {
+				want = wantNodes
+			}
+			if got := names(t, e.get(t, l.path).must(t, http.StatusOK)); !slices.Equal(got, want) {
+				t.Errorf("%s: got %v, want %v", l.name, got, want)
+			}
+		}
+	}
+	t.Run("all fresh", func(t *testing.T) {
+		check(t, []string{"dead", "live"}, []string{"down", "up"})
+		e.get(t, metricsPath+"/namespaces/default/pods/dead").must(t, http.StatusOK)
+		e.get(t, metricsPath+"/nodes/down").must(t, http.StatusOK)
+	})
+	e.advance(225 * time.Second) // "dead" and "down" exactly at the bound
+	t.Run("at the bound", func(t *testing.T) {
+		check(t, []string{"dead", "live"}, []string{"down", "up"})
+	})
+	e.advance(75 * time.Second)
+	t.Run("stale dropped", func(t *testing.T) {
+		check(t, []string{"live"}, []string{"up"})
+		e.get(t, metricsPath+"/namespaces/default/pods/live").must(t, http.StatusOK)
+		e.get(t, metricsPath+"/nodes/up").must(t, http.StatusOK)
+		for _, tc := range []struct{ path, want string }{
+			{metricsPath + "/namespaces/default/pods/dead", `podmetrics.metrics.k8s.io "default/dead" not found`},
+			{metricsPath + "/nodes/down", `nodemetrics.metrics.k8s.io "down" not found`},
+		} {
+			st := e.get(t, tc.path).status(t, http.StatusNotFound, types.StatusReasonNotFound)
+			if st.Message != tc.want {
+				t.Errorf("%s: message %q, want %q", tc.path, st.Message, tc.want)
+			}
+		}
+	})
+}
+
+// TestMetricsAPIUnits: CPU is served in the sample's own unit: the
+// agent's millicores as "2m", a finer sample's nanocores as
+// metrics-server answers them.
+func TestMetricsAPIUnits(t *testing.T) {
+	e := newEnv(t)
+	e.metricsPod(t, "default", "milli", nil, "Running",
+		sampleOf(15*time.Second, types.ContainerMetrics{Name: "app", Usage: usage("2m", "1Mi")}))
+	e.metricsPod(t, "default", "nano", nil, "Running",
+		sampleOf(15*time.Second, types.ContainerMetrics{Name: "app", Usage: usage("1234567n", "1Mi")}))
+	for name, want := range map[string]string{"milli": "2m", "nano": "1234567n"} {
+		var m struct {
+			Containers []struct {
+				Usage map[string]string `json:"usage"`
+			} `json:"containers"`
+		}
+		e.get(t, metricsPath+"/namespaces/default/pods/"+name).must(t, http.StatusOK).into(t, &m)
+		if len(m.Containers) != 1 || m.Containers[0].Usage["cpu"] != want {
+			t.Errorf("%s: containers %+v, want cpu %q", name, m.Containers, want)
 		}
 	}
 }

@@ -23,6 +23,53 @@ const MetricsVersion = "v1beta1"
 // node's own usage.
 const AnnotationUsageSample = "wharf.dev/usage-sample"
 
+// Freshness of usage samples. An agent rewrites a Pod's or a Node's
+// sample when the usage moves materially and, unchanged, at least every
+// usageRewrite (nodes/agent/usage.go: usageRefresh), at its next round:
+// every UsageInterval (15s by default), which is what a sample's Window
+// measures. A sample older than usageStaleFactor such gaps comes from an
+// agent that stopped (died, lost the server) and is not served, as
+// metrics-server serves only its last scrape: the Pod or Node has no
+// metrics (absent from lists, NotFound on get; kubectl top node shows
+// <unknown>). With the default interval the bound is 3 x (60s + 15s) =
+// 225s.
+//
+// Clock: the sample's Timestamp is the agent's clock and is compared with
+// the server's. The store keeps no write time of an object (its
+// resourceVersion is a revision, managedFields are not kept), so the
+// agent's own timestamp is the only age there is; the bound assumes the
+// clocks agree (NTP) to well within its margin over the rewrite gap
+// (150s): an agent behind by more has its live samples dropped (visible
+// as <unknown>), one ahead keeps a dead agent's last sample that much
+// longer. A timestamp in the future is fresh.
+const (
+	usageRewrite     = 60 * time.Second
+	usageInterval    = 15 * time.Second
+	usageStaleFactor = 3
+)
+
+// UsageSampleMaxAge is the age past which a sample taken every Window is
+// stale: usageStaleFactor times the longest gap between an agent's
+// rewrites of it (usageRewrite plus one round, at least the default
+// 15s).
+func UsageSampleMaxAge(window time.Duration) time.Duration {
+	return usageStaleFactor * (usageRewrite + max(window, usageInterval))
+}
+
+// usageStale reports whether a sample taken at ts over window is stale at
+// now (a zero timestamp always is).
+func usageStale(ts Time, window Duration, now time.Time) bool {
+	return ts.IsZero() || now.Sub(ts.Time) > UsageSampleMaxAge(window.Duration)
+}
+
+// StaleAt reports whether the metrics are too old to serve at now: their
+// agent stopped rewriting them (UsageSampleMaxAge).
+func (m *PodMetrics) StaleAt(now time.Time) bool { return usageStale(m.Timestamp, m.Window, now) }
+
+// StaleAt reports whether the metrics are too old to serve at now: their
+// agent stopped rewriting them (UsageSampleMaxAge).
+func (m *NodeMetrics) StaleAt(now time.Time) bool { return usageStale(m.Timestamp, m.Window, now) }
+
 // Duration is a time.Duration that marshals as Go's duration string
 // ("15s", "1m0.5s"), as Kubernetes' metav1.Duration does.
 type Duration struct {
@@ -48,7 +95,11 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 
 // UsageSample is one measured usage: CPU as a rate over Window ending at
 // Timestamp, memory as of Timestamp. A Pod's sample has Containers, a
-// Node's has Usage.
+// Node's has Usage. The metrics API serves the quantities as written: the
+// agent measures CPU to the nearest millicore ("2m"), so that is what
+// kubectl top shows (0m for less than half a millicore); a sample in
+// nanocores ("1234567n", metrics-server's unit) would be served in
+// nanocores and kubectl top would round it up to 2m.
 type UsageSample struct {
 	Timestamp  Time               `json:"timestamp"`
 	Window     Duration           `json:"window"`

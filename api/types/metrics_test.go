@@ -113,3 +113,42 @@ func TestUsageSampleRoundTrip(t *testing.T) {
 		t.Errorf("round trip %s, want %s", out.String(), s)
 	}
 }
+
+// TestMetricsStaleAt checks the freshness bound: three times the longest
+// gap between an agent's rewrites of a sample (a minute plus a round of
+// its Window, at least 15s), by the server's clock.
+func TestMetricsStaleAt(t *testing.T) {
+	at := time.Date(2026, 11, 23, 16, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		ts     time.Time
+		window time.Duration
+		now    time.Time
+		stale  bool
+	}{
+		{"just taken", at, 15 * time.Second, at, false},
+		{"a rewrite gap old", at, 15 * time.Second, at.Add(75 * time.Second), false},
+		{"at the bound", at, 15 * time.Second, at.Add(225 * time.Second), false},
+		{"past the bound", at, 15 * time.Second, at.Add(226 * time.Second), true},
+		{"short window, default round", at, time.Second, at.Add(226 * time.Second), true},
+		{"long rounds, longer bound", at, 2 * time.Minute, at.Add(9 * time.Minute), false},
+		{"long rounds, past their bound", at, 2 * time.Minute, at.Add(9*time.Minute + time.Second), true},
+		{"agent clock ahead", at, 15 * time.Second, at.Add(-time.Hour), false},
+		{"no timestamp", time.Time{}, 15 * time.Second, at, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &types.PodMetrics{Timestamp: types.NewTime(tc.ts), Window: types.Duration{Duration: tc.window}}
+			n := &types.NodeMetrics{Timestamp: types.NewTime(tc.ts), Window: types.Duration{Duration: tc.window}}
+			if got := p.StaleAt(tc.now); got != tc.stale {
+				t.Errorf("PodMetrics.StaleAt = %v, want %v", got, tc.stale)
+			}
+			if got := n.StaleAt(tc.now); got != tc.stale {
+				t.Errorf("NodeMetrics.StaleAt = %v, want %v", got, tc.stale)
+			}
+		})
+	}
+	if got, want := types.UsageSampleMaxAge(15*time.Second), 225*time.Second; got != want {
+		t.Errorf("UsageSampleMaxAge(15s) = %v, want %v", got, want)
+	}
+}

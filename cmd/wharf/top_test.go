@@ -16,9 +16,14 @@ import (
 // topFixture is a server with Pods and Nodes carrying usage samples.
 func topFixture(t *testing.T) *servertest.Server {
 	t.Helper()
-	srv := servertest.Start(t, servertest.Options{})
+	// Samples taken now (wharf top, as kubectl top, ages a Pod without
+	// metrics by the client's clock), and the server's clock fixed a
+	// round after them: they are fresh.
+	at := types.NewTime(time.Now().UTC().Truncate(time.Second))
+	srv := servertest.Start(t, servertest.Options{Config: func(c *server.Config) {
+		c.Now = func() time.Time { return at.Add(15 * time.Second) }
+	}})
 	ctx := context.Background()
-	at := types.NewTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	usage := func(cpu, mem string) types.ResourceList {
 		return types.ResourceList{types.ResourceCPU: types.MustParse(cpu), types.ResourceMemory: types.MustParse(mem)}
 	}
