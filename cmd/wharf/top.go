@@ -249,6 +249,9 @@ func formatMemory(rl types.ResourceList) string {
 	return fmt.Sprintf("%dMi", q.Value()/(1<<20))
 }
 
+// printPodMetrics prints the Pods' (or their containers') usage. Every
+// cell ends with a tab, as kubectl top's do: its columns, the last too,
+// are padded alike.
 func printPodMetrics(out io.Writer, items []types.PodMetrics, o *topOptions) {
 	w := newTabWriter(out)
 	defer w.Flush()
@@ -260,7 +263,7 @@ func printPodMetrics(out io.Writer, items []types.PodMetrics, o *topOptions) {
 		if o.containers {
 			fmt.Fprint(w, "POD\t")
 		}
-		fmt.Fprintln(w, "NAME\tCPU(cores)\tMEMORY(bytes)")
+		fmt.Fprintln(w, "NAME\tCPU(cores)\tMEMORY(bytes)\t")
 	}
 	for i := range items {
 		m := &items[i]
@@ -270,11 +273,11 @@ func printPodMetrics(out io.Writer, items []types.PodMetrics, o *topOptions) {
 		}
 		if !o.containers {
 			total := m.Total()
-			fmt.Fprintf(w, "%s%s\t%s\t%s\n", prefix, m.Name, formatCPU(total), formatMemory(total))
+			fmt.Fprintf(w, "%s%s\t%s\t%s\t\n", prefix, m.Name, formatCPU(total), formatMemory(total))
 			continue
 		}
 		for _, c := range m.Containers {
-			fmt.Fprintf(w, "%s%s\t%s\t%s\t%s\n", prefix, m.Name, c.Name, formatCPU(c.Usage), formatMemory(c.Usage))
+			fmt.Fprintf(w, "%s%s\t%s\t%s\t%s\t\n", prefix, m.Name, c.Name, formatCPU(c.Usage), formatMemory(c.Usage))
 		}
 	}
 }
@@ -330,7 +333,8 @@ func runTopNode(ctx context.Context, a *app, o *topOptions, args []string) error
 }
 
 // printNodeMetrics prints the Nodes with metrics, then (as kubectl does)
-// those without, with <unknown> values.
+// those without, or with stale ones, with <unknown> values; every cell
+// ends with a tab, as kubectl top's do.
 func printNodeMetrics(out io.Writer, items []types.NodeMetrics, nodes []*types.Node, o *topOptions) {
 	byName := map[string]*types.Node{}
 	for _, n := range nodes {
@@ -339,7 +343,7 @@ func printNodeMetrics(out io.Writer, items []types.NodeMetrics, nodes []*types.N
 	w := newTabWriter(out)
 	defer w.Flush()
 	if !o.noHeaders {
-		fmt.Fprintln(w, "NAME\tCPU(cores)\tCPU(%)\tMEMORY(bytes)\tMEMORY(%)")
+		fmt.Fprintln(w, "NAME\tCPU(cores)\tCPU(%)\tMEMORY(bytes)\tMEMORY(%)\t")
 	}
 	printed := map[string]bool{}
 	for _, m := range items {
@@ -352,12 +356,12 @@ func printNodeMetrics(out io.Writer, items []types.NodeMetrics, nodes []*types.N
 		if len(alloc) == 0 || o.showCapacity {
 			alloc = n.Status.Capacity
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", m.Name, formatCPU(m.Usage), percentOf(m.Usage, alloc, types.ResourceCPU),
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t\n", m.Name, formatCPU(m.Usage), percentOf(m.Usage, alloc, types.ResourceCPU),
 			formatMemory(m.Usage), percentOf(m.Usage, alloc, types.ResourceMemory))
 	}
 	for _, n := range nodes {
 		if !printed[n.Name] {
-			fmt.Fprintf(w, "%s\t<unknown>\t<unknown>\t<unknown>\t<unknown>\n", n.Name)
+			fmt.Fprintf(w, "%s\t<unknown>\t<unknown>\t<unknown>\t<unknown>\t\n", n.Name)
 		}
 	}
 }

@@ -30,19 +30,24 @@ func topFixture(t *testing.T) *servertest.Server {
 	if _, err := sdk.Typed[*types.Namespace](srv.Client).Create(ctx, &types.Namespace{ObjectMeta: types.ObjectMeta{Name: "other"}}); err != nil {
 		t.Fatal(err)
 	}
+	// A sample its agent stopped rewriting ten minutes ago: stale
+	// (types.UsageSampleMaxAge), not served.
+	stale := types.NewTime(at.Add(-10 * time.Minute))
 	for _, p := range []struct {
 		ns, name, app string
 		containers    []types.ContainerMetrics
+		at            types.Time
 	}{
-		{"default", "web", "web", []types.ContainerMetrics{{Name: "app", Usage: usage("998m", "30Mi")}, {Name: "side", Usage: usage("2m", "2Mi")}}},
-		{"default", "db", "db", []types.ContainerMetrics{{Name: "app", Usage: usage("1m", "100Mi")}}},
-		{"other", "far", "web", []types.ContainerMetrics{{Name: "app", Usage: usage("5m", "1Mi")}}},
-		{"other", "fresh", "web", nil},
+		{"default", "web", "web", []types.ContainerMetrics{{Name: "app", Usage: usage("998m", "30Mi")}, {Name: "side", Usage: usage("2m", "2Mi")}}, at},
+		{"default", "db", "db", []types.ContainerMetrics{{Name: "app", Usage: usage("1m", "100Mi")}}, at},
+		{"other", "far", "web", []types.ContainerMetrics{{Name: "app", Usage: usage("5m", "1Mi")}}, at},
+		{"other", "fresh", "web", nil, at},
+		{"other", "gone", "web", []types.ContainerMetrics{{Name: "app", Usage: usage("7m", "7Mi")}}, stale},
 	} {
 		pod := &types.Pod{ObjectMeta: types.ObjectMeta{Name: p.name, Namespace: p.ns, Labels: map[string]string{"app": p.app}},
 			Spec: types.PodSpec{Containers: []types.Container{{Name: "app", Image: "example.com/app:v1"}}}}
 		if p.containers != nil {
-			pod.Annotations = map[string]string{types.AnnotationUsageSample: (&types.UsageSample{Timestamp: at,
+			pod.Annotations = map[string]string{types.AnnotationUsageSample: (&types.UsageSample{Timestamp: p.at,
 				Window: types.Duration{Duration: 15 * time.Second}, Containers: p.containers}).String()}
 		}
 		pods := sdk.Typed[*types.Pod](srv.Client).Namespace(p.ns)
@@ -59,10 +64,11 @@ func topFixture(t *testing.T) *servertest.Server {
 	for _, n := range []struct {
 		name  string
 		usage types.ResourceList
-	}{{"n1", usage("500m", "1Gi")}, {"n2", usage("1500m", "512Mi")}, {"n3", nil}} {
+		at    types.Time
+	}{{"n1", usage("500m", "1Gi"), at}, {"n2", usage("1500m", "512Mi"), at}, {"n3", nil, at}, {"n4", usage("900m", "2Gi"), stale}} {
 		node := &types.Node{ObjectMeta: types.ObjectMeta{Name: n.name, Labels: map[string]string{"zone": n.name}}}
 		if n.usage != nil {
-			node.Annotations = map[string]string{types.AnnotationUsageSample: (&types.UsageSample{Timestamp: at,
+			node.Annotations = map[string]string{types.AnnotationUsageSample: (&types.UsageSample{Timestamp: n.at,
 				Window: types.Duration{Duration: 15 * time.Second}, Usage: n.usage}).String()}
 		}
 		created, err := nodes.Create(ctx, node)
@@ -114,13 +120,16 @@ db    1m      100Mi`, ""},
 NAME   CPU(cores)   CPU(%)      MEMORY(bytes)   MEMORY(%)
 n1     500m         25%         1024Mi          25%
 n2     1500m        75%         512Mi           12%
-n3     <unknown>    <unknown>   <unknown>       <unknown>`, ""},
+n3     <unknown>    <unknown>   <unknown>       <unknown>
+n4     <unknown>    <unknown>   <unknown>       <unknown>`, ""},
 		{"nodes, share of capacity", []string{"top", "node", "--show-capacity", "--sort-by=cpu"}, `
 NAME   CPU(cores)   CPU(%)      MEMORY(bytes)   MEMORY(%)
 n2     1500m        37%         512Mi           6%
 n1     500m         12%         1024Mi          12%
-n3     <unknown>    <unknown>   <unknown>       <unknown>`, ""},
+n3     <unknown>    <unknown>   <unknown>       <unknown>
+n4     <unknown>    <unknown>   <unknown>       <unknown>`, ""},
 		{"nodes without metrics", []string{"top", "node", "-l", "zone=n3"}, "", "metrics not available yet"},
+		{"nodes with stale metrics", []string{"top", "node", "-l", "zone=n4"}, "", "metrics not available yet"},
 		{"one node", []string{"top", "node", "n2"}, `
 NAME   CPU(cores)   CPU(%)   MEMORY(bytes)   MEMORY(%)
 n2     1500m        75%      512Mi           12%`, ""},
@@ -132,6 +141,8 @@ n1     500m         25%      1024Mi          25%`, ""},
 		{"pods without metrics yet", []string{"top", "pod", "-n", "other", "-l", "app=web", "--field-selector", "metadata.name=fresh"}, "",
 			"metrics not available yet"},
 		{"node without metrics", []string{"top", "node", "n3"}, "", `nodemetrics.metrics.k8s.io "n3" not found`},
+		{"node with stale metrics", []string{"top", "node", "n4"}, "", `nodemetrics.metrics.k8s.io "n4" not found`},
+		{"pod with stale metrics", []string{"top", "pod", "gone", "-n", "other"}, "", `podmetrics.metrics.k8s.io "other/gone" not found`},
 		{"bad sort", []string{"top", "pod", "--sort-by", "name"}, "", `--sort-by "name": want cpu or memory`},
 	}
 	for _, tc := range tests {
@@ -147,7 +158,7 @@ n1     500m         25%      1024Mi          25%`, ""},
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errOut.String())
 			}
-			if got, want := strings.TrimSpace(out.String()), strings.TrimSpace(tc.want); got != want {
+			if got, want := trimLineEnds(out.String()), strings.TrimSpace(tc.want); got != want {
 				t.Errorf("wharf %s:\n%s\nwant:\n%s", strings.Join(tc.args, " "), got, want)
 			}
 		})
@@ -217,10 +228,22 @@ n2     1500m   512Mi    15s`},
 		})
 	}
 	t.Run("like kubectl", func(t *testing.T) {
-		for _, args := range [][]string{{"get", "pods.metrics.k8s.io"}, {"get", "nodemetrics"}, {"get", "podmetrics", "-A"}, {"describe", "podmetrics", "web"}, {"describe", "nodemetrics"}, {"get", "podmetrics", "db", "-o", "yaml"}} {
+		for _, args := range [][]string{{"get", "pods.metrics.k8s.io"}, {"get", "nodemetrics"}, {"get", "podmetrics", "-A"}, {"describe", "podmetrics", "web"}, {"describe", "nodemetrics"}, {"get", "podmetrics", "db", "-o", "yaml"},
+			{"top", "node"}, {"top", "pod", "-A"}, {"top", "pod", "-n", "other", "--containers"}} {
 			if got, want := wharfAt(t, srv.URL, args...), kubectlAt(t, srv.URL, args...); got != want {
 				t.Errorf("wharf %s:\n%s\nkubectl:\n%s", strings.Join(args, " "), got, want)
 			}
 		}
 	})
+}
+
+// trimLineEnds drops the padding the last column has at line ends (as
+// kubectl top's has: the comparisons with kubectl check it), and the
+// blank lines around.
+func trimLineEnds(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	return strings.Join(lines, "\n")
 }
