@@ -40,8 +40,10 @@ func newTopCmd(a *app) *cobra.Command {
 		Short: "Show the CPU and memory use of Pods or Nodes",
 		Long: `Show the CPU and memory use of Pods or Nodes, as kubectl top does, from the
 metrics.k8s.io API: agents measure their Pods (and their machine) every 15
-seconds and the server serves the last measure. A Pod just started has no
-metrics until it has run through two measures.`,
+seconds and the server serves the last measure, as long as it is recent: a
+Pod or Node whose agent stopped measuring it has no metrics after about four
+minutes (a Node shows <unknown>). A Pod just started has no metrics until it
+has run through two measures.`,
 		Example: `  # The pods of the default namespace, and of every namespace
   wharf top pod
   wharf top pod -A
@@ -319,7 +321,7 @@ func runTopNode(ctx context.Context, a *app, o *topOptions, args []string) error
 		return nil
 	}
 	if len(items) == 0 {
-		return errors.New("metrics not available yet: a Node has metrics once its agent has measured it twice (15s apart)")
+		return errors.New("metrics not available yet: a Node has metrics once its agent has measured it twice (15s apart), and none once its agent has stopped measuring it for about four minutes")
 	}
 	if o.sortBy != "" {
 		res := resourceOf(o.sortBy)
