@@ -170,6 +170,7 @@ type Agent struct {
 	pods    *sdk.Informer
 	sources *sources // ConfigMaps and Secrets of the Pods' namespaces
 	rcs     *sdk.Informer
+	sas     *sdk.Informer // ServiceAccounts, for their imagePullSecrets
 	queue   *sdk.Queue
 	vols    *volumes.Manager
 	events  *recorder
@@ -280,8 +281,8 @@ func New(cfg Config) (*Agent, error) {
 	}
 	a.probes = probe.NewManager(a.probeChanged, a.probeFailed)
 	a.events = newRecorder(cfg.Client, cfg.NodeName, cfg.Now, log)
-	var res [4]*types.Resource
-	for i, obj := range []types.Object{&types.Pod{}, &types.ConfigMap{}, &types.Secret{}, &types.RuntimeClass{}} {
+	var res [5]*types.Resource
+	for i, obj := range []types.Object{&types.Pod{}, &types.ConfigMap{}, &types.Secret{}, &types.RuntimeClass{}, &types.ServiceAccount{}} {
 		r, ok := types.ResourceForObject(obj)
 		if !ok {
 			return nil, fmt.Errorf("%w: %T is not a registered kind", ErrConfig, obj)
@@ -298,6 +299,7 @@ func New(cfg Config) (*Agent, error) {
 		DeleteFunc: a.sourceChanged,
 	}, sdk.InformerOptions{Logger: log})
 	a.rcs = sdk.NewInformer(cfg.Client, res[3], sdk.InformerOptions{Logger: log})
+	a.sas = sdk.NewInformer(cfg.Client, res[4], sdk.InformerOptions{Logger: log})
 	return a, nil
 }
 
@@ -341,7 +343,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	var infs sync.WaitGroup
 	a.sources.start(ctx)
 	defer a.sources.wait()
-	for _, inf := range []*sdk.Informer{a.pods, a.rcs} {
+	for _, inf := range []*sdk.Informer{a.pods, a.rcs, a.sas} {
 		infs.Add(1)
 		go func() {
 			defer infs.Done()
@@ -351,7 +353,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		}()
 	}
 	defer infs.Wait()
-	for _, inf := range []*sdk.Informer{a.pods, a.rcs} {
+	for _, inf := range []*sdk.Informer{a.pods, a.rcs, a.sas} {
 		if err := inf.WaitForSync(ctx); err != nil {
 			return nil // ctx ended before the caches filled
 		}

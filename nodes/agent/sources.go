@@ -142,7 +142,7 @@ func (a *Agent) secret(ns, name string) (*types.Secret, error) {
 func (a *Agent) releaseSources() {
 	keep := map[string]bool{}
 	for _, p := range sdk.ListerFor[*types.Pod](a.pods).List(labels.Everything()) {
-		if usesSources(p) {
+		if usesSources(p) || len(a.pullSecretNames(p)) > 0 {
 			keep[p.Namespace] = true
 		}
 	}

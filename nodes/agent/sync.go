@@ -160,7 +160,7 @@ func (a *Agent) sync(ctx context.Context, key string) error {
 			a.ensureWaiter(c.rt, c.info, key)
 		}
 	}
-	if usesSources(pod) {
+	if usesSources(pod) || len(a.pullSecretNames(pod)) > 0 {
 		if err := a.sources.ensure(ctx, pod.Namespace); err != nil {
 			return err
 		}
@@ -445,6 +445,7 @@ func (a *Agent) startContainer(ctx context.Context, ps *podSync, c *types.Contai
 			a.events.normal(pod, c.Name, "Pulling", fmt.Sprintf("Pulling image %q", c.Image))
 		}
 	}
+	spec.PullSecrets = a.pullSecrets(pod)
 	err = rt.Pull(ctx, spec, progress)
 	notLoaded := errors.Is(err, runtimes.ErrImageNotLoaded)
 	// With policy Never nothing is fetched: a pull error means the image
