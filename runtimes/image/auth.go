@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"path"
 	"sort"
 	"strings"
 
 	"github.com/docker/cli/cli/config/configfile"
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // ErrPullSecret: a registry credentials document (a Secret's
@@ -21,7 +23,7 @@ var ErrPullSecret = errors.New("invalid image pull secret")
 type PullOption func(*pullOptions)
 
 type pullOptions struct {
-	keychains []authn.Keychain
+	secrets []*secretKeychain
 }
 
 // WithPullSecrets makes Pull try the credentials of these docker config
@@ -35,8 +37,8 @@ func WithPullSecrets(docs [][]byte) PullOption {
 		if len(docs) == 0 {
 			return
 		}
-		k, _ := PullSecretsKeychain(docs) // unparsable documents are skipped, as the kubelet does
-		o.keychains = append(o.keychains, k)
+		k, _ := parsePullSecrets(docs) // unparsable documents are skipped
+		o.secrets = append(o.secrets, k)
 	}
 }
 
@@ -65,6 +67,10 @@ var _ authn.Keychain = (*secretKeychain)(nil)
 // repositories under it; the most specific entry wins, then the earliest
 // document. The error (ErrPullSecret) names the documents skipped.
 func PullSecretsKeychain(docs [][]byte) (authn.Keychain, error) {
+	return parsePullSecrets(docs)
+}
+
+func parsePullSecrets(docs [][]byte) (*secretKeychain, error) {
 	k := &secretKeychain{}
 	var errs []error
 	for i, doc := range docs {
@@ -148,9 +154,19 @@ func normalizeRegistryKey(key string) (host, p string) {
 // Resolve returns the credentials of the most specific entry matching
 // the resource's registry (and repository), or authn.Anonymous.
 func (k *secretKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
+	if all := k.resolveAll(r); len(all) > 0 {
+		return all[0], nil
+	}
+	return authn.Anonymous, nil
+}
+
+// resolveAll returns the credentials of every entry matching the
+// resource, most specific first: the kubelet tries them in turn.
+func (k *secretKeychain) resolveAll(r authn.Resource) []authn.Authenticator {
 	host := strings.ToLower(r.RegistryStr())
 	repo := strings.TrimPrefix(r.String(), r.RegistryStr())
 	repo = strings.Trim(repo, "/")
+	var out []authn.Authenticator
 	for _, c := range k.creds {
 		if !hostMatches(c.host, host) {
 			continue
@@ -158,9 +174,34 @@ func (k *secretKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) 
 		if c.path != "" && repo != c.path && !strings.HasPrefix(repo, c.path+"/") {
 			continue
 		}
-		return authn.FromConfig(c.auth), nil
+		out = append(out, authn.FromConfig(c.auth))
 	}
-	return authn.Anonymous, nil
+	return out
+}
+
+// authenticators lists the credentials a pull of r tries, in order, as
+// the kubelet: every matching pull secret entry, then the node keychain's
+// (when it has any); anonymous only when there are none.
+func (s *Store) authenticators(r authn.Resource, po pullOptions) ([]authn.Authenticator, error) {
+	var out []authn.Authenticator
+	for _, k := range po.secrets {
+		out = append(out, k.resolveAll(r)...)
+	}
+	node, err := s.keychain.Resolve(r)
+	if err != nil {
+		return nil, fmt.Errorf("registry credentials of this node for %s: %w", r.RegistryStr(), err)
+	}
+	if node != authn.Anonymous || len(out) == 0 {
+		out = append(out, node)
+	}
+	return out, nil
+}
+
+// isAuthError reports whether a registry refused the credentials (or
+// their absence), so that the next ones are worth trying.
+func isAuthError(err error) bool {
+	var te *transport.Error
+	return errors.As(err, &te) && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden)
 }
 
 // hostMatches reports whether host (host[:port]) matches pattern, which

@@ -51,6 +51,13 @@ func TestPullWithSecrets(t *testing.T) {
 		{name: "node keychain", node: staticKeychain{private: authn.FromConfig(authn.AuthConfig{Username: "alice", Password: "s3cret"})}, ok: true},
 		{name: "secret before node keychain", secrets: [][]byte{imagetest.DockerConfig(private, "alice", "s3cret")},
 			node: staticKeychain{private: authn.FromConfig(authn.AuthConfig{Username: "bob", Password: "x"})}, ok: true},
+		// As the kubelet, every matching credential is tried in turn.
+		{name: "refused secret, then node keychain", secrets: [][]byte{imagetest.DockerConfig(private, "alice", "nope")},
+			node: staticKeychain{private: authn.FromConfig(authn.AuthConfig{Username: "alice", Password: "s3cret"})}, ok: true},
+		{name: "refused path entry, then host entry", secrets: [][]byte{
+			imagetest.DockerConfig(private+"/team", "alice", "nope"), imagetest.DockerConfig(private, "alice", "s3cret")}, ok: true},
+		{name: "all refused", secrets: [][]byte{imagetest.DockerConfig(private, "alice", "nope")},
+			node: staticKeychain{private: authn.FromConfig(authn.AuthConfig{Username: "bob", Password: "x"})}, ok: false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -67,16 +66,7 @@ func (s *Store) Pull(ctx context.Context, ref, policy string, progress func(runt
 	default:
 		return nil, fmt.Errorf("image %q: unknown pull policy %q (want Always, IfNotPresent or Never): %w", ref, policy, runtimes.ErrImagePull)
 	}
-	return s.fetch(ctx, r, ref, s.keychainFor(po), progress)
-}
-
-// keychainFor is the pull's keychain: its own credentials first, then
-// the store's.
-func (s *Store) keychainFor(po pullOptions) authn.Keychain {
-	if len(po.keychains) == 0 {
-		return s.keychain
-	}
-	return authn.NewMultiKeychain(append(po.keychains, s.keychain)...)
+	return s.fetch(ctx, r, ref, po, progress)
 }
 
 // present returns ref from the store, for this node's platform, telling
@@ -93,10 +83,19 @@ func (s *Store) present(ref string, progress func(runtimes.PullProgress)) (*Imag
 	return img, nil
 }
 
-// fetch resolves r on its registry and downloads what is missing.
-func (s *Store) fetch(ctx context.Context, r name.Reference, ref string, keychain authn.Keychain, progress func(runtimes.PullProgress)) (*Image, error) {
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(keychain)}
-	desc, err := remote.Get(r, opts...)
+// fetch resolves r on its registry, trying each of the pull's
+// credentials until one is accepted, and downloads what is missing.
+func (s *Store) fetch(ctx context.Context, r name.Reference, ref string, po pullOptions, progress func(runtimes.PullProgress)) (*Image, error) {
+	auths, err := s.authenticators(r.Context(), po)
+	if err != nil {
+		return nil, fmt.Errorf("pull %q: %w: %w", ref, runtimes.ErrImagePull, err)
+	}
+	var desc *remote.Descriptor
+	for _, a := range auths {
+		if desc, err = remote.Get(r, remote.WithContext(ctx), remote.WithAuth(a)); err == nil || !isAuthError(err) {
+			break
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("pull %q: %w: %w", ref, runtimes.ErrImagePull, err)
 	}
