@@ -24,7 +24,7 @@ const killSignal = unix.SIGKILL
 
 // Pull makes spec.Image present and unpacked, honouring spec.PullPolicy.
 func (r *Runtime) Pull(ctx context.Context, spec *runtimes.Spec, progress func(runtimes.PullProgress)) error {
-	img, err := r.images.Pull(ctx, spec.Image, spec.PullPolicy, progress)
+	img, err := r.images.Pull(ctx, spec.Image, spec.PullPolicy, progress, image.WithPullSecrets(spec.PullSecrets))
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func (r *Runtime) Create(ctx context.Context, id string, spec *runtimes.Spec) (r
 	if policy == image.PullAlways {
 		policy = image.PullIfNotPresent // Pull already refreshed it
 	}
-	img, err := r.images.Pull(ctx, spec.Image, policy, nil)
+	img, err := r.images.Pull(ctx, spec.Image, policy, nil, image.WithPullSecrets(spec.PullSecrets))
 	if err != nil {
 		return err
 	}
