@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"net/http"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -85,7 +86,7 @@ n3     <unknown>    <unknown>   <unknown>       <unknown>`},
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got, want := trimLines(string(out)), strings.TrimSpace(tc.want); got != want {
+			if got, want := unknownRowsSorted(trimLines(string(out))), strings.TrimSpace(tc.want); got != want {
 				t.Errorf("kubectl %s:\n%s\nwant:\n%s", strings.Join(tc.args, " "), got, want)
 			}
 		})
@@ -116,4 +117,19 @@ func trimLines(s string) string {
 		lines[i] = strings.TrimRight(l, " ")
 	}
 	return strings.Join(lines, "\n")
+}
+
+// unknownRowsSorted sorts the rows of nodes without metrics, which kubectl
+// top node prints last in the order of a Go map (so in no fixed order).
+func unknownRowsSorted(s string) string {
+	var known, unknown []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, "<unknown>") {
+			unknown = append(unknown, l)
+		} else {
+			known = append(known, l)
+		}
+	}
+	sort.Strings(unknown)
+	return strings.Join(append(known, unknown...), "\n")
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -230,7 +231,7 @@ n2     1500m   512Mi    15s`},
 	t.Run("like kubectl", func(t *testing.T) {
 		for _, args := range [][]string{{"get", "pods.metrics.k8s.io"}, {"get", "nodemetrics"}, {"get", "podmetrics", "-A"}, {"describe", "podmetrics", "web"}, {"describe", "nodemetrics"}, {"get", "podmetrics", "db", "-o", "yaml"},
 			{"top", "node"}, {"top", "pod", "-A"}, {"top", "pod", "-n", "other", "--containers"}} {
-			if got, want := wharfAt(t, srv.URL, args...), kubectlAt(t, srv.URL, args...); got != want {
+			if got, want := unknownRowsSorted(wharfAt(t, srv.URL, args...)), unknownRowsSorted(kubectlAt(t, srv.URL, args...)); got != want {
 				t.Errorf("wharf %s:\n%s\nkubectl:\n%s", strings.Join(args, " "), got, want)
 			}
 		}
@@ -246,4 +247,19 @@ func trimLineEnds(s string) string {
 		lines[i] = strings.TrimRight(l, " ")
 	}
 	return strings.Join(lines, "\n")
+}
+
+// unknownRowsSorted sorts the rows of nodes without metrics, which kubectl
+// top node prints last in the order of a Go map (so in no fixed order).
+func unknownRowsSorted(s string) string {
+	var known, unknown []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, "<unknown>") {
+			unknown = append(unknown, l)
+		} else {
+			known = append(known, l)
+		}
+	}
+	sort.Strings(unknown)
+	return strings.Join(append(known, unknown...), "\n")
 }
