@@ -143,11 +143,36 @@ func deletionRevisions(t *testing.T, env *controllertest.Env, rv string, want in
 // its Deployment.
 func TestForegroundDeletesDependentsFirst(t *testing.T) {
 	env := controllertest.NewEnv(t)
-	env.Start(build)
+	run := env.Start(build)
 	chain(t, env, "fg", 2)
 	l, err := sdk.Typed[*types.Pod](env.Client).Namespace(ns).List(env.Ctx(), sdk.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Foreground deletion orders the dependents the collector knows of
+	// (as Kubernetes' does): let its caches see the chain first, or a
+	// ReplicaSet it has not seen yet cannot hold the Deployment back.
+	for _, c := range []struct {
+		res   func() (*types.Resource, error)
+		names []string
+	}{
+		{sdk.ResourceOf[*types.Pod], []string{"fg-pod-0", "fg-pod-1"}},
+		{sdk.ResourceOf[*types.ReplicaSet], []string{"fg-rs"}},
+		{sdk.ResourceOf[*types.Deployment], []string{"fg"}},
+	} {
+		r, err := c.res()
+		if err != nil {
+			t.Fatal(err)
+		}
+		lister := run.Factory.Informer(r, sdk.InformerOptions{}).Lister()
+		env.Eventually("the collector's cache of "+r.Name+" has the chain", func() (bool, error) {
+			for _, name := range c.names {
+				if _, err := lister.Get(ns, name); err != nil {
+					return false, err
+				}
+			}
+			return true, nil
+		})
 	}
 	if err := sdk.Typed[*types.Deployment](env.Client).Namespace(ns).Delete(env.Ctx(), "fg",
 		types.DeleteOptions{PropagationPolicy: ptr(types.DeletePropagationForeground)}); err != nil {

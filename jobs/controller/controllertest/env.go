@@ -85,9 +85,12 @@ func Builds(bs ...Build) Build {
 
 // Running is a set of controllers started by Start.
 type Running struct {
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	once   sync.Once
+	// Factory is the controllers' informer factory: a test can wait for
+	// their caches to reach a revision.
+	Factory *sdk.InformerFactory
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	once    sync.Once
 }
 
 // Stop stops the controllers and their informers and waits for them.
@@ -112,7 +115,7 @@ func (e *Env) Start(build Build) *Running {
 		cancel()
 		e.T.Fatalf("build controllers: %v", err)
 	}
-	r := &Running{cancel: cancel}
+	r := &Running{Factory: f, cancel: cancel}
 	f.Start(ctx)
 	for _, c := range runners {
 		r.wg.Add(1)
