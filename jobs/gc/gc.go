@@ -270,7 +270,10 @@ func (g *GC) dependents(uid string) map[string][]types.Object {
 
 // deleteDependentsFirst handles an owner deleted in the foreground: its
 // dependents are deleted, and its foregroundDeletion finalizer removed
-// once no dependent that blocks owner deletion is left.
+// once no dependent that blocks owner deletion is left. As Kubernetes'
+// collector, it knows dependents from its caches: one created a moment
+// before the owner's deletion and not yet seen does not hold it back (it
+// is collected as an orphan once seen).
 func (g *GC) deleteDependentsFirst(ctx context.Context, rk string, owner types.Object) error {
 	uid := owner.GetObjectMeta().UID
 	blocking := 0

@@ -86,7 +86,7 @@ func Builds(bs ...Build) Build {
 // Running is a set of controllers started by Start.
 type Running struct {
 	// Factory is the controllers' informer factory: a test can wait for
-	// their caches to reach a revision.
+	// their caches to hold the objects it made.
 	Factory *sdk.InformerFactory
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
