@@ -225,39 +225,75 @@ func replaced(path string, f *os.File) bool {
 // before it could be opened is passed over (its lines are lost to this
 // reader, as they are to the disk). It returns nil, nil when the log has
 // been removed.
+//
+// The current log is opened by its name, which the writer may move on
+// between the listing and the open: it is then checked against a second
+// listing, and if the file after f was rotated meanwhile, that one is
+// read first (opening the newer current file would skip it).
 func openNext(path string, f *os.File) (*os.File, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("read log: %w", err)
 	}
-	rotated, err := RotatedFiles(path)
-	if err != nil {
+	for range 100 {
+		rotated, err := rotatedAfter(path, st)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, nil
+			}
+			return nil, err
+		}
+		for _, name := range rotated {
+			nf, err := os.Open(name)
+			if errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("read log: %w", err)
+			}
+			return nf, nil
+		}
+		nf, err := os.Open(path)
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, nil
-		}
-		return nil, err
-	}
-	for i, name := range rotated {
-		if fi, err := os.Stat(name); err == nil && os.SameFile(fi, st) {
-			rotated = rotated[i+1:]
-			break
-		}
-	}
-	for _, name := range append(rotated, path) {
-		nf, err := os.Open(name)
-		if errors.Is(err, os.ErrNotExist) {
-			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("read log: %w", err)
 		}
-		if fi, err := nf.Stat(); err == nil && os.SameFile(fi, st) {
-			nf.Close() // cannot happen: f is no longer the current file
-			continue
+		cur, err := nf.Stat()
+		if err != nil {
+			nf.Close()
+			return nil, fmt.Errorf("read log: %w", err)
 		}
-		return nf, nil
+		if os.SameFile(cur, st) {
+			nf.Close() // cannot happen: f is no longer the current file
+			return nil, nil
+		}
+		again, err := rotatedAfter(path, st)
+		if err != nil || len(again) == 0 {
+			return nf, nil // nothing rotated since the listing: nf follows f
+		}
+		if fi, err := os.Stat(again[0]); err == nil && os.SameFile(fi, cur) {
+			return nf, nil // nf itself was rotated since: still the next file
+		}
+		nf.Close() // a newer current file: read the rotated one after f first
 	}
-	return nil, nil
+	return nil, fmt.Errorf("read log %q: rotated faster than it could be followed", path)
+}
+
+// rotatedAfter lists the rotated files of the log at path that follow
+// the file st (all of them if st's rotated file is gone), oldest first.
+func rotatedAfter(path string, st os.FileInfo) ([]string, error) {
+	rotated, err := RotatedFiles(path)
+	if err != nil {
+		return nil, err
+	}
+	for i, name := range rotated {
+		if fi, err := os.Stat(name); err == nil && os.SameFile(fi, st) {
+			return rotated[i+1:], nil
+		}
+	}
+	return rotated, nil
 }
 
 func keep(e Entry, opts runtimes.LogOptions) bool {
